@@ -1,0 +1,128 @@
+package parser
+
+import (
+	"net/netip"
+)
+
+// server is a parsed server address with its port.
+type server struct {
+	addr netip.Addr
+	port uint16
+}
+
+// parseAddr parses an IP address as resolvers print it: IPv4 dotted quad,
+// IPv6 without brackets, optionally with a zone ("fe80::1%2"). The zone is
+// kept in the netip.Addr: a link-local address means nothing without it.
+// IPv4-mapped IPv6 addresses are unmapped to plain IPv4.
+func parseAddr(b []byte) (netip.Addr, bool) {
+	if len(b) == 0 || len(b) > 64 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(string(b))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	if a.Is4In6() && a.Zone() == "" {
+		a = a.Unmap()
+	}
+	return a, true
+}
+
+// parsePort parses a decimal port in 1..65535.
+func parsePort(b []byte) (uint16, bool) {
+	if len(b) == 0 || len(b) > 5 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 || n > 65535 {
+		return 0, false
+	}
+	return uint16(n), true
+}
+
+// Address syntaxes understood by (*Parser).server.
+const (
+	addrHash    byte = '#' // BIND 9, Unbound reply from: addr#port
+	addrAt      byte = '@' // Unbound dump_infra: addr or addr@port
+	addrPlain   byte = 0   // Unbound log-servfail: addr, port 53
+	addrBracket byte = '[' // BIND 8 / 4.9: [addr].port or [addr]
+)
+
+// server parses one address token in the given syntax, through the Parser's
+// bounded cache (keyed by syntax and raw bytes).
+func (p *Parser) server(b []byte, syntax byte) (server, bool) {
+	if len(b) == 0 || len(b) > 80 {
+		return server{}, false
+	}
+	p.keyScratch = append(append(p.keyScratch[:0], syntax), b...)
+	if s, ok := p.addrs[string(p.keyScratch)]; ok {
+		return s, s.port != 0
+	}
+	s, ok := parseServer(b, syntax)
+	if !ok {
+		s = server{}
+	}
+	if len(p.addrs) >= addrCacheSize {
+		clear(p.addrs)
+	}
+	p.addrs[string(p.keyScratch)] = s
+	return s, ok
+}
+
+func parseServer(b []byte, syntax byte) (server, bool) {
+	a, port := b, []byte(nil)
+	switch syntax {
+	case addrHash, addrAt:
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] == syntax {
+				a, port = b[:i], b[i+1:]
+				break
+			}
+		}
+		if syntax == addrHash && port == nil {
+			return server{}, false
+		}
+	case addrBracket:
+		if len(b) < 3 || b[0] != '[' {
+			return server{}, false
+		}
+		end := -1
+		for i := 1; i < len(b); i++ {
+			if b[i] == ']' {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return server{}, false
+		}
+		a, port = b[1:end], nil
+		rest := b[end+1:]
+		if len(rest) > 0 {
+			if rest[0] != '.' {
+				return server{}, false
+			}
+			port = rest[1:]
+			if len(port) == 0 {
+				return server{}, false
+			}
+		}
+	}
+	addr, ok := parseAddr(a)
+	if !ok {
+		return server{}, false
+	}
+	pt := uint16(53)
+	if port != nil {
+		if pt, ok = parsePort(port); !ok {
+			return server{}, false
+		}
+	}
+	return server{addr: addr, port: pt}, true
+}

@@ -1,0 +1,139 @@
+package parser
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/parser")
+
+// goldenReference is the fixed "now" of the golden runs: after the lab run
+// of 2026-11-22, in the same year.
+var goldenReference = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// aggregate parses every line of path and renders the result totals and
+// the observations counted per (source, evidence, zone, server#port).
+func aggregate(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := New(Options{Location: time.UTC, Reference: goldenReference})
+	counts := map[string]int{}
+	var results [3]int
+	total := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<22)
+	var out []Observation
+	for sc.Scan() {
+		total++
+		var r Result
+		out, r = p.Parse(sc.Bytes(), out[:0])
+		results[r]++
+		for _, o := range out {
+			k := fmt.Sprintf("%s %s %s %s", o.Source, o.Evidence, orDash(o.Zone), serverPort(o))
+			counts[k]++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: lines %d recognised %d ignored %d unrecognised %d\n",
+		filepath.Base(path), total, results[Recognised], results[Ignored], results[Unrecognised])
+	fmt.Fprintf(&b, "# source evidence zone server#port count\n")
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %d\n", k, counts[k])
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func serverPort(o Observation) string {
+	return fmt.Sprintf("%s#%d", o.Server, o.Port)
+}
+
+// TestGolden runs the parser over every real log of the lab
+// (testdata/lab, BIND 9.18.49 and Unbound 1.17.1) and compares the
+// aggregate with testdata/golden/parser/<file>.golden. Run
+// `go test ./parser -update` to rewrite the golden files.
+func TestGolden(t *testing.T) {
+	// The logs of the lab; SUMMARY.txt and auth-behaviour.txt are notes.
+	logs, err := filepath.Glob("../testdata/lab/*.log")
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no lab logs: %v", err)
+	}
+	infra, err := filepath.Glob("../testdata/lab/*dump_infra*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append(logs, infra...)
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			got := aggregate(t, path)
+			golden := filepath.Join("..", "testdata", "golden", "parser", name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./parser -update)", err)
+			}
+			if !bytes.Equal([]byte(got), want) {
+				t.Errorf("%s differs from %s:\n%s", name, golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			fmt.Fprintf(&b, "-%s\n", l)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			fmt.Fprintf(&b, "+%s\n", l)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,280 @@
+package parser
+
+import (
+	"bytes"
+	"time"
+)
+
+// Options configure a Parser.
+type Options struct {
+	// Format forces one input format; Auto (the zero value) detects it per
+	// line.
+	Format Format
+	// Location is the zone of timestamps that carry none (BIND print-time
+	// and iso8601, RFC 3164, journalctl short, Unbound log-time-ascii);
+	// nil means time.Local.
+	Location *time.Location
+	// Reference is the "now" of the input (a file's modification time, or
+	// time.Now for live input). RFC 3164 and journalctl short times take its
+	// year, or the year before when their month is later than its month;
+	// lines without a timestamp and dump_infra entries take Reference
+	// itself. The zero value means time.Now() at New.
+	Reference time.Time
+}
+
+// Bounds of the per-Parser state and caches.
+const (
+	// maxPending bounds the Unbound groups waiting for their last line; at
+	// the bound the least recently touched group is dropped.
+	maxPending    = 4096
+	nameCacheSize = 16384
+	addrCacheSize = 4096
+	smallCache    = 512
+	maxCachedKey  = 300
+)
+
+// Parser turns log lines into observations. It keeps the state of Unbound's
+// multi-line groups and bounded caches of canonical names and addresses, so
+// it is not safe for concurrent use: use one Parser per input stream.
+type Parser struct {
+	format   Format
+	loc      *time.Location
+	ref      time.Time
+	refYear  int
+	refMonth int
+
+	// minute cache of localTime
+	tcOK   bool
+	tcKey  int64
+	tcBase int64
+
+	names  map[string]string
+	addrs  map[string]server
+	types  map[string]string
+	rcodes map[string]Evidence
+
+	pending map[string]*pending
+	seq     uint64
+
+	scratch    []byte
+	keyScratch []byte
+	key        []byte
+}
+
+// New returns a Parser for opts.
+func New(opts Options) *Parser {
+	p := &Parser{
+		format:  opts.Format,
+		loc:     opts.Location,
+		names:   make(map[string]string),
+		addrs:   make(map[string]server),
+		types:   make(map[string]string),
+		rcodes:  make(map[string]Evidence),
+		pending: make(map[string]*pending),
+	}
+	if p.loc == nil {
+		p.loc = time.Local
+	}
+	ref := opts.Reference
+	if ref.IsZero() {
+		ref = time.Now()
+	}
+	p.SetReference(ref)
+	return p
+}
+
+// SetReference changes the "now" of the input (see Options.Reference); a
+// tailer calls it as time passes.
+func (p *Parser) SetReference(t time.Time) {
+	p.ref = t.UTC()
+	lt := t.In(p.loc)
+	p.refYear, p.refMonth = lt.Year(), int(lt.Month())
+}
+
+// Parse reads one line (without its '\n'; a trailing '\r' is ignored),
+// appends the observations it carries to out (0..n of them) and says what
+// it made of the line. It never panics, whatever the bytes.
+//
+// Lines that cannot be evidence are rejected by a cheap scan before any
+// prefix is parsed: a line needs a `'`, a '<' after its first byte,
+// "respons", "DNS format", or "lame" in any letter case.
+func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if p.format == UnboundInfra {
+		if !hasLame(line) {
+			return out, Ignored
+		}
+		return p.parseInfra(line, out)
+	}
+	if !candidate(line) {
+		return out, Ignored
+	}
+	var e envelope
+	p.envelope(line, &e)
+	switch {
+	case e.unbound:
+		if p.format == BIND {
+			return out, heuristic(line)
+		}
+		return p.parseUnbound(e.msg, e.t, p.key, out)
+	case p.format == Unbound:
+		return out, heuristic(line)
+	case e.bare && looksInfra(line):
+		return p.parseInfra(line, out)
+	}
+	return p.parseBIND(e.msg, e.t, out)
+}
+
+// candidate is the prefilter: false means the line cannot be evidence.
+func candidate(line []byte) bool {
+	if bytes.IndexByte(line, '\'') >= 0 {
+		return true
+	}
+	if len(line) > 1 && bytes.IndexByte(line[1:], '<') >= 0 {
+		return true
+	}
+	return hasLame(line) || bytes.Index(line, []byte("respons")) >= 0 ||
+		bytes.Index(line, []byte("DNS format")) >= 0
+}
+
+// hasLame reports whether b contains "lame" in any letter case.
+func hasLame(b []byte) bool {
+	return hasLameAt(b, 'm') || hasLameAt(b, 'M')
+}
+
+func hasLameAt(b []byte, m byte) bool {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], m)
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j >= 2 && j+1 < len(b) && b[j-1]|0x20 == 'a' && b[j-2]|0x20 == 'l' && b[j+1]|0x20 == 'e' {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// hasLameWord reports whether b contains "lame" (in any case, its 'm'
+// written as m) neither preceded by a letter or digit nor followed by a
+// letter: "lame server", "REC_LAME", "lame-servers" but not "halflame".
+func hasLameWord(b []byte, m byte) bool {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], m)
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j >= 2 && j+1 < len(b) && b[j-1]|0x20 == 'a' && b[j-2]|0x20 == 'l' && b[j+1]|0x20 == 'e' &&
+			(j < 3 || !isAlnum(b[j-3])) && (j+2 >= len(b) || !isLetter(b[j+2])) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isAlnum(c byte) bool  { return isLetter(c) || isDigit(c) }
+
+// heuristic classifies a line no parser understood: Unrecognised if it
+// looks lame-related (the word "lame" in any letter case, not inside a
+// longer word such as the zone name "halflame.lab", or BIND's
+// "resolving '…': " shape), Ignored otherwise.
+func heuristic(line []byte) Result {
+	if hasLameWord(line, 'm') || hasLameWord(line, 'M') {
+		return Unrecognised
+	}
+	if i := bytes.Index(line, []byte("resolving '")); i >= 0 && bytes.Index(line[i:], []byte("': ")) >= 0 {
+		return Unrecognised
+	}
+	return Ignored
+}
+
+// cut splits b around the first c.
+func cut(b []byte, c byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, c); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
+}
+
+// qtype interns a type mnemonic ("A", "AAAA", "TYPE65534").
+func (p *Parser) qtype(b []byte) (string, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return "", false
+	}
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || isDigit(c) || c == '-') {
+			return "", false
+		}
+	}
+	if s, ok := p.types[string(b)]; ok {
+		return s, true
+	}
+	s := string(bytes.ToUpper(b))
+	if len(p.types) >= smallCache {
+		clear(p.types)
+	}
+	p.types[string(b)] = s
+	return s, true
+}
+
+// isClass reports whether b is a class mnemonic as BIND prints it.
+func isClass(b []byte) bool {
+	switch string(b) {
+	case "IN", "CH", "HS", "CHAOS", "HESIOD", "ANY", "NONE":
+		return true
+	}
+	if len(b) > 5 && string(b[:5]) == "CLASS" {
+		for _, c := range b[5:] {
+			if !isDigit(c) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// rcodeEvidence maps an rcode mnemonic to its evidence kind: REFUSED →
+// refused, SERVFAIL → servfail, FORMERR → formerr, others
+// "rcode_<lowercase mnemonic>".
+func (p *Parser) rcodeEvidence(b []byte) (Evidence, bool) {
+	switch string(b) {
+	case "REFUSED":
+		return Refused, true
+	case "SERVFAIL":
+		return ServFail, true
+	case "FORMERR":
+		return FormErr, true
+	}
+	if len(b) == 0 || len(b) > 16 {
+		return "", false
+	}
+	if ev, ok := p.rcodes[string(b)]; ok {
+		return ev, true
+	}
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || isDigit(c)) {
+			return "", false
+		}
+	}
+	ev := RcodeEvidence(string(b))
+	if len(p.rcodes) >= smallCache {
+		clear(p.rcodes)
+	}
+	p.rcodes[string(b)] = ev
+	return ev, true
+}
+
+// RcodeEvidence returns the evidence kind for an unexpected response code
+// without a kind of its own: "rcode_" and the lower-case mnemonic
+// ("NOTIMP" → "rcode_notimp").
+func RcodeEvidence(mnemonic string) Evidence {
+	return Evidence("rcode_" + string(bytes.ToLower([]byte(mnemonic))))
+}
