@@ -1,0 +1,51 @@
+# lamers — build, test, benchmark.
+#
+# One set of build flags everywhere: go-sqlite3 is a large cgo package and
+# any change of flags (-race, -trimpath, tags) rebuilds it from scratch.
+
+GO      ?= go
+BIN     ?= bin/lamers
+DEMO_DB ?= lamers.db
+
+.PHONY: all build demo test unit e2e deps bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/lamers
+
+# The main job on the bundled sample logs (real BIND 9.18 and Unbound 1.17
+# logs from a lab with broken delegations), with the embedded defaults.
+demo: build
+	$(BIN) --db $(DEMO_DB) scan testdata/lab/*
+	$(BIN) --db $(DEMO_DB) report
+
+# Everything CI runs: installs what the end-to-end suite needs (BIND 9,
+# Unbound, NSD, rsyslog), then vets and runs every test.
+test: deps vet
+	$(GO) test -count=1 ./...
+
+unit: vet
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e: deps
+	$(GO) test -count=1 -v ./e2e/
+
+deps:
+	./e2e/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./parser/ ./store/ ./resolver/
+	./bench/run.sh
+
+# Short fuzzing of every parser (go test -fuzz runs one target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./parser/
+	$(GO) test -run '^$$' -fuzz '^FuzzCanonicalName$$' -fuzztime $(FUZZTIME) ./parser/
+
+clean:
+	rm -rf bin

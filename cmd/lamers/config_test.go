@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		wantErr string // substring; "" = valid
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty file keeps the defaults", toml: "", check: func(t *testing.T, c Config) {
+			if c != DefaultConfig() {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "every key", toml: `
+db = "/var/lib/lamers/lamers.db"
+log_level = "debug"
+timezone = "Europe/Amsterdam"
+retention_days = 30
+[scan]
+format = "bind"
+`, check: func(t *testing.T, c Config) {
+			if c.DB != "/var/lib/lamers/lamers.db" || c.LogLevel != "debug" || c.Timezone != "Europe/Amsterdam" || c.RetentionDays != 30 || c.Scan.Format != "bind" {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "unknown key", toml: "dbpath = \"x\"\n", wantErr: "unknown key dbpath"},
+		{name: "unknown nested key", toml: "[scan]\nformats = \"bind\"\n", wantErr: "unknown key scan.formats"},
+		{name: "bad log level", toml: `log_level = "loud"`, wantErr: `log_level: "loud" is not one of`},
+		{name: "bad time zone", toml: `timezone = "Mars/Olympus"`, wantErr: `timezone: "Mars/Olympus" is not a time zone name`},
+		{name: "bad retention", toml: `retention_days = 0`, wantErr: "retention_days: 0 is not"},
+		{name: "bad format", toml: "[scan]\nformat = \"sendmail\"\n", wantErr: "scan.format"},
+		{name: "wrong type", toml: `retention_days = "many"`, wantErr: "retention_days"},
+		{name: "empty db", toml: `db = ""`, wantErr: "db: must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig(strings.NewReader(tt.toml), "test.toml")
+			if err == nil {
+				err = c.Validate()
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
+
+// The example configuration documents every key and is itself valid.
+func TestExampleConfig(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "lamers.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f, "lamers.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lamers.toml")
+	if err := os.WriteFile(file, []byte("db = \"file.db\"\nlog_level = \"warn\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"LAMERS_CONFIG": file, "LAMERS_LOG_LEVEL": "error"}
+	getenv := func(k string) string { return env[k] }
+
+	c, err := loadConfig(&globalFlags{}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB != "file.db" || c.LogLevel != "error" {
+		t.Errorf("file+env: %+v", c)
+	}
+	env["LAMERS_DB"] = "env.db"
+	c, err = loadConfig(&globalFlags{db: "flag.db"}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB != "flag.db" {
+		t.Errorf("flag must win: %+v", c)
+	}
+	// A named config file that does not exist is an error; the default
+	// path that does not exist is not.
+	env["LAMERS_CONFIG"] = filepath.Join(dir, "missing.toml")
+	if _, err := loadConfig(&globalFlags{}, getenv); err == nil {
+		t.Error("missing explicit config file: no error")
+	}
+}

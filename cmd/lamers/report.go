@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lamers-dev/lamers/parser"
+	"github.com/lamers-dev/lamers/store"
+)
+
+func reportCommand() *command {
+	var format, zone, since, status string
+	return &command{
+		name:     "report",
+		synopsis: "list findings as a table, JSON or CSV",
+		help: `--since takes a date (2006-01-02), an RFC 3339 time or a duration back
+from now (36h, 14d). The JSON fields are stable: zone, qname, server, port,
+server_names, sources, observed, count, first_seen, last_seen, status,
+reason, rounds, last_probed.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&format, "format", "table", "output `format`: table, json, csv")
+			fs.StringVar(&zone, "zone", "", "only findings for this `zone`")
+			fs.StringVar(&since, "since", "", "only findings seen since `when` (date, RFC 3339 time or duration like 14d)")
+			fs.StringVar(&status, "status", "", "only findings with this `status`")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			if len(args) > 0 {
+				return usagef("report: unexpected argument %q", args[0])
+			}
+			var f store.Filter
+			if zone != "" {
+				z, err := canonicalZone(zone)
+				if err != nil {
+					return usagef("report: --zone: %v", err)
+				}
+				f.Zone = z
+			}
+			if since != "" {
+				t, err := parseSince(since, time.Now())
+				if err != nil {
+					return usagef("report: --since: %v", err)
+				}
+				f.Since = t
+			}
+			if status != "" {
+				if !validStatus(status) {
+					return usagef("report: --status: %q is not one of %s", status, strings.Join(statuses, ", "))
+				}
+				f.Status = status
+			}
+			var write func(io.Writer, []store.Finding) error
+			switch format {
+			case "table":
+				write = writeTable
+			case "json":
+				write = writeJSON
+			case "csv":
+				write = writeCSV
+			default:
+				return usagef("report: --format: %q is not one of table, json, csv", format)
+			}
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close(context.WithoutCancel(ctx))
+			fs, err := db.Findings(ctx, f)
+			if err != nil {
+				return err
+			}
+			return write(a.stdout, fs)
+		},
+	}
+}
+
+// canonicalZone turns a zone given on the command line into the stored
+// form (lower case, absolute, BIND escapes).
+func canonicalZone(s string) (string, error) {
+	return parser.CanonicalName(s)
+}
+
+// statuses are the finding statuses of DESIGN §5.
+var statuses = []string{"new", "suspect", "lame", "unresponsive", "ok", "fixed", "stale", "inconclusive"}
+
+func validStatus(s string) bool {
+	for _, v := range statuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSince accepts 2006-01-02, RFC 3339, or a duration back from now
+// (Go durations plus a "d" suffix for days).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.UTC); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date, an RFC 3339 time or a duration", s)
+}
+
+// jsonFinding is the stable JSON shape of a finding (DESIGN §2).
+type jsonFinding struct {
+	Zone        string   `json:"zone"`
+	QName       string   `json:"qname"`
+	Server      string   `json:"server"`
+	Port        uint16   `json:"port"`
+	ServerNames []string `json:"server_names"`
+	Sources     []string `json:"sources"`
+	Observed    []string `json:"observed"`
+	Count       int64    `json:"count"`
+	FirstSeen   string   `json:"first_seen"`
+	LastSeen    string   `json:"last_seen"`
+	Status      string   `json:"status"`
+	Reason      string   `json:"reason"`
+	Rounds      int      `json:"rounds"`
+	LastProbed  *string  `json:"last_probed"`
+}
+
+func toJSON(f *store.Finding) jsonFinding {
+	j := jsonFinding{
+		Zone:        f.Zone,
+		QName:       f.QName,
+		Server:      f.Server.String(),
+		Port:        f.Port,
+		ServerNames: nonNil(f.ServerNames),
+		Sources:     nonNil(f.Sources),
+		Observed:    nonNil(f.Observed),
+		Count:       f.Count,
+		FirstSeen:   rfc3339(f.FirstSeen),
+		LastSeen:    rfc3339(f.LastSeen),
+		Status:      f.Status,
+		Reason:      f.Reason,
+		Rounds:      f.Rounds,
+	}
+	if !f.LastProbed.IsZero() {
+		s := rfc3339(f.LastProbed)
+		j.LastProbed = &s
+	}
+	return j
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func writeJSON(w io.Writer, fs []store.Finding) error {
+	out := make([]jsonFinding, len(fs))
+	for i := range fs {
+		out[i] = toJSON(&fs[i])
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+var csvHeader = []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen", "status", "reason", "rounds", "last_probed"}
+
+func writeCSV(w io.Writer, fs []store.Finding) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for i := range fs {
+		j := toJSON(&fs[i])
+		lp := ""
+		if j.LastProbed != nil {
+			lp = *j.LastProbed
+		}
+		rec := []string{j.Zone, j.QName, j.Server, strconv.Itoa(int(j.Port)),
+			strings.Join(j.ServerNames, " "), strings.Join(j.Sources, " "), strings.Join(j.Observed, " "),
+			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds), lp}
+		for k := range rec {
+			rec[k] = csvSafe(rec[k])
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses cells that a spreadsheet would run as a formula: log
+// data is attacker-influenced.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func writeTable(w io.Writer, fs []store.Finding) error {
+	if len(fs) == 0 {
+		_, err := fmt.Fprintln(w, "no findings")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ZONE\tSERVER\tSTATUS\tREASON\tCOUNT\tOBSERVED\tSOURCES\tLAST SEEN\tQNAME")
+	for i := range fs {
+		f := &fs[i]
+		zone := f.Zone
+		if zone == "" {
+			zone = "?"
+		}
+		server := f.Server.String()
+		if f.Port != 53 {
+			server = fmt.Sprintf("%s#%d", server, f.Port)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
+			escapeTerminal(zone), server, f.Status, dash(f.Reason), f.Count,
+			escapeTerminal(strings.Join(f.Observed, ",")), strings.Join(f.Sources, ","),
+			f.LastSeen.UTC().Format("2006-01-02 15:04"), escapeTerminal(f.QName))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/lamers-dev/lamers/parser"
+	"github.com/lamers-dev/lamers/parser/ingest"
+	"github.com/lamers-dev/lamers/store"
+)
+
+func scanCommand() *command {
+	var format string
+	var noProgress bool
+	return &command{
+		name:     "scan",
+		args:     "FILE... | -",
+		synopsis: "parse log files once (plain, gzip, - for stdin) and record findings",
+		help: `Each file is ingested exactly once: re-scanning it, or the same content
+renamed or compressed, adds nothing; appended lines are read from where the
+last run stopped. A plain file's last line is read only once it ends in a
+newline. At the end a summary is printed.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&format, "format", "", "force a log `format` (auto, bind, unbound, unbound-infra, …; default from config)")
+			fs.BoolVar(&noProgress, "no-progress", false, "never show the progress display")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			if len(args) == 0 {
+				return usagef("scan: no files given (use - for standard input)")
+			}
+			if format == "" {
+				format = a.cfg.Scan.Format
+			}
+			f, err := parser.ParseFormat(format)
+			if err != nil {
+				return usagef("scan: --format: %v", err)
+			}
+			loc, err := a.cfg.location()
+			if err != nil {
+				return err
+			}
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close(context.WithoutCancel(ctx))
+			opts := ingest.Options{Format: f, Location: loc}
+			if !noProgress && isTerminal(a.stderr) {
+				opts.Progress = a.stderr
+			}
+			sc := ingest.NewScanner(db, opts)
+			var st ingest.Stats
+			var failed int
+			stdinUsed := false
+			for _, path := range args {
+				if err := ctx.Err(); err != nil {
+					break
+				}
+				var err error
+				if path == "-" {
+					if stdinUsed {
+						return usagef("scan: - given twice")
+					}
+					stdinUsed = true
+					err = sc.ScanReader(ctx, a.stdin, &st)
+				} else {
+					err = sc.ScanFile(ctx, path, &st)
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					// One bad file does not stop the others.
+					failed++
+					fmt.Fprintf(a.stderr, "lamers: %s\n", escapeTerminal(err.Error()))
+				}
+			}
+			printScanSummary(a.stdout, &st)
+			if err := context.Cause(ctx); err != nil {
+				return fmt.Errorf("scan interrupted: %w (committed batches are kept; run it again to continue)", err)
+			}
+			if pruned, err := prune(ctx, db, a.cfg.RetentionDays, time.Now()); err != nil {
+				return err
+			} else if pruned > 0 {
+				a.log.Info("pruned daily counts", "rows", pruned, "retention_days", a.cfg.RetentionDays)
+			}
+			if failed > 0 {
+				return &exitError{code: exitFailure, err: fmt.Errorf("scan: %d of %d inputs failed", failed, len(args))}
+			}
+			return nil
+		},
+	}
+}
+
+func printScanSummary(w io.Writer, st *ingest.Stats) {
+	fmt.Fprintf(w, "files: %d\n", st.Files)
+	fmt.Fprintf(w, "lines read: %d\n", st.Lines)
+	fmt.Fprintf(w, "lines recognised: %d\n", st.Recognised)
+	fmt.Fprintf(w, "lame-looking lines not understood: %d\n", st.Unrecognised)
+	if st.FirstUnrecognised != "" {
+		fmt.Fprintf(w, "  first: %s: %s\n", escapeTerminal(st.FirstUnrecognisedFile), escapeTerminal(truncate(st.FirstUnrecognised, 300)))
+	}
+	if st.Overlong > 0 {
+		fmt.Fprintf(w, "lines over 2 MiB skipped: %d\n", st.Overlong)
+	}
+	if st.AlreadyIngested > 0 {
+		fmt.Fprintf(w, "lines already ingested by earlier runs: %d\n", st.AlreadyIngested)
+	}
+	if st.Incomplete > 0 {
+		fmt.Fprintf(w, "files ending in an unfinished line (left for the next run): %d\n", st.Incomplete)
+	}
+	fmt.Fprintf(w, "findings: %d new, %d updated\n", st.NewFindings, st.UpdatedFindings)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// prune drops per-day counts older than the retention period.
+func prune(ctx context.Context, db *store.DB, days int, now time.Time) (int64, error) {
+	before := now.UTC().AddDate(0, 0, -days).Format(time.DateOnly)
+	n, err := db.Prune(ctx, before)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return 0, err
+	}
+	return n, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

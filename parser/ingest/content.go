@@ -1,0 +1,250 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	// fingerprintMax is the most bytes of the first line that identify a stream.
+	fingerprintMax = 4096
+	// tailHashLen is how many bytes before a checkpoint's offset are hashed
+	// to confirm that a file holds the checkpoint's content.
+	tailHashLen = 4096
+)
+
+// content is one input: a plain file, a gzip file, or spooled standard input.
+type content struct {
+	name       string // as given on the command line, for messages
+	path       string // file to open
+	gzip       bool
+	final      bool // no more bytes will be appended: consume a last partial line
+	dev, inode uint64
+	size       int64 // on-disk size, for progress
+	mtime      time.Time
+	cleanup    func()
+	read       atomic.Int64 // on-disk bytes read by the current pass, for progress
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// openContent stats and classifies path. Compression is detected from the
+// magic bytes, not the file name.
+func openContent(path string) (*content, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory", path)
+	}
+	c := &content{name: path, path: path, size: fi.Size(), mtime: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		c.dev, c.inode = uint64(st.Dev), st.Ino
+	}
+	var magic [2]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if n == 2 && bytes.Equal(magic[:], gzipMagic) {
+		c.gzip, c.final = true, true
+	}
+	if !fi.Mode().IsRegular() {
+		// A FIFO or device can be read only once: spool it like stdin.
+		return nil, fmt.Errorf("%s: not a regular file (pipe it to 'lamers scan -')", path)
+	}
+	return c, nil
+}
+
+// spoolStdin copies r into a temporary file so that the stream can be
+// verified against checkpoints and re-read after a conflict like any file.
+func spoolStdin(r io.Reader, tmpDir string) (*content, error) {
+	f, err := os.CreateTemp(tmpDir, "lamers-stdin-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool standard input: %w", err)
+	}
+	name := f.Name()
+	remove := func() { os.Remove(name) }
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		remove()
+		return nil, fmt.Errorf("spool standard input: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		remove()
+		return nil, fmt.Errorf("spool standard input: %w", err)
+	}
+	c, err := openContent(name)
+	if err != nil {
+		remove()
+		return nil, err
+	}
+	c.name, c.final, c.dev, c.inode, c.mtime = "-", true, 0, 0, time.Now()
+	c.cleanup = remove
+	return c, nil
+}
+
+// openAt returns the decompressed content from offset on.
+func (c *content) openAt(offset int64) (io.ReadCloser, error) {
+	f, err := os.Open(c.path)
+	if err != nil {
+		return nil, err
+	}
+	c.read.Store(0)
+	if !c.gzip {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+		c.read.Store(offset)
+		return &countingFile{File: f, n: &c.read}, nil
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(&countingFile{File: f, n: &c.read}, 256<<10))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	rc := &gzipFile{Reader: zr, f: f}
+	if offset > 0 {
+		if n, err := io.CopyN(io.Discard, zr, offset); err != nil {
+			rc.Close()
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("content ends at byte %d before offset %d", n, offset)
+			}
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+	}
+	return rc, nil
+}
+
+// countingFile counts the bytes read from a file.
+type countingFile struct {
+	*os.File
+	n *atomic.Int64
+}
+
+func (f *countingFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.n.Add(int64(n))
+	return n, err
+}
+
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+}
+
+func (g *gzipFile) Close() error {
+	g.Reader.Close()
+	return g.f.Close()
+}
+
+// hashBytes is the fingerprint and tail hash function (128 bits of SHA-256).
+func hashBytes(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:16]
+}
+
+// fingerprint returns the identity of c's content: the hash of its first
+// line including the newline, or of its first fingerprintMax bytes when the
+// line is longer. ok is false when the content has no complete first line
+// yet (a plain file still being written).
+func (c *content) fingerprint() (fp []byte, ok bool, err error) {
+	rc, err := c.openAt(0)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	buf := make([]byte, fingerprintMax)
+	n, err := io.ReadFull(rc, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	buf = buf[:n]
+	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+		return hashBytes(buf[:i+1]), true, nil
+	}
+	if n == fingerprintMax || (c.final && n > 0) {
+		return hashBytes(buf), true, nil
+	}
+	return nil, false, nil
+}
+
+// tailHashes reports, for each offset (ascending), the hash of the up to
+// tailHashLen bytes before it, or nil when the content is shorter than the
+// offset.
+func (c *content) tailHashes(offsets []int64) ([][]byte, error) {
+	out := make([][]byte, len(offsets))
+	if !c.gzip {
+		f, err := os.Open(c.path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		buf := make([]byte, tailHashLen)
+		for i, off := range offsets {
+			start := max(off-tailHashLen, 0)
+			n, err := f.ReadAt(buf[:off-start], start)
+			if int64(n) < off-start {
+				if err != nil && !errors.Is(err, io.EOF) {
+					return nil, err
+				}
+				continue
+			}
+			out[i] = hashBytes(buf[:n])
+		}
+		return out, nil
+	}
+	// One pass through the decompressed stream, keeping the last bytes.
+	rc, err := c.openAt(0)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 256<<10)
+	var pos int64
+	window := make([]byte, 0, 2*tailHashLen)
+	for i, off := range offsets {
+		for pos < off {
+			want := off - pos
+			if want > 64<<10 {
+				want = 64 << 10
+			}
+			chunk, err := br.Peek(int(min(want, int64(br.Size()))))
+			if len(chunk) == 0 {
+				if err == io.EOF {
+					return out, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("gzip: %w", err)
+				}
+			}
+			window = append(window, chunk...)
+			if len(window) > tailHashLen {
+				window = append(window[:0], window[len(window)-tailHashLen:]...)
+			}
+			br.Discard(len(chunk))
+			pos += int64(len(chunk))
+		}
+		if pos == off {
+			w := window
+			if int64(len(w)) > off {
+				w = w[int64(len(w))-off:]
+			}
+			out[i] = hashBytes(w)
+		}
+	}
+	return out, nil
+}

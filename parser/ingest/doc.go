@@ -1,0 +1,21 @@
+// Package ingest moves log content into the store exactly once.
+//
+// A log file is read as a content stream: its identity is the fingerprint
+// of its first line (at most 4096 bytes), verified against the hash of the
+// bytes just before a checkpoint's offset. The same content renamed
+// (named.log → named.log.0), copied or compressed (named.log.1.gz) is
+// recognised and resumed from its checkpoint; appended content is read from
+// where the last run stopped; a copytruncated or recreated file, whose bytes
+// differ, is a new stream.
+//
+// Every batch of aggregated evidence is committed in the same SQLite
+// transaction as the checkpoint it advances, with a compare-and-swap on the
+// checkpoint version: a crash at any instant, a concurrent scan of the same
+// file, or a tailer racing a cron scan can neither lose nor double-count a
+// line. On a conflict the reader goes back to the stored checkpoint and
+// carries on from there.
+//
+// Only complete lines are consumed from plain files (a writer may still be
+// finishing the last one). Compressed files and standard input are final:
+// a last line without a newline is consumed too.
+package ingest

@@ -1,0 +1,355 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lamers-dev/lamers/parser"
+	"github.com/lamers-dev/lamers/store"
+)
+
+// Sink is the part of the store that ingest writes to. Commit must apply a
+// batch atomically and return an error wrapping store.ErrConflict, with
+// nothing written, when the checkpoint moved since Base was read.
+type Sink interface {
+	CheckpointsByFingerprint(ctx context.Context, fp []byte) ([]store.Checkpoint, error)
+	MaxCheckpointID(ctx context.Context) (int64, error)
+	Commit(ctx context.Context, b store.Batch) (store.CommitResult, error)
+}
+
+var _ Sink = (*store.DB)(nil)
+
+// Options configures a Scanner. The zero value is usable.
+type Options struct {
+	// Format forces a log format; parser.Auto (zero) detects it per line.
+	Format parser.Format
+	// Location is the time zone of timestamps that carry none (nil: local).
+	Location *time.Location
+	// BatchLines and BatchKeys bound a batch: it is committed after that
+	// many lines or distinct count rows, whichever comes first.
+	BatchLines int
+	BatchKeys  int
+	// TempDir receives the spool file of standard input ("" = os.TempDir).
+	TempDir string
+	// Progress, when set, receives a one-line progress display (with
+	// carriage returns) for inputs larger than ProgressMin bytes.
+	Progress    io.Writer
+	ProgressMin int64
+}
+
+func (o *Options) defaults() {
+	if o.BatchLines <= 0 {
+		o.BatchLines = 1 << 20
+	}
+	if o.BatchKeys <= 0 {
+		o.BatchKeys = 100_000
+	}
+	if o.ProgressMin <= 0 {
+		o.ProgressMin = 100 << 20
+	}
+}
+
+// Stats summarises what a scan did. Line counts cover the lines this run
+// ingested; lines already ingested by an earlier run are in AlreadyIngested.
+type Stats struct {
+	Files           int
+	Lines           int64
+	Recognised      int64
+	Unrecognised    int64
+	Overlong        int64
+	AlreadyIngested int64
+	// FirstUnrecognised is the first lame-looking line that was not
+	// understood, raw (escape it before printing), with its file.
+	FirstUnrecognised     string
+	FirstUnrecognisedFile string
+	NewFindings           int
+	UpdatedFindings       int
+	// Incomplete counts files that end in a line without newline, left
+	// for the next run.
+	Incomplete int
+
+	touched map[findingKey]struct{}
+}
+
+type findingKey struct {
+	zone, bucket string
+	server       netip.Addr
+	port         uint16
+}
+
+// Scanner ingests whole files once.
+type Scanner struct {
+	sink Sink
+	opts Options
+}
+
+// NewScanner returns a Scanner that commits to sink.
+func NewScanner(sink Sink, opts Options) *Scanner {
+	opts.defaults()
+	return &Scanner{sink: sink, opts: opts}
+}
+
+// maxConflicts bounds how often one file is restarted after losing a race
+// with another writer before the scan gives up.
+const maxConflicts = 100
+
+// ScanFile ingests the content of path (plain or gzip) from its checkpoint.
+func (s *Scanner) ScanFile(ctx context.Context, path string, st *Stats) error {
+	c, err := openContent(path)
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", path, err)
+	}
+	return s.scanContent(ctx, c, st)
+}
+
+// ScanReader ingests a stream (standard input). It is spooled to a
+// temporary file first so that it can be matched against checkpoints.
+func (s *Scanner) ScanReader(ctx context.Context, r io.Reader, st *Stats) error {
+	c, err := spoolStdin(r, s.opts.TempDir)
+	if err != nil {
+		return fmt.Errorf("scan -: %w", err)
+	}
+	defer c.cleanup()
+	return s.scanContent(ctx, c, st)
+}
+
+func (s *Scanner) scanContent(ctx context.Context, c *content, st *Stats) error {
+	st.Files++
+	for range maxConflicts {
+		err := s.scanOnce(ctx, c, st)
+		if !errors.Is(err, store.ErrConflict) {
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", c.name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("scan %s: gave up after %d conflicts with concurrent writers", c.name, maxConflicts)
+}
+
+// resume finds the checkpoint this content continues, or a fresh one.
+func resume(ctx context.Context, sink Sink, c *content, fp []byte) (base store.Checkpoint, seen int64, err error) {
+	seen, err = sink.MaxCheckpointID(ctx)
+	if err != nil {
+		return base, 0, err
+	}
+	cands, err := sink.CheckpointsByFingerprint(ctx, fp)
+	if err != nil {
+		return base, 0, err
+	}
+	base = store.Checkpoint{Fingerprint: fp}
+	if len(cands) == 0 {
+		return base, seen, nil
+	}
+	slices.SortFunc(cands, func(a, b store.Checkpoint) int { return int(a.Offset - b.Offset) })
+	offs := make([]int64, len(cands))
+	for i, cp := range cands {
+		offs[i] = cp.Offset
+	}
+	hashes, err := c.tailHashes(offs)
+	if err != nil {
+		return base, 0, err
+	}
+	for i := len(cands) - 1; i >= 0; i-- {
+		if hashes[i] != nil && bytes.Equal(hashes[i], cands[i].TailHash) {
+			return cands[i], seen, nil
+		}
+	}
+	return base, seen, nil
+}
+
+// batch is one unit of work handed to the committer.
+type batch struct {
+	counts []store.Count
+	next   store.Checkpoint
+	stats  Stats
+	keys   []findingKey
+}
+
+func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
+	fp, ok, err := c.fingerprint()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if c.size > 0 {
+			st.Incomplete++
+		}
+		return nil
+	}
+	base, seen, err := resume(ctx, s.sink, c, fp)
+	if err != nil {
+		return err
+	}
+	st.AlreadyIngested += base.Lines
+
+	p := parser.New(parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime})
+	if len(base.State) > 0 {
+		if err := p.Restore(base.State); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", base.ID, err)
+		}
+	}
+	history := min(base.Offset, tailHashLen)
+	rc, err := c.openAt(base.Offset - history)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	lr, err := newLineReader(rc, base.Offset, int(history), c.final)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan *batch, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.commitLoop(ctx, base, seen, batches, st) }()
+
+	stop := s.progress(c)
+	perr := s.parseLoop(ctx, c, p, lr, base.Lines, batches)
+	close(batches)
+	cerr := <-done
+	stop()
+	if cerr != nil {
+		return cerr
+	}
+	return perr
+}
+
+// parseLoop reads lines and hands full batches to the committer.
+func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, lr *lineReader, lines int64, out chan<- *batch) error {
+	agg := newAggregate()
+	var bs Stats
+	obs := make([]parser.Observation, 0, 8)
+	flush := func() error {
+		off, tail := lr.boundary()
+		b := &batch{
+			counts: agg.counts(),
+			next: store.Checkpoint{
+				Offset: off, TailHash: tail, Lines: lines, State: p.State(),
+				Dev: c.dev, Inode: c.inode, Path: c.path,
+			},
+			stats: bs,
+		}
+		if c.name == "-" {
+			b.next.Path = "-"
+		}
+		for k := range agg.m {
+			b.keys = append(b.keys, findingKey{k.zone, k.bucket, k.server, k.port})
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		agg = newAggregate()
+		bs = Stats{}
+		return nil
+	}
+	var n int
+	for {
+		line, overlong, err := lr.next()
+		if err != nil {
+			if errors.Is(err, errIncomplete) {
+				bs.Incomplete++
+				err = io.EOF
+			}
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			if n > 0 {
+				return flush()
+			}
+			if bs.Incomplete > 0 {
+				// Report it even when no line was read this time.
+				b := &batch{stats: bs}
+				select {
+				case out <- b:
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+			}
+			return nil
+		}
+		n++
+		lines++
+		bs.Lines++
+		if overlong {
+			bs.Overlong++
+		} else {
+			var res parser.Result
+			obs, res = p.Parse(line, obs[:0])
+			switch res {
+			case parser.Recognised:
+				bs.Recognised++
+			case parser.Unrecognised:
+				bs.Unrecognised++
+				if bs.FirstUnrecognised == "" {
+					bs.FirstUnrecognised = string(line)
+					bs.FirstUnrecognisedFile = c.name
+				}
+			}
+			for i := range obs {
+				agg.add(&obs[i])
+			}
+		}
+		if n >= s.opts.BatchLines || agg.len() >= s.opts.BatchKeys {
+			if err := flush(); err != nil {
+				return err
+			}
+			n = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// commitLoop commits batches in order, each advancing the checkpoint the
+// previous one left.
+func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen int64, in <-chan *batch, st *Stats) error {
+	var err error
+	for b := range in {
+		if err != nil {
+			continue // drain
+		}
+		if len(b.counts) == 0 && b.stats.Lines == 0 {
+			st.Incomplete += b.stats.Incomplete
+			continue
+		}
+		var res store.CommitResult
+		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Counts: b.counts})
+		if err != nil {
+			continue
+		}
+		base = res.Checkpoint
+		st.add(&b.stats)
+		st.NewFindings += res.NewFindings
+		if st.touched == nil {
+			st.touched = make(map[findingKey]struct{})
+		}
+		for _, k := range b.keys {
+			st.touched[k] = struct{}{}
+		}
+		st.UpdatedFindings = len(st.touched) - st.NewFindings
+	}
+	return err
+}
+
+func (st *Stats) add(b *Stats) {
+	st.Lines += b.Lines
+	st.Recognised += b.Recognised
+	st.Unrecognised += b.Unrecognised
+	st.Overlong += b.Overlong
+	st.Incomplete += b.Incomplete
+	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
+		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile
+	}
+}

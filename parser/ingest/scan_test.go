@@ -1,0 +1,280 @@
+package ingest
+
+import (
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lamers-dev/lamers/store"
+)
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func openDB(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
+// lameLines returns n distinct BIND 9.18 lame-server lines (the format of
+// the lab's bind9.log) spread over zones and servers.
+func lameLines(from, n int) string {
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(&b, "22-Nov-2026 02:%02d:%02d.%03d lame-servers: info: lame server resolving 'www%d.z%d.example' (in 'z%d.example'?): 192.0.2.%d#53\n",
+			(i/60)%60, i%60, i%1000, i, i%97, i%97, 1+i%13)
+	}
+	return b.String()
+}
+
+// totals sums the counts of every finding: the number of events stored.
+func totals(t *testing.T, db *store.DB) (sum int64, byFinding map[string]int64) {
+	t.Helper()
+	fs, err := db.Findings(context.Background(), store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFinding = map[string]int64{}
+	for _, f := range fs {
+		sum += f.Count
+		byFinding[f.Zone+"|"+f.Bucket+"|"+f.Server.String()] += f.Count
+	}
+	return sum, byFinding
+}
+
+func scan(t *testing.T, db *store.DB, paths ...string) Stats {
+	t.Helper()
+	sc := NewScanner(db, Options{Location: time.UTC})
+	var st Stats
+	for _, p := range paths {
+		if err := sc.ScanFile(context.Background(), p, &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendFile(t *testing.T, path, data string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func gzipTo(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write(data)
+	zw.Close()
+	f.Close()
+}
+
+// The rotation life of one log file, as logrotate with delaycompress
+// does it: every step adds exactly the lines that are new.
+func TestScanExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, filepath.Join(dir, "lamers.db"))
+	log := filepath.Join(dir, "named.log")
+
+	writeFile(t, log, lameLines(0, 1000))
+	if st := scan(t, db, log); st.Lines != 1000 || st.Recognised != 1000 {
+		t.Fatalf("first scan: %+v", st)
+	}
+	step := func(name string, want int64, paths ...string) {
+		t.Helper()
+		scan(t, db, paths...)
+		if got, _ := totals(t, db); got != want {
+			t.Fatalf("%s: %d events stored, want %d", name, got, want)
+		}
+	}
+	step("rescan", 1000, log)
+	appendFile(t, log, lameLines(1000, 500))
+	step("append", 1500, log)
+	// A half-written line is left for later...
+	appendFile(t, log, strings.TrimSuffix(lameLines(1500, 1), "\n"))
+	step("partial line", 1500, log)
+	// ...and read once finished.
+	appendFile(t, log, "\n")
+	step("finished line", 1501, log)
+	os.Rename(log, log+".0")
+	step("renamed", 1501, log+".0")
+	appendFile(t, log+".0", lameLines(1501, 10)) // a writer still holding the old file
+	writeFile(t, log, lameLines(5000, 20))
+	step("late lines and new file", 1531, log+".0", log)
+	gzipTo(t, log+".0", log+".1.gz")
+	os.Remove(log + ".0")
+	step("gzipped", 1531, log+".1.gz", log)
+	// All of them together, in any order, still add nothing.
+	step("everything again", 1531, log, log+".1.gz")
+	// A copytruncated file with new content is new content.
+	writeFile(t, log, lameLines(9000, 7))
+	step("copytruncate", 1538, log)
+}
+
+// Logs without timestamps start with the same lines after every restart of
+// named: content identity must not rest on the first line alone.
+func TestScanSameFirstLineDifferentContent(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, filepath.Join(dir, "lamers.db"))
+	head := "managed-keys-zone: loaded serial 0\nall zones loaded\nrunning\n"
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	writeFile(t, a, head+"lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53\n")
+	// b does not continue a (a's content is not a prefix of b's): it is a
+	// different stream. (A file that does continue another's content is,
+	// by construction, that content with lines appended.)
+	writeFile(t, b, head+"REFUSED unexpected RCODE resolving 'www.refused.lab/A/IN': 127.53.3.1#53\nlame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53\n")
+	scan(t, db, a, b)
+	if got, _ := totals(t, db); got != 3 {
+		t.Fatalf("%d events stored, want 3", got)
+	}
+	scan(t, db, b, a)
+	if got, _ := totals(t, db); got != 3 {
+		t.Fatalf("after rescan: %d events stored, want 3", got)
+	}
+}
+
+// Two scans of the same file into one database at the same time, as two
+// cron jobs would: no "database is locked", no line twice.
+func TestScanConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lamers.db")
+	log := filepath.Join(dir, "named.log")
+	writeFile(t, log, lameLines(0, 20000))
+	other := filepath.Join(dir, "other.log")
+	writeFile(t, other, lameLines(20000, 20000))
+	db1, db2 := openDB(t, path), openDB(t, path)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for _, db := range []*store.DB{db1, db2} {
+		for _, f := range []string{log, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc := NewScanner(db, Options{Location: time.UTC, BatchLines: 1000})
+				var st Stats
+				errs <- sc.ScanFile(context.Background(), f, &st)
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := totals(t, db1); got != 40000 {
+		t.Fatalf("%d events stored, want 40000", got)
+	}
+}
+
+// A scan killed with SIGKILL at any moment and run again ends with the
+// same counts as one clean pass.
+func TestScanSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "named.log")
+	writeFile(t, log, lameLines(0, 200000))
+	clean := openDB(t, filepath.Join(dir, "clean.db"))
+	scan(t, clean, log)
+	wantSum, want := totals(t, clean)
+
+	killed := filepath.Join(dir, "killed.db")
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestScanChild$")
+		cmd.Env = append(os.Environ(), "LAMERS_TEST_SCAN_CHILD="+killed, "LAMERS_TEST_SCAN_FILE="+log)
+		return cmd
+	}
+	// Kill the child at spread-out moments: right away, while opening,
+	// and in the middle of batches.
+	for i, delay := range []time.Duration{0, 5 * time.Millisecond, 40 * time.Millisecond, 90 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+		cmd := child()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay) // not synchronisation: the kill moment is what varies
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Logf("kill %d after %v", i, delay)
+	}
+	cmd := child()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	db := openDB(t, killed)
+	gotSum, got := totals(t, db)
+	if gotSum != wantSum {
+		t.Fatalf("after kills: %d events, want %d", gotSum, wantSum)
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if got[k] != want[k] {
+			t.Errorf("%s: %d, want %d", k, got[k], want[k])
+		}
+	}
+}
+
+// TestScanChild is the subprocess of TestScanSIGKILL.
+func TestScanChild(t *testing.T) {
+	dbPath := os.Getenv("LAMERS_TEST_SCAN_CHILD")
+	if dbPath == "" {
+		return
+	}
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	batch, _ := strconv.Atoi(os.Getenv("LAMERS_TEST_SCAN_BATCH"))
+	if batch == 0 {
+		batch = 2000
+	}
+	sc := NewScanner(db, Options{Location: time.UTC, BatchLines: batch})
+	var st Stats
+	if err := sc.ScanFile(context.Background(), os.Getenv("LAMERS_TEST_SCAN_FILE"), &st); err != nil {
+		t.Fatal(err)
+	}
+}
