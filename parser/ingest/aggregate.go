@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lamers-dev/lamers/parser"
@@ -90,6 +92,13 @@ func (a *aggregate) counts() []store.Count {
 			Last:     v.last.UTC(),
 		})
 	}
+	// A fixed order makes the stored sample query name (taken from the
+	// first row of a finding) the earliest one, and every run alike.
+	slices.SortFunc(out, func(a, b store.Count) int {
+		return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Zone, b.Zone), cmp.Compare(a.Bucket, b.Bucket),
+			a.Server.Compare(b.Server), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Source, b.Source),
+			cmp.Compare(a.Evidence, b.Evidence), cmp.Compare(a.Day, b.Day))
+	})
 	return out
 }
 
