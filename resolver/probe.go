@@ -1,0 +1,345 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Probe is one probe round of one zone on one server address (DESIGN §5.2-3).
+type Probe struct {
+	Zone    string         // canonical: lowercase, absolute
+	Server  netip.AddrPort // the address probed (IPv4-mapped addresses unmapped)
+	Verdict Verdict
+	Reason  string
+	Rcode   string   // mnemonic of the reply classified ("NOERROR"); "" without one
+	Flags   []string // FlagOpenRecursor, FlagEDNSNoncompliant; never nil
+	RTT     time.Duration
+	Packets int // packets sent to Server in this round, at most 4
+	At      time.Time
+	RName   string // SOA RNAME (presentation format) when authoritative
+	Serial  uint32 // SOA serial when authoritative
+}
+
+// Class returns how this round counts for the confirmation policy.
+func (p Probe) Class() RoundClass { return ClassOf(p.Reason) }
+
+// maxProbePackets is the packet budget of one round (lame-verification.md §7).
+const maxProbePackets = 4
+
+// Probe runs one round of "SOA <zone> IN, RD=0" against server
+// (lame-verification.md §7) and classifies the outcome (§6):
+//
+//  1. P1: UDP without EDNS, Timeouts[0]; after a timeout P1 again, Timeouts[1];
+//  2. P2: UDP with EDNS0 (payload 1232, DO=0), last timeout, after P1 timed out
+//     twice or answered FORMERR, NOTIMP, SERVFAIL, REFUSED or garbage;
+//  3. TCP when a reply has TC=1, and after SERVFAIL on both P1 and P2;
+//  4. when P1 (or its TCP follow-up) was authoritative and the budget allows,
+//     one P2 to flag edns_noncompliant (unless Config.SkipEDNSCheck).
+//
+// At most 4 packets are sent. A port of 0 means Config.Port. A server of a
+// disabled address family, a link-local IPv6 address without a zone, an
+// invalid zone name or a cancelled ctx give vantage_error without counting.
+func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort) Probe {
+	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
+	if server.Port() == 0 {
+		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
+	}
+	p := Probe{Zone: canonical(zone), Server: server, At: r.cfg.Clock(), Flags: []string{}}
+	if _, ok := dns.IsDomainName(zone); !ok || zone == "" || !r.usable(server.Addr()) {
+		return p.finish(ReasonVantageError, nil)
+	}
+	ctx, done, err := r.begin(ctx)
+	if err != nil {
+		return p.finish(ReasonVantageError, nil)
+	}
+	defer done()
+	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server}
+	reason, reply, flags := rd.run()
+	p.Packets = rd.packets
+	p.RTT = rd.rtt
+	p.Flags = append(p.Flags, flags...)
+	if ctx.Err() != nil && reply == nil {
+		reason = ReasonVantageError
+	}
+	r.log.Debug("probe", "zone", p.Zone, "server", server.String(), "reason", reason, "packets", p.Packets)
+	return p.finish(reason, reply)
+}
+
+// usable reports whether a can be queried from here at all.
+func (r *Resolver) usable(a netip.Addr) bool {
+	if !a.IsValid() || a.IsUnspecified() || !r.familyOK(a) {
+		return false
+	}
+	if a.Is6() && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) && a.Zone() == "" {
+		return false
+	}
+	return true
+}
+
+func (p Probe) finish(reason string, reply *dns.Msg) Probe {
+	p.Reason = reason
+	p.Verdict = VerdictOf(reason)
+	if reply != nil {
+		p.Rcode = rcodeName(reply.Rcode)
+		if reason == ReasonAuthoritative {
+			c := classify(p.Zone, reply)
+			if c.soa != nil {
+				p.RName = c.soa.Mbox
+				p.Serial = c.soa.Serial
+			}
+		}
+	}
+	for _, f := range classifyFlags(reply) {
+		if !slices.Contains(p.Flags, f) {
+			p.Flags = append(p.Flags, f)
+		}
+	}
+	slices.Sort(p.Flags)
+	return p
+}
+
+func classifyFlags(reply *dns.Msg) []string {
+	if reply != nil && reply.RecursionAvailable {
+		return []string{FlagOpenRecursor}
+	}
+	return nil
+}
+
+// round is the state of one probe round.
+type round struct {
+	r          *Resolver
+	ctx        context.Context
+	zone       string
+	server     netip.AddrPort
+	packets    int
+	mismatched bool
+	rtt        time.Duration
+}
+
+// outcome of one packet.
+type outcome struct {
+	m   *dns.Msg
+	err error // nil, errUnparseable (m has the header), or a transport error
+}
+
+func (o outcome) replied() bool { return o.m != nil }
+
+// failure reports whether a reply calls for the EDNS fallback (P2).
+func (o outcome) failure() bool {
+	if o.m == nil {
+		return false
+	}
+	if o.err != nil {
+		return true // unparseable
+	}
+	switch o.m.Rcode {
+	case dns.RcodeFormatError, dns.RcodeNotImplemented, dns.RcodeServerFailure, dns.RcodeRefused:
+		return true
+	}
+	return false
+}
+
+func (o outcome) rcode() int {
+	if o.m == nil {
+		return -1
+	}
+	return o.m.Rcode
+}
+
+// malformed: FORMERR, NOTIMP or garbage (row 14).
+func (o outcome) malformed() bool {
+	return o.m != nil && (o.err != nil || o.m.Rcode == dns.RcodeFormatError || o.m.Rcode == dns.RcodeNotImplemented)
+}
+
+func (rd *round) query(edns, tcp bool, timeout time.Duration) outcome {
+	m := new(dns.Msg)
+	m.SetQuestion(rd.zone, dns.TypeSOA)
+	m.RecursionDesired = false
+	if edns {
+		m.SetEdns0(1232, false)
+	}
+	rd.packets++
+	reply, rtt, err := rd.r.send(rd.ctx, m, rd.server, tcp, timeout)
+	if errors.Is(err, errMismatched) {
+		rd.mismatched = true
+	}
+	if reply != nil {
+		rd.rtt = rtt
+	}
+	return outcome{m: reply, err: err}
+}
+
+// silence returns the reason for a round that got no usable reply, from the
+// last transport error.
+func (rd *round) silence(err error) string {
+	switch {
+	case errors.Is(err, errConnRefused):
+		return ReasonNoDNSService
+	case errors.Is(err, errVantage), rd.ctx.Err() != nil:
+		return ReasonVantageError
+	case rd.mismatched:
+		return ReasonMismatchedReply
+	default:
+		return ReasonUnresponsive
+	}
+}
+
+// hardStop reports whether a transport error ends the round at once.
+func hardStop(err error) bool {
+	return errors.Is(err, errConnRefused) || errors.Is(err, errVantage) ||
+		errors.Is(err, context.Canceled)
+}
+
+// afterTC follows a truncated reply with TCP (row 18/19). ok is false when
+// TCP failed.
+func (rd *round) afterTC(o outcome, edns bool) (outcome, bool) {
+	if !o.replied() || !o.m.Truncated {
+		return o, true
+	}
+	if rd.packets >= maxProbePackets {
+		return o, false
+	}
+	t := rd.query(edns, true, rd.r.cfg.TCPTimeout)
+	if !t.replied() {
+		return t, false
+	}
+	return t, true
+}
+
+func (rd *round) timeout(i int) time.Duration {
+	ts := rd.r.cfg.Timeouts
+	if i >= len(ts) {
+		return ts[len(ts)-1]
+	}
+	return ts[i]
+}
+
+// run executes the round and returns the reason, the reply it was classified
+// from (nil if none) and extra flags.
+func (rd *round) run() (string, *dns.Msg, []string) {
+	lastT := rd.timeout(len(rd.r.cfg.Timeouts) - 1)
+
+	// P1, retransmitted once after a timeout.
+	p1 := rd.query(false, false, rd.timeout(0))
+	if !p1.replied() && !hardStop(p1.err) {
+		p1 = rd.query(false, false, rd.timeout(1))
+	}
+	if !p1.replied() {
+		if hardStop(p1.err) {
+			return rd.silence(p1.err), nil, nil
+		}
+		// P2 after two P1 timeouts.
+		p2 := rd.query(true, false, lastT)
+		if !p2.replied() {
+			return rd.silence(p2.err), nil, nil
+		}
+		return rd.final(p2, true)
+	}
+
+	if p1.m.Truncated {
+		t, ok := rd.afterTC(p1, false)
+		if !ok {
+			return ReasonTCPFailedAfterTruncation, nil, nil
+		}
+		if t.failure() {
+			return rd.reasonOf(t), t.m, nil
+		}
+		return rd.withEDNSCheck(t)
+	}
+
+	if !p1.failure() {
+		return rd.withEDNSCheck(p1)
+	}
+
+	// P1 failed with FORMERR, NOTIMP, SERVFAIL, REFUSED or garbage: P2.
+	p2 := rd.query(true, false, lastT)
+	if !p2.replied() {
+		switch {
+		case p1.rcode() == dns.RcodeServerFailure && p1.err == nil:
+			// SERVFAIL once, then nothing: not the "SERVFAIL on P1, P2
+			// and TCP" of row 12.
+			return ReasonIntermittentServfail, p1.m, nil
+		default:
+			// REFUSED or FORMERR/garbage stand on their own.
+			return rd.reasonOf(p1), p1.m, nil
+		}
+	}
+	if p2.m.Truncated {
+		t, ok := rd.afterTC(p2, true)
+		if !ok {
+			return ReasonTCPFailedAfterTruncation, nil, nil
+		}
+		p2 = t
+	}
+	switch {
+	case p1.malformed() && p2.malformed():
+		return ReasonBrokenServer, p2.m, nil
+	case p1.rcode() == dns.RcodeServerFailure && p2.rcode() == dns.RcodeServerFailure && p2.err == nil && !p2.m.Truncated:
+		// Row 12: SERVFAIL on P1 and P2; TCP decides.
+		if rd.packets >= maxProbePackets {
+			return ReasonServfail, p2.m, nil
+		}
+		t := rd.query(false, true, rd.r.cfg.TCPTimeout)
+		if !t.replied() || t.rcode() == dns.RcodeServerFailure {
+			return ReasonServfail, p2.m, nil
+		}
+		return rd.reasonOf(t), t.m, nil
+	default:
+		return rd.reasonOf(p2), p2.m, nil
+	}
+}
+
+func (rd *round) final(o outcome, edns bool) (string, *dns.Msg, []string) {
+	if o.m.Truncated {
+		t, ok := rd.afterTC(o, edns)
+		if !ok {
+			return ReasonTCPFailedAfterTruncation, nil, nil
+		}
+		o = t
+	}
+	return rd.reasonOf(o), o.m, nil
+}
+
+func (rd *round) reasonOf(o outcome) string {
+	if o.err != nil {
+		return ReasonBrokenServer // unparseable
+	}
+	return classify(rd.zone, o.m).reason
+}
+
+// withEDNSCheck classifies a clean reply and, when it is authoritative, sends
+// one P2 to flag EDNS faults (row 15).
+func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
+	reason := rd.reasonOf(o)
+	if reason != ReasonAuthoritative || rd.r.cfg.SkipEDNSCheck || rd.packets >= maxProbePackets {
+		return reason, o.m, nil
+	}
+	rtt := rd.rtt
+	p2 := rd.query(true, false, rd.timeout(len(rd.r.cfg.Timeouts)-1))
+	rd.rtt = rtt
+	if !ednsCompliant(rd.zone, p2) {
+		return reason, o.m, []string{FlagEDNSNoncompliant}
+	}
+	return reason, o.m, nil
+}
+
+// ednsCompliant judges the EDNS check's reply: it must come, carry no error,
+// stay authoritative (or be truncated) and not claim an EDNS version other
+// than 0.
+func ednsCompliant(zone string, o outcome) bool {
+	if !o.replied() || o.err != nil {
+		return false
+	}
+	if opt := o.m.IsEdns0(); opt != nil && opt.Version() != 0 {
+		return false
+	}
+	if o.m.Truncated {
+		return o.m.Rcode == dns.RcodeSuccess
+	}
+	return classify(zone, o.m).reason == ReasonAuthoritative
+}
