@@ -1,0 +1,79 @@
+package parser
+
+import "testing"
+
+func TestCanonicalName(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		// log-formats.md §1.2: BIND names come without the trailing dot
+		{`www.upref.lab`, `www.upref.lab.`},
+		{`www.upref.lab.`, `www.upref.lab.`},
+		{`.`, `.`},
+		{`WWW.UpRef.LAB`, `www.upref.lab.`},
+		// BIND 9.18 lab bind9.log: escaped dot
+		{`we\.ird.lab`, `we\.ird.lab.`},
+		{`WE\.IRD.lab.`, `we\.ird.lab.`},
+		{`we\046ird.lab`, `we\.ird.lab.`},
+		// BIND 9.18 lab bind9.log: \032, \( and \"
+		{`sp\032ace.refused.lab`, `sp\032ace.refused.lab.`},
+		{`sp\ ace.refused.lab`, `sp\032ace.refused.lab.`},
+		{`we\(ird\"q.refused.lab`, `we\(ird\"q.refused.lab.`},
+		{`we\040ird\034q.refused.lab`, `we\(ird\"q.refused.lab.`},
+		// escapes of ordinary characters are dropped, letters folded
+		{`\a\B\-.lab`, `ab-.lab.`},
+		{`\065.lab`, `a.lab.`},
+		// bytes above 0x7e and below 0x21
+		{"caf\xc3\xa9.lab", `caf\195\169.lab.`},
+		{`a\000b.lab`, `a\000b.lab.`},
+		{`\@\$\;\).lab`, `\@\$\;\).lab.`},
+		// Unbound's lossy '?' stays a literal
+		{`we?ird.lab.`, `we?ird.lab.`},
+		{`*.lab`, `*.lab.`},
+	} {
+		got, err := CanonicalName(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("CanonicalName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			continue
+		}
+		if again, err := CanonicalName(got); err != nil || again != got {
+			t.Errorf("CanonicalName(%q) = %q, %v; not idempotent", got, again, err)
+		}
+	}
+}
+
+func TestCanonicalNameErrors(t *testing.T) {
+	long := make([]byte, 64)
+	for i := range long {
+		long[i] = 'a'
+	}
+	var over []byte
+	for i := 0; i < 5; i++ {
+		over = append(over, long[:60]...)
+		over = append(over, '.')
+	}
+	for _, in := range []string{
+		"",
+		"..",
+		".lab",
+		"a..lab",
+		string(long) + ".lab",
+		string(over),
+		`lab\`,
+		`a\25`,
+		`a\2x5.lab`,
+		`a\256.lab`,
+	} {
+		if got, err := CanonicalName(in); err == nil {
+			t.Errorf("CanonicalName(%q) = %q, want an error", in, got)
+		}
+	}
+	// 63-octet labels and a 255-octet name are fine
+	max := string(long[:63]) + "." + string(long[:63]) + "." + string(long[:63]) + "." + string(long[:61])
+	if _, err := CanonicalName(max); err != nil {
+		t.Errorf("CanonicalName(255 octets): %v", err)
+	}
+	if _, err := CanonicalName(max + "a"); err == nil {
+		t.Errorf("CanonicalName(256 octets) succeeded")
+	}
+}
