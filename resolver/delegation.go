@@ -228,15 +228,15 @@ func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr)
 		return "", fmt.Errorf("resolver: zone for %q: not a domain name", qname)
 	}
 	server = server.Unmap().WithZone("")
-	ctx, done, err := r.begin(ctx)
+	wctx, done, err := r.begin(ctx)
 	if err != nil {
 		return "", err
 	}
 	b := newBudget()
-	res, walkErr := r.walk(ctx, qname, dns.TypeNS, "", b)
+	res, walkErr := r.walk(wctx, qname, dns.TypeNS, "", b)
 	cuts := res.cuts
 	for i := len(cuts) - 1; i >= 1; i-- {
-		if r.cutLists(ctx, cuts[i], server, b) {
+		if r.cutLists(wctx, cuts[i], server, b) {
 			done()
 			return cuts[i].zone, nil
 		}

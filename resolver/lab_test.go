@@ -1,0 +1,434 @@
+package resolver
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// A private DNS tree on loopback, modelled on shared/lab (dnslab.sh): a root,
+// the TLDs test. and alt., and one child zone per row of the classification
+// table (lame-verification.md §6). Every server listens on the same random
+// port on its own 127.53.x.y address, UDP and TCP.
+
+// The tree's addresses.
+var (
+	addrRoot       = netip.MustParseAddr("127.53.0.1")
+	addrTest       = netip.MustParseAddr("127.53.1.1") // ns1.nic.test: test. (also the selfref.test NS)
+	addrAlt        = netip.MustParseAddr("127.53.1.2") // ns1.nic.alt: alt.
+	addrGood1      = netip.MustParseAddr("127.53.2.1") // ns1.good.test (glue)
+	addrGood2      = netip.MustParseAddr("127.53.2.3") // ns-good.alt (no glue: iterative lookup)
+	addrOld        = netip.MustParseAddr("127.53.2.5") // ns-old.alt: only in good.test's apex NS set
+	addrRefused    = netip.MustParseAddr("127.53.3.1")
+	addrServfail   = netip.MustParseAddr("127.53.3.2")
+	addrFlaky      = netip.MustParseAddr("127.53.3.3")
+	addrUpref      = netip.MustParseAddr("127.53.4.1")
+	addrOtherRef   = netip.MustParseAddr("127.53.4.2")
+	addrNonAuth    = netip.MustParseAddr("127.53.4.3")
+	addrWrongSOA   = netip.MustParseAddr("127.53.4.4")
+	addrNoSOA      = netip.MustParseAddr("127.53.4.5")
+	addrCNAME      = netip.MustParseAddr("127.53.4.6")
+	addrEmpty      = netip.MustParseAddr("127.53.4.7")
+	addrNotAuth    = netip.MustParseAddr("127.53.4.8")
+	addrRecursive  = netip.MustParseAddr("127.53.5.1")
+	addrClosed     = netip.MustParseAddr("127.53.6.1") // nothing listens: ICMP port unreachable
+	addrSilent     = netip.MustParseAddr("127.53.6.2")
+	addrStale      = netip.MustParseAddr("127.53.7.1") // stale copy of test.: AA NXDOMAIN
+	addrFormerr    = netip.MustParseAddr("127.53.8.1")
+	addrNoEDNS     = netip.MustParseAddr("127.53.8.2")
+	addrEDNSOnly   = netip.MustParseAddr("127.53.8.3")
+	addrTC         = netip.MustParseAddr("127.53.9.1")
+	addrTCNoTCP    = netip.MustParseAddr("127.53.9.2")
+	addrWrongID    = netip.MustParseAddr("127.53.10.1")
+	addrElsewhere  = netip.MustParseAddr("127.53.10.2") // replies come from 127.53.10.3
+	addrElsewhere2 = netip.MustParseAddr("127.53.10.3")
+	addrUnlisted   = netip.MustParseAddr("127.53.99.1")
+)
+
+const rootZone = `
+.                    3600 IN SOA a.root-servers.test. hostmaster.nic.test. 1 1800 900 604800 300
+.                    3600 IN NS  a.root-servers.test.
+test.                3600 IN NS  ns1.nic.test.
+alt.                 3600 IN NS  ns1.nic.alt.
+a.root-servers.test. 3600 IN A   127.53.0.1
+ns1.nic.test.        3600 IN A   127.53.1.1
+ns1.nic.alt.         3600 IN A   127.53.1.2
+`
+
+const testZone = `
+test.                 3600 IN SOA ns1.nic.test. hostmaster.nic.test. 2026112201 1800 900 604800 300
+test.                 3600 IN NS  ns1.nic.test.
+ns1.nic.test.         3600 IN A   127.53.1.1
+good.test.            3600 IN NS  ns1.good.test.
+good.test.            3600 IN NS  ns-good.alt.
+ns1.good.test.        3600 IN A   127.53.2.1
+refused.test.         3600 IN NS  ns1.refused.test.
+ns1.refused.test.     3600 IN A   127.53.3.1
+servfail.test.        3600 IN NS  ns-servfail.nic.test.
+ns-servfail.nic.test. 3600 IN A   127.53.3.2
+flaky.test.           3600 IN NS  ns-flaky.nic.test.
+ns-flaky.nic.test.    3600 IN A   127.53.3.3
+upref.test.           3600 IN NS  ns-upref.nic.test.
+ns-upref.nic.test.    3600 IN A   127.53.4.1
+selfref.test.         3600 IN NS  ns1.nic.test.
+nsnx.test.            3600 IN NS  ns.missing.alt.
+nsnx.test.            3600 IN NS  ns1.good.test.
+; a lame server of several zones
+halflame.test.        3600 IN NS  ns1.good.test.
+halflame.test.        3600 IN NS  ns-upref.nic.test.
+sub.upref.test.       3600 IN NS  ns-upref.nic.test.
+`
+
+const altZone = `
+alt.           3600 IN SOA ns1.nic.alt. hostmaster.nic.alt. 1 1800 900 604800 300
+alt.           3600 IN NS  ns1.nic.alt.
+ns1.nic.alt.   3600 IN A   127.53.1.2
+ns-good.alt.   3600 IN A   127.53.2.3
+ns-old.alt.    3600 IN A   127.53.2.5
+`
+
+const goodZone = `
+good.test.     300 IN SOA ns1.good.test. first\.last.good.test. 2025112201 1800 900 604800 300
+good.test.     300 IN NS  ns1.good.test.
+good.test.     300 IN NS  ns-good.alt.
+good.test.     300 IN NS  ns-old.alt.
+ns1.good.test. 300 IN A   127.53.2.1
+www.good.test. 300 IN A   127.200.0.14
+`
+
+const halflameZone = `
+halflame.test. 300 IN SOA ns1.good.test. hostmaster.halflame.test. 7 1800 900 604800 300
+halflame.test. 300 IN NS  ns1.good.test.
+halflame.test. 300 IN NS  ns-upref.nic.test.
+`
+
+// labTest is a running tree.
+type labTest struct {
+	port uint16
+	// queries counts the queries each server address received.
+	queries map[netip.Addr]*atomic.Int64
+}
+
+// newLab starts the tree. The port is picked by binding 127.0.0.1:0 (UDP
+// and TCP), held until the test ends so that nothing else takes it.
+func newLab(t testing.TB) *labTest {
+	t.Helper()
+	var port uint16
+	for range 20 {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+		ln, err := net.Listen("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port).String())
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		t.Cleanup(func() { pc.Close(); ln.Close() })
+		break
+	}
+	l := &labTest{port: port, queries: map[netip.Addr]*atomic.Int64{}}
+
+	auth := func(zones ...string) dns.Handler { return authHandler(t, zones...) }
+	l.serve(t, addrRoot, auth(rootZone), true)
+	l.serve(t, addrTest, auth(testZone), true)
+	l.serve(t, addrAlt, auth(altZone), true)
+	l.serve(t, addrGood1, auth(goodZone, halflameZone), true)
+	l.serve(t, addrGood2, auth(goodZone), true)
+
+	// A stale copy of test. that no longer has these delegations
+	// (shared/lab (e) parentsoa.lab).
+	l.serve(t, addrStale, auth(`
+test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 2019010101 1800 900 604800 300
+test. 300 IN NS  ns1.nic.test.`), true)
+
+	// The lame servers, each answering what a real broken server answers.
+	l.serve(t, addrRefused, fixed(t, reply{rcode: dns.RcodeRefused}), true)
+	l.serve(t, addrServfail, fixed(t, reply{rcode: dns.RcodeServerFailure}), true)
+	var flaky atomic.Int64
+	l.serve(t, addrFlaky, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		if flaky.Add(1)%2 == 1 { // SERVFAIL, then silence, and so on
+			m := new(dns.Msg)
+			m.SetRcode(req, dns.RcodeServerFailure)
+			w.WriteMsg(m)
+		}
+	}), true)
+	// BIND with recursion yes; allow-recursion {none;} (shared/lab (b)).
+	l.serve(t, addrUpref, fixed(t, reply{ns: `. 3600000 IN NS a.root-servers.test.`}), true)
+	l.serve(t, addrOtherRef, fixed(t, reply{ns: `elsewhere.alt. 3600 IN NS ns1.elsewhere.alt.`}), true)
+	l.serve(t, addrNonAuth, fixed(t, reply{answer: `nonauth.test. 300 IN SOA ns1.nonauth.test. h.nonauth.test. 1 2 3 4 5`}), true)
+	l.serve(t, addrRecursive, fixed(t, reply{ra: true, answer: `recursive.test. 300 IN SOA ns.recursive.test. h.recursive.test. 1 2 3 4 5`}), true)
+	l.serve(t, addrWrongSOA, fixed(t, reply{aa: true, answer: `test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 1 2 3 4 5`}), true)
+	l.serve(t, addrNoSOA, fixed(t, reply{aa: true}), true)
+	l.serve(t, addrCNAME, fixed(t, reply{aa: true, answer: `cname.test. 300 IN CNAME good.test.`}), true)
+	l.serve(t, addrEmpty, fixed(t, reply{}), true)
+	l.serve(t, addrNotAuth, fixed(t, reply{rcode: dns.RcodeNotAuth}), true)
+	l.serve(t, addrFormerr, fixed(t, reply{rcode: dns.RcodeFormatError}), true)
+	soaReply := func(zone string) reply {
+		return reply{aa: true, answer: zone + ` 300 IN SOA ns.` + zone + ` hostmaster.` + zone + ` 3 1800 900 604800 300`}
+	}
+	l.serve(t, addrNoEDNS, ednsSplit(t, soaReply("noedns.test."), reply{rcode: dns.RcodeFormatError}), true)
+	l.serve(t, addrEDNSOnly, ednsSplit(t, reply{rcode: dns.RcodeFormatError}, soaReply("ednsonly.test.")), true)
+	l.serve(t, addrTC, transportSplit(t, reply{tc: true}, soaReply("tc.test.")), true)
+	l.serve(t, addrTCNoTCP, fixed(t, reply{tc: true}), false)
+
+	// Raw sockets for what dns.Server will not do.
+	l.rawUDP(t, addrSilent, func(*net.UDPConn, netip.AddrPort, *dns.Msg) {})
+	l.rawUDP(t, addrWrongID, func(c *net.UDPConn, from netip.AddrPort, req *dns.Msg) {
+		m := build(t, req, soaReply("wrongid.test."))
+		m.Id++
+		out, _ := m.Pack()
+		c.WriteToUDPAddrPort(out, from)
+	})
+	other, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addrElsewhere2, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	l.rawUDP(t, addrElsewhere, func(_ *net.UDPConn, from netip.AddrPort, req *dns.Msg) {
+		out, _ := build(t, req, soaReply("elsewhere.test.")).Pack()
+		other.WriteToUDPAddrPort(out, from)
+	})
+	return l
+}
+
+func (l *labTest) count(a netip.Addr) *atomic.Int64 {
+	n, ok := l.queries[a]
+	if !ok {
+		n = new(atomic.Int64)
+		l.queries[a] = n
+	}
+	return n
+}
+
+// serve runs h on a:port over UDP and, when tcp, TCP.
+func (l *labTest) serve(t testing.TB, a netip.Addr, h dns.Handler, tcp bool) {
+	t.Helper()
+	n := l.count(a)
+	counted := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { n.Add(1); h.ServeDNS(w, req) })
+	addr := netip.AddrPortFrom(a, l.port).String()
+	pc, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, &dns.Server{PacketConn: pc, Handler: counted})
+	if tcp {
+		ln, err := net.Listen("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, &dns.Server{Listener: ln, Handler: counted})
+	}
+}
+
+func start(t testing.TB, s *dns.Server) {
+	started := make(chan struct{})
+	s.NotifyStartedFunc = func() { close(started) }
+	errc := make(chan error, 1)
+	go func() { errc <- s.ActivateAndServe() }()
+	select {
+	case <-started:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown() })
+}
+
+// rawUDP runs a bare UDP read loop on a:port calling h for every query.
+func (l *labTest) rawUDP(t testing.TB, a netip.Addr, h func(*net.UDPConn, netip.AddrPort, *dns.Msg)) {
+	t.Helper()
+	n := l.count(a)
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, l.port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { c.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			k, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			req := new(dns.Msg)
+			if req.Unpack(buf[:k]) != nil {
+				continue
+			}
+			n.Add(1)
+			h(c, from, req)
+		}
+	}()
+}
+
+// reply is a canned reply written as zone-file text.
+type reply struct {
+	rcode          int
+	aa, ra, tc     bool
+	answer, ns, ex string // one RR per line
+}
+
+func rrs(t testing.TB, text string) []dns.RR {
+	t.Helper()
+	var out []dns.RR
+	for _, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("bad test RR %q: %v", line, err)
+		}
+		if rr != nil { // a comment line
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+func build(t testing.TB, req *dns.Msg, r reply) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetRcode(req, r.rcode)
+	m.Authoritative, m.RecursionAvailable, m.Truncated = r.aa, r.ra, r.tc
+	m.Answer, m.Ns, m.Extra = rrs(t, r.answer), rrs(t, r.ns), rrs(t, r.ex)
+	if opt := req.IsEdns0(); opt != nil && r.rcode != dns.RcodeFormatError {
+		m.SetEdns0(opt.UDPSize(), false)
+	}
+	return m
+}
+
+func fixed(t testing.TB, r reply) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { w.WriteMsg(build(t, req, r)) })
+}
+
+func ednsSplit(t testing.TB, plain, edns reply) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		if req.IsEdns0() != nil {
+			w.WriteMsg(build(t, req, edns))
+			return
+		}
+		w.WriteMsg(build(t, req, plain))
+	})
+}
+
+func transportSplit(t testing.TB, udp, tcp reply) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		if w.RemoteAddr().Network() == "tcp" {
+			w.WriteMsg(build(t, req, tcp))
+			return
+		}
+		w.WriteMsg(build(t, req, udp))
+	})
+}
+
+// authHandler serves zones like an authoritative server: referrals with glue
+// below its zones' cuts, answers, NODATA and NXDOMAIN with the SOA, REFUSED
+// outside its zones.
+func authHandler(t testing.TB, zones ...string) dns.Handler {
+	type zone struct {
+		apex string
+		rrs  []dns.RR
+	}
+	var zs []zone
+	for _, text := range zones {
+		all := rrs(t, text)
+		zs = append(zs, zone{apex: canonical(all[0].Header().Name), rrs: all})
+	}
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		if req.IsEdns0() != nil {
+			m.SetEdns0(1232, false)
+		}
+		q := req.Question[0]
+		name := canonical(q.Name)
+		var z *zone
+		for i := range zs {
+			if dns.IsSubDomain(zs[i].apex, name) && (z == nil || dns.CountLabel(zs[i].apex) > dns.CountLabel(z.apex)) {
+				z = &zs[i]
+			}
+		}
+		if z == nil {
+			m.Rcode = dns.RcodeRefused
+			w.WriteMsg(m)
+			return
+		}
+		var soa dns.RR
+		cut := ""
+		for _, rr := range z.rrs {
+			owner := canonical(rr.Header().Name)
+			if rr.Header().Rrtype == dns.TypeSOA {
+				soa = rr
+			}
+			if rr.Header().Rrtype == dns.TypeNS && owner != z.apex && dns.IsSubDomain(owner, name) &&
+				(cut == "" || dns.CountLabel(owner) > dns.CountLabel(cut)) {
+				cut = owner
+			}
+		}
+		if cut != "" {
+			for _, rr := range z.rrs {
+				if ns, ok := rr.(*dns.NS); ok && canonical(ns.Hdr.Name) == cut {
+					m.Ns = append(m.Ns, ns)
+					for _, g := range z.rrs {
+						if canonical(g.Header().Name) == canonical(ns.Ns) && (g.Header().Rrtype == dns.TypeA || g.Header().Rrtype == dns.TypeAAAA) {
+							m.Extra = append(m.Extra, g)
+						}
+					}
+				}
+			}
+			w.WriteMsg(m)
+			return
+		}
+		m.Authoritative = true
+		exists := false
+		for _, rr := range z.rrs {
+			if canonical(rr.Header().Name) != name {
+				continue
+			}
+			exists = true
+			if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME {
+				m.Answer = append(m.Answer, rr)
+			}
+		}
+		if !exists {
+			m.Rcode = dns.RcodeNameError
+		}
+		if len(m.Answer) == 0 {
+			m.Ns = []dns.RR{soa}
+		}
+		w.WriteMsg(m)
+	})
+}
+
+// testConfig is a Config for the tree: short timeouts, no rate limit.
+func (l *labTest) config() Config {
+	return Config{
+		RootHints:  []netip.Addr{addrRoot},
+		Port:       l.port,
+		QPS:        -1,
+		Timeouts:   []time.Duration{150 * time.Millisecond, 150 * time.Millisecond},
+		TCPTimeout: 500 * time.Millisecond,
+	}
+}
+
+func newTestResolver(t testing.TB, cfg Config) *Resolver {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
