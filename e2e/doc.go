@@ -1,0 +1,19 @@
+// Package e2e holds the end-to-end suite of lamers: real NSD and BIND 9
+// authoritative servers serving a private tree with every kind of broken
+// delegation, real BIND 9 and Unbound resolvers querying it and writing their
+// logs, and the lamers binary reading those logs and verifying the findings.
+//
+// Everything runs as root inside a private network namespace (loopback
+// only); no packet leaves it and nothing is left on the host. The suite is
+// in the _test.go files: run it with "make e2e" or
+//
+//	go test ./e2e/ -v -count=1
+//
+// Outside CI (CI unset or not "true") it skips, naming the install command,
+// when it is not root or a tool is missing; under CI=true it fails instead.
+// e2e/deps.sh installs the tools without starting their services.
+//
+// The resolvers' logging settings live in testdata/named-logging.conf and
+// testdata/unbound-logging.conf, included verbatim by the configurations the
+// suite writes; the README quotes them.
+package e2e

@@ -1,0 +1,149 @@
+package e2e
+
+// What the lab must produce, zone by zone: the delegation as lab. has it,
+// the verdict and reason each (NS name, address) must get from lamers
+// (verify and check), and the evidence each resolver logs. The log columns
+// come from the lab runs recorded in /work/shared/lab (BIND 9.18, Unbound
+// 1.17), the verdicts from DESIGN §5 and reference/lame-verification.md §6.
+
+// Verdicts (DESIGN §2, check --format json).
+const (
+	authoritative = "authoritative"
+	lame          = "lame"
+	inconclusive  = "inconclusive"
+)
+
+// nsExpect is one (NS name, address) of a delegation and what probing it
+// must give: one of verdicts, and one of reasons ("" for authoritative).
+type nsExpect struct {
+	name, addr string
+	verdicts   []string
+	reasons    []string
+}
+
+// logExpect is evidence a resolver must log: a finding for server whose
+// observed kinds include at least one of kinds. zone "" means the line
+// carries no zone (BIND's reason lines): any zone, or none, is accepted.
+type logExpect struct {
+	zone, server string
+	kinds        []string
+}
+
+type zoneExpect struct {
+	zone    string // presentation format, absolute, as lamers reports it
+	broken  string // what the lab did to it
+	ns      []nsExpect
+	bind    []logExpect
+	unbound []logExpect
+	// random: the lame server of the zone is picked at random by the
+	// resolvers, so its evidence may be missing; when present, its verdict
+	// must still be the right one.
+	random bool
+}
+
+func ok(name, addr string) nsExpect {
+	return nsExpect{name, addr, []string{authoritative}, []string{""}}
+}
+
+func lameNS(name, addr string, reasons ...string) nsExpect {
+	return nsExpect{name, addr, []string{lame}, reasons}
+}
+
+func ev(zone, server string, kinds ...string) logExpect { return logExpect{zone, server, kinds} }
+
+var expectations = []zoneExpect{
+	{
+		zone: "refused.lab.", broken: "REFUSED: the server serves other zones only",
+		ns:      []nsExpect{lameNS("ns1.refused.lab.", addrRefuser, "refused")},
+		bind:    []logExpect{ev("", addrRefuser, "refused")},
+		unbound: []logExpect{ev("refused.lab.", addrRefuser, "refused", "throwaway")},
+	},
+	{
+		zone: "upref.lab.", broken: "upward referral to the root",
+		ns:      []nsExpect{lameNS("ns-upref.nic.lab.", addrUpref, "upward_referral")},
+		bind:    []logExpect{ev("upref.lab.", addrUpref, "lame_referral")},
+		unbound: []logExpect{ev("upref.lab.", addrUpref, "lame_referral")},
+	},
+	{
+		// Unbound writes this zone as "we?ird.lab." (lossy), so only BIND's
+		// evidence can be pinned to it.
+		zone: `we\.ird.lab.`, broken: "upward referral, escaped label",
+		ns:   []nsExpect{lameNS("ns-upref.nic.lab.", addrUpref, "upward_referral")},
+		bind: []logExpect{ev(`we\.ird.lab.`, addrUpref, "lame_referral")},
+	},
+	{
+		// The root server answers with a non-AA referral to lab., an
+		// ancestor of the zone: an upward referral (table row 3).
+		zone: "otherauth.lab.", broken: "NS authoritative for other zones: non-AA referral to the parent",
+		ns:      []nsExpect{lameNS("a.root-servers.lab.", addrRoot, "upward_referral")},
+		bind:    []logExpect{ev("otherauth.lab.", addrRoot, "lame_referral")},
+		unbound: []logExpect{ev("otherauth.lab.", addrRoot, "lame_referral")},
+	},
+	{
+		zone: "recursive.lab.", broken: "NS is a caching resolver (RA=1, AA=0)",
+		ns:      []nsExpect{lameNS("ns-recursor.nic.lab.", addrRecursor, "recursive_not_authoritative")},
+		bind:    []logExpect{ev("", addrRecursor, "formerr", "non_improving_referral")},
+		unbound: []logExpect{ev("recursive.lab.", addrRecursor, "rec_lame")},
+	},
+	{
+		zone: "servfail.lab.", broken: "zone configured but not loadable: SERVFAIL",
+		ns:      []nsExpect{lameNS("ns-upref.nic.lab.", addrUpref, "servfail")},
+		bind:    []logExpect{ev("", addrUpref, "servfail")},
+		unbound: []logExpect{ev("servfail.lab.", addrUpref, "servfail", "throwaway")},
+	},
+	{
+		// Port unreachable is soft evidence: lame only once confirmed.
+		zone: "closed.lab.", broken: "nothing listens (port unreachable)",
+		ns:   []nsExpect{{"ns-closed.nic.lab.", addrClosed, []string{lame, inconclusive}, []string{"no_dns_service"}}},
+		bind: []logExpect{ev("", addrClosed, "connection_refused")},
+	},
+	{
+		// Neither resolver logs a timeout with the server's address.
+		zone: "blackhole.lab.", broken: "listens, never answers",
+		ns: []nsExpect{{"ns-blackhole.nic.lab.", addrBlackhole, []string{inconclusive}, []string{"unresponsive"}}},
+	},
+	{
+		// AA NXDOMAIN with lab.'s SOA; neither resolver logs it.
+		zone: "parentsoa.lab.", broken: "server has the parent's (stale) data",
+		ns: []nsExpect{lameNS("ns-stale.nic.lab.", addrStale, "nxdomain", "wrong_soa_owner")},
+	},
+	{
+		zone: "selfref.lab.", broken: "NS is the parent's server: referral to itself",
+		ns:   []nsExpect{lameNS("ns1.nic.lab.", addrTLD, "self_referral")},
+		bind: []logExpect{ev("selfref.lab.", addrTLD, "lame_referral")},
+	},
+	{
+		zone: "good.lab.", broken: "nothing (healthy)",
+		ns: []nsExpect{ok("ns1.good.lab.", addrGood1), ok("ns2.good.lab.", addrGood2)},
+	},
+	{
+		zone: "halflame.lab.", broken: "one NS fine, one NS upward referral",
+		ns:      []nsExpect{ok("ns-good1.nic.lab.", addrGood1), lameNS("ns-upref.nic.lab.", addrUpref, "upward_referral")},
+		bind:    []logExpect{ev("halflame.lab.", addrUpref, "lame_referral")},
+		unbound: []logExpect{ev("halflame.lab.", addrUpref, "lame_referral")},
+		random:  true,
+	},
+	{
+		zone: "rname.lab.", broken: `SOA RNAME first\.last; one NS REFUSED`,
+		ns:      []nsExpect{ok("ns-good1.nic.lab.", addrGood1), lameNS("ns-refuser.nic.lab.", addrRefuser, "refused")},
+		bind:    []logExpect{ev("", addrRefuser, "refused")},
+		unbound: []logExpect{ev("rname.lab.", addrRefuser, "throwaway", "refused")},
+		random:  true,
+	},
+	{
+		zone: "v6.lab.", broken: "only NS is IPv6, upward referral",
+		ns:      []nsExpect{lameNS("ns-v6.nic.lab.", addrUpref6, "upward_referral")},
+		bind:    []logExpect{ev("v6.lab.", addrUpref6, "lame_referral")},
+		unbound: []logExpect{ev("v6.lab.", addrUpref6, "lame_referral")},
+	},
+	{
+		// The NS name is a CNAME to a good server: BIND refuses to use it
+		// (logged without an address, so no finding), Unbound follows it.
+		// The address behind it serves the zone properly.
+		zone: "cnamens.lab.", broken: "NS name is a CNAME",
+		ns: []nsExpect{ok("alias.nic.lab.", addrGood1)},
+	},
+}
+
+// goodServers never deserve a finding in any zone they serve.
+var goodServers = []string{addrGood1, addrGood2}
