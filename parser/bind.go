@@ -222,10 +222,10 @@ func (p *Parser) reasonEvidence(head []byte) (Evidence, bool) {
 	if _, ok := bytes.CutSuffix(head, []byte(" unexpected OPCODE")); ok {
 		return FormErr, true
 	}
-	if r, ok := bytes.CutPrefix(head, []byte("unexpected RCODE (")); ok && r[len(r)-1] == ')' {
+	if r, ok := bytes.CutPrefix(head, []byte("unexpected RCODE (")); ok && len(r) > 1 && r[len(r)-1] == ')' {
 		return p.rcodeEvidence(r[:len(r)-1])
 	}
-	if r, ok := bytes.CutPrefix(head, []byte("unexpected OPCODE (")); ok && r[len(r)-1] == ')' {
+	if r, ok := bytes.CutPrefix(head, []byte("unexpected OPCODE (")); ok && len(r) > 1 && r[len(r)-1] == ')' {
 		return FormErr, true
 	}
 	return reasonText(head)

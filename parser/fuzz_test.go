@@ -1,0 +1,86 @@
+package parser
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzParse feeds arbitrary lines (seeded with real lab lines under
+// testdata/fuzz/FuzzParse) through a Parser, also across a State/Restore
+// round trip, and checks the invariants other packages rely on: no panic,
+// canonical names, a valid server and a non-zero port.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`))
+	f.Add([]byte(`[1795312911] unbound[19034:0] info: reply from <upref.lab.> 127.53.4.1#53`))
+	opts := Options{Location: time.UTC, Reference: testReference}
+	p := New(opts)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// Parse each line of data with a shared Parser so that groups form,
+		// then the whole input as one line.
+		var out []Observation
+		start := 0
+		for i := 0; i <= len(data); i++ {
+			if i == len(data) || data[i] == '\n' {
+				out, _ = p.Parse(data[start:i], out)
+				start = i + 1
+			}
+		}
+		out, _ = p.Parse(data, out)
+		for _, f := range []Format{BIND, Unbound, UnboundInfra} {
+			out, _ = New(Options{Format: f, Reference: testReference}).Parse(data, out)
+		}
+		for _, o := range out {
+			checkObservation(t, o)
+		}
+		q := New(opts)
+		if err := q.Restore(p.State()); err != nil {
+			t.Fatalf("Restore(State()): %v", err)
+		}
+		if err := q.Restore(data); err == nil {
+			// a blob that decodes must be re-encoded identically
+			if st := q.State(); len(st) != 0 && string(st) != string(data) {
+				t.Fatalf("State after Restore(%q) = %q", data, st)
+			}
+		}
+	})
+}
+
+func checkObservation(t *testing.T, o Observation) {
+	t.Helper()
+	if !o.Server.IsValid() || o.Port == 0 {
+		t.Fatalf("observation without a server: %+v", o)
+	}
+	for _, n := range []string{o.Zone, o.QName} {
+		if n == "" {
+			continue
+		}
+		if c, err := CanonicalName(n); err != nil || c != n {
+			t.Fatalf("non-canonical name %q in %+v (canonical %q, %v)", n, o, c, err)
+		}
+	}
+	if o.Evidence == "" || (o.Source != SourceBIND && o.Source != SourceUnbound) {
+		t.Fatalf("bad evidence or source: %+v", o)
+	}
+}
+
+// FuzzCanonicalName checks that CanonicalName never panics and is
+// idempotent.
+func FuzzCanonicalName(f *testing.F) {
+	for _, s := range []string{`www.upref.lab`, `we\.ird.lab`, `sp\032ace.refused.lab`, `we?ird.lab.`, `.`, `a\256`, `\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := CanonicalName(s)
+		if err != nil {
+			return
+		}
+		c2, err := CanonicalName(c)
+		if err != nil || c2 != c {
+			t.Fatalf("CanonicalName(%q) = %q; CanonicalName of that = %q, %v", s, c, c2, err)
+		}
+		p := New(Options{Reference: testReference})
+		if n, ok := p.name([]byte(s)); !ok || n != c {
+			t.Fatalf("cached name(%q) = %q, %v; want %q", s, n, ok, c)
+		}
+	})
+}
