@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Checkpoint is the ingest position in one content stream (DESIGN §4: device,
+// inode, fingerprint of its first bytes, offset). A stream is identified by
+// its content, not by its file: the same content renamed, rotated or gzipped
+// resumes from the same checkpoint.
+type Checkpoint struct {
+	ID int64
+	// Fingerprint identifies the content: a hash of its first line (at most
+	// 4096 bytes). Indexed, not unique: two streams may share a first line.
+	Fingerprint []byte
+	// Offset is the number of bytes of (decompressed) content consumed.
+	Offset int64
+	// TailHash is a hash of the at most 4096 bytes just before Offset; it
+	// verifies that a candidate file really holds this content.
+	TailHash []byte
+	// Lines is the number of lines consumed.
+	Lines int64
+	// State is the parser's opaque state at Offset.
+	State []byte
+	// Dev and Inode identify the file last seen holding this content (0, 0
+	// for stdin).
+	Dev, Inode uint64
+	// Path is the path last seen.
+	Path string
+	// Version is incremented by every Commit (compare-and-swap).
+	Version   int64
+	UpdatedAt time.Time
+}
+
+const checkpointColumns = `id, fingerprint, byte_offset, tail_hash, lines, state, dev, inode, path, version, updated_at`
+
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+func scanCheckpoint(r rowScanner) (Checkpoint, error) {
+	var c Checkpoint
+	var dev, inode, updated int64
+	err := r.Scan(&c.ID, &c.Fingerprint, &c.Offset, &c.TailHash, &c.Lines, &c.State,
+		&dev, &inode, &c.Path, &c.Version, &updated)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	// SQLite integers are signed: dev and inode are stored bit-cast.
+	c.Dev, c.Inode = uint64(dev), uint64(inode)
+	c.UpdatedAt = fromUnixNano(updated)
+	return c, nil
+}
+
+func (db *DB) checkpoints(ctx context.Context, op, query string, args ...any) ([]Checkpoint, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	defer rows.Close()
+	var cs []Checkpoint
+	for rows.Next() {
+		c, err := scanCheckpoint(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	return cs, nil
+}
+
+// CheckpointsByFingerprint returns the checkpoints of content whose first line
+// has fingerprint fp, furthest Offset first (ties: newest ID first).
+func (db *DB) CheckpointsByFingerprint(ctx context.Context, fp []byte) ([]Checkpoint, error) {
+	return db.checkpoints(ctx, "checkpoints by fingerprint",
+		"SELECT "+checkpointColumns+" FROM checkpoints WHERE fingerprint = ? ORDER BY byte_offset DESC, id DESC", nonNil(fp))
+}
+
+// CheckpointsByInode returns the checkpoints last seen in the file (dev,
+// inode), in ID order.
+func (db *DB) CheckpointsByInode(ctx context.Context, dev, inode uint64) ([]Checkpoint, error) {
+	return db.checkpoints(ctx, "checkpoints by inode",
+		"SELECT "+checkpointColumns+" FROM checkpoints WHERE dev = ? AND inode = ? ORDER BY id", int64(dev), int64(inode))
+}
+
+// Checkpoint returns the checkpoint with the given ID, or an error wrapping
+// ErrNotFound (and so sql.ErrNoRows).
+func (db *DB) Checkpoint(ctx context.Context, id int64) (Checkpoint, error) {
+	c, err := scanCheckpoint(db.db.QueryRowContext(ctx,
+		"SELECT "+checkpointColumns+" FROM checkpoints WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Checkpoint{}, fmt.Errorf("store: checkpoint %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("store: checkpoint %d %s: %w", id, db.path, err)
+	}
+	return c, nil
+}
+
+// MaxCheckpointID returns the highest checkpoint ID, 0 if there is none. IDs
+// are never reused, so a checkpoint created later always has a higher ID.
+func (db *DB) MaxCheckpointID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := db.db.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM checkpoints").Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: max checkpoint id %s: %w", db.path, err)
+	}
+	return id, nil
+}
+
+// nonNil turns a nil slice into an empty one: the blob columns are NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

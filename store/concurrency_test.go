@@ -1,0 +1,246 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The test binary re-executes itself as a second lamers process: with
+// childEnv set, TestMain runs ingestChild instead of the tests.
+const childEnv = "LAMERS_STORE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childEnv); args != "" {
+		if err := ingestChild(strings.Fields(args)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// ingestChild is "PATH STREAM BATCHES": it ingests BATCHES batches of one
+// line each into stream STREAM, printing the line count after each commit.
+func ingestChild(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("child: want PATH STREAM BATCHES, got %q", args)
+	}
+	n, err := strconv.Atoi(args[2])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	out := bufio.NewWriter(os.Stdout)
+	err = ingest(ctx, db, args[1], n, func(lines int64) {
+		fmt.Fprintln(out, lines)
+		out.Flush()
+	})
+	return errors.Join(err, db.Close(ctx))
+}
+
+// ingest commits n batches to the stream named stream, resuming from its
+// checkpoint. Every batch is one line with one event for the stream's own
+// finding and one for a finding all streams share.
+func ingest(ctx context.Context, db *DB, stream string, n int, committed func(lines int64)) error {
+	fp := []byte("fp-" + stream)
+	base := Checkpoint{Fingerprint: fp}
+	seen, err := db.MaxCheckpointID(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := db.CheckpointsByFingerprint(ctx, fp)
+	if err != nil {
+		return err
+	}
+	if len(cs) > 0 {
+		base = cs[0]
+	}
+	for i := range n {
+		ts := at(1, 0).Add(time.Duration(i) * time.Second)
+		next := base
+		next.Offset, next.Lines, next.Path = base.Offset+64, base.Lines+1, "/var/log/"+stream+".log"
+		r, err := db.Commit(ctx, Batch{Base: base, SeenMaxID: seen, Next: next, Counts: []Count{
+			zoned(stream+".example.", srvA, "bind", "lame_referral", 1, ts, ts),
+			zoned("shared.example.", srvA, "bind", "lame_referral", 1, ts, ts),
+		}})
+		if err != nil {
+			return fmt.Errorf("stream %s batch %d: %w", stream, i, err)
+		}
+		base = r.Checkpoint
+		if committed != nil {
+			committed(base.Lines)
+		}
+	}
+	return nil
+}
+
+// findingCount returns the Count of zone's finding, 0 if absent.
+func findingCount(t *testing.T, db *DB, zone string) int64 {
+	t.Helper()
+	fs, err := db.Findings(context.Background(), Filter{Zone: zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 {
+		return 0
+	}
+	return fs[0].Count
+}
+
+func streamLines(t *testing.T, db *DB, stream string) int64 {
+	t.Helper()
+	cs, err := db.CheckpointsByFingerprint(context.Background(), []byte("fp-"+stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 {
+		t.Fatalf("stream %s has %d checkpoints, want 1", stream, len(cs))
+	}
+	return cs[0].Lines
+}
+
+// TestConcurrentHandles opens the same file twice, as two processes would,
+// and commits 200 batches through each at the same time.
+func TestConcurrentHandles(t *testing.T) {
+	const batches = 200
+	path := filepath.Join(t.TempDir(), "lamers.db")
+	dbs := []*DB{openPath(t, path), openPath(t, path)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, len(dbs))
+	for i, db := range dbs {
+		wg.Go(func() { errs[i] = ingest(ctx, db, fmt.Sprint("s", i), batches, nil) })
+	}
+	// A reader (a "report" run) meanwhile.
+	wg.Go(func() {
+		for range 50 {
+			if _, err := dbs[0].Findings(ctx, Filter{}); err != nil {
+				t.Errorf("Findings during ingest: %v", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range dbs {
+		s := fmt.Sprint("s", i)
+		if got := findingCount(t, dbs[1-i], s+".example."); got != batches {
+			t.Errorf("%s.example. count = %d, want %d", s, got, batches)
+		}
+		if got := streamLines(t, dbs[1-i], s); got != batches {
+			t.Errorf("stream %s lines = %d, want %d", s, got, batches)
+		}
+	}
+	if got := findingCount(t, dbs[0], "shared.example."); got != 2*batches {
+		t.Errorf("shared.example. count = %d, want %d", got, 2*batches)
+	}
+}
+
+func child(t *testing.T, path, stream string, batches int) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d", childEnv, path, stream, batches))
+	return cmd
+}
+
+// TestConcurrentProcesses runs two lamers processes against one file.
+func TestConcurrentProcesses(t *testing.T) {
+	const batches = 200
+	path := filepath.Join(t.TempDir(), "lamers.db") // created by the children, concurrently
+	var wg sync.WaitGroup
+	for _, s := range []string{"p0", "p1"} {
+		cmd := child(t, path, s, batches)
+		wg.Go(func() {
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("child %s: %v\n%s", s, err, lastLines(string(out), 5))
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	db := openPath(t, path)
+	for _, s := range []string{"p0", "p1"} {
+		if got := findingCount(t, db, s+".example."); got != batches {
+			t.Errorf("%s.example. count = %d, want %d", s, got, batches)
+		}
+	}
+	if got := findingCount(t, db, "shared.example."); got != 2*batches {
+		t.Errorf("shared.example. count = %d, want %d", got, 2*batches)
+	}
+}
+
+// TestCrashLeavesAllOrNothing kills an ingesting process at an arbitrary
+// instant and checks that its checkpoint and its counts still agree, then
+// resumes from the checkpoint: exactly-once across the crash.
+func TestCrashLeavesAllOrNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lamers.db")
+	for round := range 3 {
+		cmd := child(t, path, "crash", 1_000_000)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		var reported int64
+		for range 50 + 37*round { // some commits, then SIGKILL mid-loop
+			if !sc.Scan() {
+				break
+			}
+			reported, _ = strconv.ParseInt(sc.Text(), 10, 64)
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		if reported == 0 {
+			t.Fatalf("round %d: child reported no commit", round)
+		}
+
+		db := openPath(t, path)
+		lines := streamLines(t, db, "crash")
+		if lines < reported {
+			t.Errorf("round %d: checkpoint at %d lines, child had reported %d committed", round, lines, reported)
+		}
+		if got := findingCount(t, db, "crash.example."); got != lines {
+			t.Errorf("round %d: crash.example. count %d != checkpoint lines %d", round, got, lines)
+		}
+		if got := findingCount(t, db, "shared.example."); got != lines {
+			t.Errorf("round %d: shared.example. count %d != checkpoint lines %d", round, got, lines)
+		}
+		if err := db.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// testNow is the wall clock of every test database.
+var testNow = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// openTest opens a fresh database in a temporary directory.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	return openPath(t, filepath.Join(t.TempDir(), "lamers.db"))
+}
+
+func openPath(t testing.TB, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	db.now = func() time.Time { return testNow }
+	t.Cleanup(func() {
+		if err := db.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// at returns a log timestamp on 2026-11-21 (UTC).
+func at(hh, mm int) time.Time {
+	return time.Date(2026, 11, 21, hh, mm, 0, 0, time.UTC)
+}
+
+var (
+	srvA = netip.MustParseAddr("192.0.2.53")
+	srvB = netip.MustParseAddr("2001:db8::53")
+)
+
+// zoned is a count with a zone, as from a BIND "lame server resolving" line.
+func zoned(zone string, server netip.Addr, source, evidence string, n int64, first, last time.Time) Count {
+	return Count{Zone: zone, Server: server, Port: 53, Source: source, Evidence: evidence,
+		Day: first.UTC().Format(dayLayout), N: n, First: first, Last: last}
+}
+
+// zoneless is a count without a zone, as from a BIND 9.10+ "REFUSED
+// unexpected RCODE resolving" line.
+func zoneless(bucket, qname string, server netip.Addr, evidence string, n int64, first, last time.Time) Count {
+	return Count{Bucket: bucket, QName: qname, Server: server, Port: 53, Source: "bind", Evidence: evidence,
+		Day: first.UTC().Format(dayLayout), N: n, First: first, Last: last}
+}
+
+// cmpOpts compare findings and checkpoints by value.
+var cmpOpts = []cmp.Option{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmpopts.EquateEmpty(),
+}
+
+// snapshot is everything a Commit can change.
+type snapshot struct {
+	Findings    []Finding
+	Checkpoints []Checkpoint
+	Daily       map[int64]map[string]int64
+}
+
+func takeSnapshot(t *testing.T, db *DB) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	fs, err := db.Findings(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	max, err := db.MaxCheckpointID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshot{Findings: fs, Daily: make(map[int64]map[string]int64)}
+	for id := int64(1); id <= max; id++ {
+		c, err := db.Checkpoint(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Checkpoints = append(s.Checkpoints, c)
+	}
+	for _, f := range fs {
+		if s.Daily[f.ID], err = db.DailyCounts(ctx, f.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// mustCommit commits b or fails the test.
+func mustCommit(t testing.TB, db *DB, b Batch) CommitResult {
+	t.Helper()
+	r, err := db.Commit(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return r
+}
