@@ -72,14 +72,17 @@ func outerMain(m *testing.M) int {
 		notRunnable = why
 		return m.Run()
 	}
-	work, err := os.MkdirTemp("", "lamers-e2e-")
+	removeOrphanedWorkDirs()
+	work, err := os.MkdirTemp("", workPrefix)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
+	os.WriteFile(filepath.Join(work, ownerFile), []byte(ownerID(os.Getpid())), 0o644)
 	keep := os.Getenv(envKeep) == "1"
 	defer func() {
 		if keep {
+			os.Remove(filepath.Join(work, ownerFile)) // never an orphan
 			fmt.Fprintf(os.Stderr, "e2e: work directory kept: %s\n", work)
 			return
 		}
@@ -124,6 +127,36 @@ func outerMain(m *testing.M) int {
 		return 2
 	}
 	return 0
+}
+
+// Work directories are named workPrefix* in the temp directory and hold
+// ownerFile: the PID and start time of the outer run that made them.
+const (
+	workPrefix = "lamers-e2e-"
+	ownerFile  = "owner"
+)
+
+func ownerID(pid int) string { return fmt.Sprintf("%d %s", pid, startTime(pid)) }
+
+// removeOrphanedWorkDirs deletes the work directories of earlier runs that
+// were killed (SIGKILL gives no chance to clean up; the daemons died with
+// them through PR_SET_PDEATHSIG, only the files stay). A directory whose
+// owner still runs, or without an owner file, is left alone.
+func removeOrphanedWorkDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if ownerID(pid) != string(b) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // preflight says why the suite cannot run on this machine, or "".
