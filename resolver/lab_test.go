@@ -108,6 +108,28 @@ halflame.test. 300 IN NS  ns1.good.test.
 halflame.test. 300 IN NS  ns-upref.nic.test.
 `
 
+// pickPort picks a port free on 127.0.0.1 for UDP and TCP by binding
+// 127.0.0.1:0, and holds it until the test ends.
+func pickPort(t testing.TB) uint16 {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+		ln, err := net.Listen("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port).String())
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		t.Cleanup(func() { pc.Close(); ln.Close() })
+		return port
+	}
+	t.Fatal("no free port on 127.0.0.1")
+	return 0
+}
+
 // labTest is a running tree.
 type labTest struct {
 	port uint16
@@ -115,26 +137,10 @@ type labTest struct {
 	queries map[netip.Addr]*atomic.Int64
 }
 
-// newLab starts the tree. The port is picked by binding 127.0.0.1:0 (UDP
-// and TCP), held until the test ends so that nothing else takes it.
+// newLab starts the tree on a port from pickPort.
 func newLab(t testing.TB) *labTest {
 	t.Helper()
-	var port uint16
-	for range 20 {
-		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port).String())
-		if err != nil {
-			pc.Close()
-			continue
-		}
-		t.Cleanup(func() { pc.Close(); ln.Close() })
-		break
-	}
-	l := &labTest{port: port, queries: map[netip.Addr]*atomic.Int64{}}
+	l := &labTest{port: pickPort(t), queries: map[netip.Addr]*atomic.Int64{}}
 
 	auth := func(zones ...string) dns.Handler { return authHandler(t, zones...) }
 	l.serve(t, addrRoot, auth(rootZone), true)
