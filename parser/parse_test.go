@@ -405,3 +405,25 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("Format(42).String() = %q", s)
 	}
 }
+
+// TestSetReference checks RFC 3164 year inference against a moving
+// reference: the same line gives the same time on a rescan with the same
+// reference, and the new year once the reference moves past it.
+func TestSetReference(t *testing.T) {
+	line := []byte(`Dec 31 23:59:59 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`)
+	p := New(Options{Location: time.UTC, Reference: time.Date(2027, 1, 1, 0, 0, 5, 0, time.UTC)})
+	out, _ := p.Parse(line, nil)
+	if len(out) != 1 || !out[0].Time.Equal(at("2026-12-31T23:59:59Z")) {
+		t.Fatalf("in January: %v", out)
+	}
+	p.SetReference(time.Date(2027, 12, 31, 23, 59, 59, 0, time.UTC))
+	out, _ = p.Parse(line, nil)
+	if len(out) != 1 || !out[0].Time.Equal(at("2027-12-31T23:59:59Z")) {
+		t.Fatalf("in December: %v", out)
+	}
+	// lines without a time take the reference
+	out, _ = p.Parse([]byte(`lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`), nil)
+	if len(out) != 1 || !out[0].Time.Equal(at("2027-12-31T23:59:59Z")) {
+		t.Fatalf("no time: %v", out)
+	}
+}

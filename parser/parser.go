@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 )
 
@@ -96,8 +97,7 @@ func (p *Parser) SetReference(t time.Time) {
 // it made of the line. It never panics, whatever the bytes.
 //
 // Lines that cannot be evidence are rejected by a cheap scan before any
-// prefix is parsed: a line needs a `'`, a '<' after its first byte,
-// "respons", "DNS format", or "lame" in any letter case.
+// prefix is parsed (see candidate).
 func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
@@ -127,7 +127,21 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	return p.parseBIND(e.msg, e.t, out)
 }
 
-// candidate is the prefilter: false means the line cannot be evidence.
+// candidate is the prefilter: false means the line cannot be evidence. It
+// calls bytes.IndexByte (SIMD) on a few bytes and looks at the end of the
+// line:
+//
+//   - `'`: every BIND 9, BIND 8 and BIND 4.9 message with names;
+//   - '<' after the first byte: Unbound's "reply from <" and "SERVFAIL <";
+//   - 'm' or 'M': "lame" in any letter case (Unbound's LAME verdicts, BIND's
+//     "could not mark server as lame", the Unrecognised heuristic) and B4's
+//     "DNS format error";
+//   - the end of Unbound's "response for Q T IN" and of its verdicts
+//     (THROWAWAY, ANSWER, REFERRAL, CNAME), and of a dump_infra line
+//     ("… other N").
+//
+// Only class IN "response for" lines are seen; a lame reply to a query of
+// another class gives an observation without qname.
 func candidate(line []byte) bool {
 	if bytes.IndexByte(line, '\'') >= 0 {
 		return true
@@ -135,8 +149,77 @@ func candidate(line []byte) bool {
 	if len(line) > 1 && bytes.IndexByte(line[1:], '<') >= 0 {
 		return true
 	}
-	return hasLame(line) || bytes.Index(line, []byte("respons")) >= 0 ||
-		bytes.Index(line, []byte("DNS format")) >= 0
+	if unboundTail(line) {
+		return true
+	}
+	return hasMWord(line)
+}
+
+// SWAR constants: a byte repeated in every lane of a uint64.
+const (
+	lanes01 = 0x0101010101010101
+	lanes20 = 0x2020202020202020
+	lanes80 = 0x8080808080808080
+)
+
+// hasMWord reports whether line contains "lame" in any letter case or
+// "format err". It visits 8 bytes at a time and looks closer only at words
+// holding an 'm' or 'M' (folded with 0x20, a zero-byte test finds them).
+func hasMWord(line []byte) bool {
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		x := (binary.LittleEndian.Uint64(line[i:]) | lanes20) ^ (lanes01 * 'm')
+		if (x-lanes01)&^x&lanes80 == 0 {
+			continue
+		}
+		for k := i; k < i+8; k++ {
+			if line[k]|0x20 == 'm' && mWordAt(line, k) {
+				return true
+			}
+		}
+	}
+	for k := i; k < len(line); k++ {
+		if line[k]|0x20 == 'm' && mWordAt(line, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// mWordAt reports whether the 'm' or 'M' at line[k] is that of "lame" (any
+// case) or of "format err".
+func mWordAt(line []byte, k int) bool {
+	if k < 2 || k+1 >= len(line) {
+		return false
+	}
+	if line[k-1]|0x20 == 'a' && line[k-2]|0x20 == 'l' && line[k+1]|0x20 == 'e' {
+		return true
+	}
+	return k >= 3 && k+6 < len(line) && string(line[k-3:k+7]) == "format err"
+}
+
+// unboundTail reports whether line ends like an Unbound "response for"
+// line, a verdict line without "LAME", or a dump_infra line.
+func unboundTail(line []byte) bool {
+	n := len(line)
+	if n < 4 {
+		return false
+	}
+	switch line[n-1] {
+	case 'N':
+		return line[n-2] == 'I' && line[n-3] == ' ' || bytes.HasSuffix(line, []byte("CNAME"))
+	case 'Y':
+		return bytes.HasSuffix(line, []byte("THROWAWAY"))
+	case 'R':
+		return bytes.HasSuffix(line, []byte("ANSWER"))
+	case 'L':
+		return bytes.HasSuffix(line, []byte("REFERRAL"))
+	}
+	i := n
+	for i > 0 && isDigit(line[i-1]) {
+		i--
+	}
+	return i < n && bytes.HasSuffix(line[:i], []byte(" other "))
 }
 
 // hasLame reports whether b contains "lame" in any letter case.
