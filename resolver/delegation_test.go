@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,6 +63,17 @@ func TestDelegation(t *testing.T) {
 			t.Errorf("Delegation(%s) (-want +got):\n%s", tt.zone, diff)
 		}
 	}
+	// The NS name is a CNAME: followed (RFC 1536 allows 8).
+	d, err := r.Delegation(ctx, "cnamens.test.")
+	if err != nil || len(d.NS) != 1 || d.NS[0].Err != "" || len(d.NS[0].Addrs) != 1 || d.NS[0].Addrs[0] != addrGood1 {
+		t.Errorf("Delegation(cnamens.test) = %+v, %v", d, err)
+	}
+	// A chain of 10 CNAMEs: the lookup gives up.
+	d, err = r.Delegation(ctx, "cnloop.test.")
+	if err != nil || len(d.NS) != 1 || d.NS[0].Err != ReasonNSLookupFailed {
+		t.Errorf("Delegation(cnloop.test) = %+v, %v", d, err)
+	}
+
 	// Cached: asking again sends nothing.
 	before := r.Stats().Packets
 	if _, err := r.Delegation(ctx, "good.test."); err != nil {
@@ -69,6 +81,18 @@ func TestDelegation(t *testing.T) {
 	}
 	if after := r.Stats().Packets; after != before {
 		t.Errorf("cached delegation sent %d packets", after-before)
+	}
+}
+
+func TestMaxReferrals(t *testing.T) {
+	l := newLab(t)
+	r := newTestResolver(t, l.config())
+	name := strings.Repeat("x.", 30) + "deep.test."
+	if _, err := r.Delegation(context.Background(), name); !errors.Is(err, ErrBudget) {
+		t.Errorf("Delegation below an endless referral chain: %v, want ErrBudget", err)
+	}
+	if n := l.count(addrDeep).Load(); n > 20 {
+		t.Errorf("the referring server saw %d queries, more than 20 referrals", n)
 	}
 }
 

@@ -48,6 +48,7 @@ var (
 	addrWrongID    = netip.MustParseAddr("127.53.10.1")
 	addrElsewhere  = netip.MustParseAddr("127.53.10.2") // replies come from 127.53.10.3
 	addrElsewhere2 = netip.MustParseAddr("127.53.10.3")
+	addrDeep       = netip.MustParseAddr("127.53.11.1")
 	addrUnlisted   = netip.MustParseAddr("127.53.99.1")
 )
 
@@ -83,6 +84,24 @@ nsnx.test.            3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns-upref.nic.test.
 sub.upref.test.       3600 IN NS  ns-upref.nic.test.
+; NS name that is a CNAME (shared/lab (j) cnamens.lab), and a CNAME chain
+; longer than RFC 1536 allows
+cnamens.test.         3600 IN NS    alias.nic.test.
+alias.nic.test.       3600 IN CNAME ns1.good.test.
+cnloop.test.          3600 IN NS    c0.nic.test.
+c0.nic.test.          3600 IN CNAME c1.nic.test.
+c1.nic.test.          3600 IN CNAME c2.nic.test.
+c2.nic.test.          3600 IN CNAME c3.nic.test.
+c3.nic.test.          3600 IN CNAME c4.nic.test.
+c4.nic.test.          3600 IN CNAME c5.nic.test.
+c5.nic.test.          3600 IN CNAME c6.nic.test.
+c6.nic.test.          3600 IN CNAME c7.nic.test.
+c7.nic.test.          3600 IN CNAME c8.nic.test.
+c8.nic.test.          3600 IN CNAME c9.nic.test.
+c9.nic.test.          3600 IN A     127.53.2.1
+; every name below deep.test is a referral one label further down
+deep.test.            3600 IN NS    ns-deep.nic.test.
+ns-deep.nic.test.     3600 IN A     127.53.11.1
 `
 
 const altZone = `
@@ -185,6 +204,18 @@ test. 300 IN NS  ns1.nic.test.`), true)
 	l.serve(t, addrTC, transportSplit(t, reply{tc: true}, soaReply("tc.test.")), true)
 	l.serve(t, addrTCNoTCP, fixed(t, reply{tc: true}), false)
 
+	// Refers every query one label further down towards the query name.
+	deepN := l.counter(addrDeep)
+	l.serve(t, addrDeep, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		labels := dns.SplitDomainName(req.Question[0].Name)
+		owner := dns.Fqdn(strings.Join(labels[max(0, len(labels)-int(deepN.Load())-2):], "."))
+		m.Ns = rrs(t, owner+" 3600 IN NS ns-deep.nic.test.")
+		m.Extra = rrs(t, "ns-deep.nic.test. 3600 IN A 127.53.11.1")
+		w.WriteMsg(m)
+	}), false)
+
 	// Raw sockets for what dns.Server will not do.
 	l.rawUDP(t, addrSilent, func(*net.UDPConn, netip.AddrPort, *dns.Msg) {})
 	l.rawUDP(t, addrWrongID, func(c *net.UDPConn, from netip.AddrPort, req *dns.Msg) {
@@ -205,7 +236,17 @@ test. 300 IN NS  ns1.nic.test.`), true)
 	return l
 }
 
+// count returns a's query counter. Counters are created while the tree is
+// built (serve, rawUDP); afterwards an address without server gets a fresh
+// zero counter and the map is only read.
 func (l *labTest) count(a netip.Addr) *atomic.Int64 {
+	if n, ok := l.queries[a]; ok {
+		return n
+	}
+	return new(atomic.Int64)
+}
+
+func (l *labTest) counter(a netip.Addr) *atomic.Int64 {
 	n, ok := l.queries[a]
 	if !ok {
 		n = new(atomic.Int64)
@@ -217,7 +258,7 @@ func (l *labTest) count(a netip.Addr) *atomic.Int64 {
 // serve runs h on a:port over UDP and, when tcp, TCP.
 func (l *labTest) serve(t testing.TB, a netip.Addr, h dns.Handler, tcp bool) {
 	t.Helper()
-	n := l.count(a)
+	n := l.counter(a)
 	counted := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { n.Add(1); h.ServeDNS(w, req) })
 	addr := netip.AddrPortFrom(a, l.port).String()
 	pc, err := net.ListenPacket("udp4", addr)
@@ -250,7 +291,7 @@ func start(t testing.TB, s *dns.Server) {
 // rawUDP runs a bare UDP read loop on a:port calling h for every query.
 func (l *labTest) rawUDP(t testing.TB, a netip.Addr, h func(*net.UDPConn, netip.AddrPort, *dns.Msg)) {
 	t.Helper()
-	n := l.count(a)
+	n := l.counter(a)
 	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, l.port)))
 	if err != nil {
 		t.Fatal(err)
@@ -420,8 +461,8 @@ func (l *labTest) config() Config {
 		RootHints:  []netip.Addr{addrRoot},
 		Port:       l.port,
 		QPS:        -1,
-		Timeouts:   []time.Duration{150 * time.Millisecond, 150 * time.Millisecond},
-		TCPTimeout: 500 * time.Millisecond,
+		Timeouts:   []time.Duration{400 * time.Millisecond, 400 * time.Millisecond},
+		TCPTimeout: time.Second,
 	}
 }
 
