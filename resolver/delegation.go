@@ -164,7 +164,7 @@ func (r *Resolver) nameServers(ctx context.Context, servers []nsServer, b *budge
 			case err != nil:
 				ns.Err = ReasonNSLookupFailed
 				ttl = min(ttl, negativeTTL)
-				r.log.Debug("ns lookup failed", "ns", s.name, "err", err)
+				r.log.Debug("ns lookup failed", logKeyNS, s.name, logKeyErr, err)
 			case len(addrs) == 0:
 				ns.Err = ReasonNSLookupFailed
 			}

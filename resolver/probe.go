@@ -66,7 +66,7 @@ func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort
 	if ctx.Err() != nil && reply == nil {
 		reason = ReasonVantageError
 	}
-	r.log.Debug("probe", "zone", p.Zone, "server", server.String(), "reason", reason, "packets", p.Packets)
+	r.log.Debug("probe", logKeyZone, p.Zone, logKeyServer, server.String(), logKeyReason, reason, logKeyPackets, p.Packets)
 	return p.finish(reason, reply)
 }
 

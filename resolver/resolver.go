@@ -137,6 +137,16 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
+// slog attribute keys.
+const (
+	logKeyZone    = "zone"
+	logKeyServer  = "server"
+	logKeyReason  = "reason"
+	logKeyPackets = "packets"
+	logKeyNS      = "ns"
+	logKeyErr     = "err"
+)
+
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("resolver: closed")
 
@@ -320,7 +330,8 @@ type AddressStats struct {
 	PeakInFlight int // never above 1 by construction; measured to prove it
 }
 
-// Stats returns a snapshot of the packet counters.
+// Stats returns a snapshot of the packet counters. They (and the per-address
+// locks) are kept for every address ever queried, a few dozen bytes each.
 func (r *Resolver) Stats() Stats {
 	s := Stats{Packets: r.polite.total.Load(), PerAddress: map[netip.Addr]AddressStats{}}
 	r.polite.perAddr.Range(func(k, v any) bool {
