@@ -167,8 +167,13 @@ func (c *content) fingerprint() (fp []byte, ok bool, err error) {
 		return nil, false, err
 	}
 	defer rc.Close()
+	return fingerprintOf(rc, c.final)
+}
+
+// fingerprintOf is content.fingerprint over the content's first bytes r.
+func fingerprintOf(r io.Reader, final bool) (fp []byte, ok bool, err error) {
 	buf := make([]byte, fingerprintMax)
-	n, err := io.ReadFull(rc, buf)
+	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, false, err
 	}
@@ -176,7 +181,7 @@ func (c *content) fingerprint() (fp []byte, ok bool, err error) {
 	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 		return hashBytes(buf[:i+1]), true, nil
 	}
-	if n == fingerprintMax || (c.final && n > 0) {
+	if n == fingerprintMax || (final && n > 0) {
 		return hashBytes(buf), true, nil
 	}
 	return nil, false, nil

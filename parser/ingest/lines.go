@@ -37,7 +37,19 @@ type lineReader struct {
 // offset: those bytes are kept as the context of the first tail hash and
 // are not returned as lines.
 func newLineReader(r io.Reader, offset int64, history int, final bool) (*lineReader, error) {
-	lr := &lineReader{r: r, buf: make([]byte, maxLine+tailHashLen+2*readChunk), off: offset, final: final}
+	return newLineReaderBuf(nil, r, offset, history, final)
+}
+
+// lineBufSize is the size of a lineReader's buffer.
+const lineBufSize = maxLine + tailHashLen + 2*readChunk
+
+// newLineReaderBuf is newLineReader reusing buf (of lineBufSize bytes) when
+// it is not nil: a tailer reads the same file many times.
+func newLineReaderBuf(buf []byte, r io.Reader, offset int64, history int, final bool) (*lineReader, error) {
+	if len(buf) != lineBufSize {
+		buf = make([]byte, lineBufSize)
+	}
+	lr := &lineReader{r: r, buf: buf, off: offset, final: final}
 	if history > 0 {
 		if _, err := io.ReadFull(r, lr.buf[:history]); err != nil {
 			return nil, fmt.Errorf("read before offset %d: %w", offset, err)

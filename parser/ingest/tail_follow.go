@@ -1,0 +1,430 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nxadm/tail"
+)
+
+// follower follows one source path.
+type follower struct {
+	t   *Tailer
+	src Source
+
+	firstSight bool // the next file opened is the first seen: start at its end
+	cur        *stream
+	old        []*stream // rotated away, drained until idle
+
+	reported string // last error reported for the path ("" none)
+	scanner  *Scanner
+}
+
+func (t *Tailer) newFollower(src Source, firstSight bool) *follower {
+	return &follower{
+		t: t, src: src, firstSight: firstSight,
+		scanner: NewScanner(t.sink, Options{Format: src.Format, Location: t.opts.Location}),
+	}
+}
+
+// report logs a problem with the path once, and its end.
+func (f *follower) report(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg == f.reported {
+		return
+	}
+	switch {
+	case err == nil:
+		f.t.log.Info("tail: following", "path", f.src.Path)
+	case errors.Is(err, fs.ErrNotExist):
+		f.t.log.Info("tail: waiting for the file to appear", "path", f.src.Path)
+	default:
+		f.t.log.Error("tail: cannot read file", "path", f.src.Path, "err", err)
+	}
+	f.reported = msg
+}
+
+// siblings lists the rotated generations of the path: regular files in
+// its directory whose names start with its name (lame.log.0, lame.log.1.gz,
+// lame.log-20261122).
+func (f *follower) siblings() []string {
+	dir, base := filepath.Split(f.src.Path)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if n == base || !strings.HasPrefix(n, base) || !e.Type().IsRegular() {
+			continue
+		}
+		out = append(out, filepath.Join(dir, n))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func statIno(path string) (dev, ino uint64, ok bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return uint64(st.Dev), st.Ino, true
+}
+
+// startup scans the rotated siblings that a tailer was reading (their inode
+// has a checkpoint): lines written to them after the last commit of a
+// tailer that stopped are recovered. Then it opens the path.
+func (f *follower) startup(ctx context.Context) error {
+	for _, p := range f.siblings() {
+		dev, ino, ok := statIno(p)
+		if !ok {
+			continue
+		}
+		cps, err := f.t.sink.CheckpointsByInode(ctx, dev, ino)
+		if err != nil {
+			return fmt.Errorf("tail %s: %w", f.src.Path, err)
+		}
+		if len(cps) == 0 {
+			continue
+		}
+		f.firstSight = false // the source is known
+		f.drain(ctx, p)
+	}
+	f.check(ctx)
+	return nil
+}
+
+// drain scans a rotated file from its checkpoint.
+func (f *follower) drain(ctx context.Context, path string) {
+	var st Stats
+	if err := f.scanner.ScanFile(ctx, path, &st); err != nil {
+		f.t.log.Warn("tail: read rotated file", "path", path, "err", err)
+		return
+	}
+	if st.Lines > 0 {
+		f.t.log.Info("tail: read lines left in a rotated file", "path", path, "lines", st.Lines)
+		f.t.committed(TailCommit{Path: path, Lines: st.Lines, Stats: st})
+	}
+}
+
+// known reports whether a tailer or scan has read this source before:
+// the file or a rotated sibling has a checkpoint by inode.
+func (f *follower) known(ctx context.Context) bool {
+	for _, p := range append([]string{f.src.Path}, f.siblings()...) {
+		dev, ino, ok := statIno(p)
+		if !ok {
+			continue
+		}
+		if cps, err := f.t.sink.CheckpointsByInode(ctx, dev, ino); err == nil && len(cps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *stream) same(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && uint64(st.Dev) == s.dev && st.Ino == s.ino
+}
+
+// check looks at the path, then reads every file to its end.
+func (f *follower) check(ctx context.Context) {
+	fi, err := os.Stat(f.src.Path)
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", f.src.Path)
+	}
+	switch {
+	case err == nil:
+		if f.cur != nil && f.cur.same(fi) {
+			break
+		}
+		if f.cur != nil {
+			f.rotated()
+		}
+		f.open(ctx)
+	case errors.Is(err, fs.ErrNotExist):
+		if f.cur != nil {
+			f.rotated()
+		}
+		f.report(err)
+	default:
+		// A directory made unreadable: the open descriptors still work.
+		f.report(err)
+	}
+	f.firstSight = false
+	f.readAll(ctx)
+	f.t.closeGraves(time.Second)
+}
+
+// open starts the stream of the file the path names now.
+func (f *follower) open(ctx context.Context) {
+	atEnd := f.firstSight && !f.known(ctx)
+	s, err := f.t.openStream(f.src, atEnd)
+	if err != nil {
+		f.report(err)
+		return
+	}
+	f.report(nil)
+	if err := s.identify(ctx); err != nil {
+		f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+	}
+	if s.fp == nil {
+		s.startAtEnd = false // nothing to skip: an empty file is read from its start
+	}
+	f.cur = s
+	s.startNX()
+}
+
+// rotated keeps the current file as a rotated one: the path names another
+// file now, or none.
+func (f *follower) rotated() {
+	s := f.cur
+	s.stopNX()
+	s.lastGrowth = f.t.now()
+	f.old = append(f.old, s)
+	f.cur = nil
+	f.t.log.Info("tail: file rotated, draining the old one", "path", f.src.Path, "inode", s.ino)
+}
+
+// replaced handles a current file whose content changed in place
+// (copytruncate): the lines not committed yet are in the copy, which is
+// found by fingerprint among the siblings and scanned from the checkpoint;
+// the file is read again from its start.
+func (f *follower) replaced(ctx context.Context) {
+	s := f.cur
+	f.t.log.Info("tail: file truncated or overwritten, reading it from the start", "path", f.src.Path)
+	s.stopNX()
+	if s.fp != nil {
+		f.drainCopies(ctx, s.fp)
+	}
+	s.close()
+	f.cur = nil
+	f.firstSight = false
+	f.open(ctx)
+}
+
+// drainCopies scans the siblings whose content starts like fp.
+func (f *follower) drainCopies(ctx context.Context, fp []byte) {
+	found := false
+	for _, p := range f.siblings() {
+		c, err := openContent(p)
+		if err != nil {
+			continue
+		}
+		got, ok, err := c.fingerprint()
+		if err != nil || !ok || string(got) != string(fp) {
+			continue
+		}
+		found = true
+		f.drain(ctx, p)
+	}
+	if !found {
+		f.t.log.Warn("tail: no copy of the truncated content found next to it; lines written just before the truncation are read by the next scan of the copy",
+			"path", f.src.Path)
+	}
+}
+
+// readAll reads every stream to its end, committing full batches, and
+// closes rotated streams that have been idle long enough.
+func (f *follower) readAll(ctx context.Context) {
+	if f.cur != nil {
+		if f.cur.changed() || f.readStream(ctx, f.cur) {
+			f.replaced(ctx)
+			if f.cur != nil {
+				f.readStream(ctx, f.cur)
+			}
+		}
+		if s := f.cur; s != nil && (s.restartNX || s.nx == nil) && s.fp != nil {
+			s.stopNX()
+			s.startNX()
+		}
+	}
+	keep := f.old[:0]
+	for _, s := range f.old {
+		if f.readStream(ctx, s) {
+			f.t.log.Warn("tail: rotated file truncated; the rest is left to scan", "path", f.src.Path, "inode", s.ino)
+			s.close()
+			continue
+		}
+		if f.t.now().Sub(s.lastGrowth) >= f.t.opts.RotatedIdle && !s.pending() {
+			s.close()
+			continue
+		}
+		keep = append(keep, s)
+	}
+	f.old = keep
+}
+
+// readStream catches s up; it reports whether its content was replaced.
+func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
+	for {
+		_, err := s.catchUp(ctx)
+		if errors.Is(err, errReplaced) {
+			return true
+		}
+		if err != nil {
+			f.t.log.Error("tail: read", "path", s.src.Path, "err", err)
+			return false
+		}
+		if !s.full() {
+			return false
+		}
+		if err := s.commit(ctx, false); err != nil {
+			if errors.Is(err, errReplaced) {
+				return true
+			}
+			f.t.log.Error("tail: commit", "path", s.src.Path, "err", err)
+			return false
+		}
+	}
+}
+
+// flushAll commits what every stream consumed.
+func (f *follower) flushAll(ctx context.Context) {
+	for range 3 {
+		s := f.cur
+		if s == nil {
+			break
+		}
+		s.resynced = false
+		if err := s.commit(ctx, false); err != nil {
+			if errors.Is(err, errReplaced) {
+				f.replaced(ctx)
+			} else {
+				f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+			}
+			break
+		}
+		if !s.resynced {
+			break
+		}
+		// Lost a race with a scan: read on from its checkpoint now.
+		if f.readStream(ctx, s) {
+			f.replaced(ctx)
+			break
+		}
+	}
+	for _, s := range f.old {
+		if err := s.commit(ctx, false); err != nil && !errors.Is(err, errReplaced) {
+			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+		}
+	}
+}
+
+// onLine handles one line from nxadm/tail.
+func (f *follower) onLine(ctx context.Context, l *tail.Line) {
+	s := f.cur
+	if l.Err != nil || s == nil {
+		return
+	}
+	if l.Num == 1 && l.SeekInfo.Offset <= s.pos && s.pos > 0 {
+		// nxadm/tail reopened the inode and reads it again from the start.
+		s.restartNX = true
+		return
+	}
+	ok, err := s.consume(l.Text, l.SeekInfo.Offset)
+	if err != nil || !ok {
+		// Misaligned: verify the content and read it ourselves.
+		s.restartNX = true
+		f.readAll(ctx)
+		return
+	}
+	if s.full() {
+		f.flushAll(ctx)
+	}
+}
+
+// loop runs the follower until stop is closed.
+func (f *follower) loop(stop <-chan struct{}) {
+	ctx := context.Background()
+	var checkC, flushC <-chan time.Time
+	if d := f.t.opts.CheckInterval; d > 0 {
+		tk := time.NewTicker(d)
+		defer tk.Stop()
+		checkC = tk.C
+	}
+	if d := f.t.opts.FlushInterval; d > 0 {
+		tk := time.NewTicker(d)
+		defer tk.Stop()
+		flushC = tk.C
+	}
+	for {
+		var lines chan *tail.Line
+		if f.cur != nil && f.cur.nx != nil {
+			lines = f.cur.nx.Lines
+		}
+		select {
+		case <-stop:
+			return
+		case l, ok := <-lines:
+			if !ok {
+				f.cur.stopNX() // it died (its error is logged); restarted on the next check
+				continue
+			}
+			f.onLine(ctx, l)
+			if f.cur != nil && f.cur.restartNX {
+				f.cur.stopNX()
+				f.cur.startNX()
+			}
+		case <-checkC:
+			f.check(ctx)
+		case <-flushC:
+			f.flushAll(ctx)
+		}
+	}
+}
+
+// reopen closes the current file after committing it, and opens the path
+// again: SIGHUP.
+func (f *follower) reopen(ctx context.Context) {
+	if s := f.cur; s != nil {
+		if err := s.commit(ctx, false); err != nil {
+			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+		}
+		if fi, err := os.Stat(f.src.Path); err == nil && s.same(fi) && !s.pending() {
+			s.close()
+			f.cur = nil
+		} else {
+			f.rotated()
+		}
+	}
+	f.reported = ""
+	f.check(ctx)
+}
+
+// close commits and closes every stream.
+func (f *follower) close(ctx context.Context) error {
+	var errs []error
+	for _, s := range append(f.old, f.cur) {
+		if s == nil {
+			continue
+		}
+		s.stopNX()
+		if err := s.commit(ctx, false); err != nil && !errors.Is(err, errReplaced) {
+			errs = append(errs, fmt.Errorf("tail %s: %w", s.src.Path, err))
+		}
+		s.close()
+	}
+	f.cur, f.old = nil, nil
+	return errors.Join(errs...)
+}
