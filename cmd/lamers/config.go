@@ -34,8 +34,68 @@ type Config struct {
 	// their totals are never pruned.
 	RetentionDays int `toml:"retention_days"`
 
-	Scan ScanConfig `toml:"scan"`
+	Scan     ScanConfig     `toml:"scan"`
+	Resolver ResolverConfig `toml:"resolver"`
+	Verify   VerifyConfig   `toml:"verify"`
+	Tail     TailConfig     `toml:"tail"`
+	// Sources are the files `lamers tail` follows when none is given on
+	// its command line.
+	Sources []SourceConfig `toml:"sources"`
 }
+
+// ResolverConfig configures the bundled verifying resolver (DESIGN §5).
+type ResolverConfig struct {
+	// RootHints is a root hints file in zone-file format (like IANA's
+	// named.root); "" uses the embedded IANA hints.
+	RootHints string `toml:"root_hints"`
+	// QPS is the global limit on queries sent per second.
+	QPS float64 `toml:"qps"`
+	// Timeouts are the UDP timeouts of the two plain tries of a probe
+	// round; the EDNS try uses the last one.
+	Timeouts []Duration `toml:"timeouts"`
+	// TCPTimeout bounds a TCP exchange after truncation.
+	TCPTimeout Duration `toml:"tcp_timeout"`
+	// IPv4 and IPv6 enable an address family. A disabled or unreachable
+	// family gives vantage_error, which never counts as lame.
+	IPv4 bool `toml:"ipv4"`
+	IPv6 bool `toml:"ipv6"`
+}
+
+// VerifyConfig is the confirmation policy and the pace of verification.
+type VerifyConfig struct {
+	// LameRounds hard-lame rounds spanning at least LameSpan confirm "lame".
+	LameRounds int      `toml:"lame_rounds"`
+	LameSpan   Duration `toml:"lame_span"`
+	// UnresponsiveRounds rounds of timeouts or port-unreachable spanning at
+	// least UnresponsiveSpan confirm "unresponsive".
+	UnresponsiveRounds int      `toml:"unresponsive_rounds"`
+	UnresponsiveSpan   Duration `toml:"unresponsive_span"`
+	// MinInterval is the least time between two rounds for the same
+	// (zone, address) (RFC 4697 asks for at least 30 minutes).
+	MinInterval Duration `toml:"min_interval"`
+	// MaxRounds caps the probe rounds of one verify run.
+	MaxRounds int `toml:"max_rounds"`
+	// Concurrency is how many findings are verified at once; one query is
+	// in flight per server address regardless.
+	Concurrency int `toml:"concurrency"`
+}
+
+// Duration is a time.Duration written as a Go duration string in TOML
+// ("30m", "24h").
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30m or 24h", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // ScanConfig configures batch ingest.
 type ScanConfig struct {
@@ -50,6 +110,23 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		RetentionDays: 400,
 		Scan:          ScanConfig{Format: "auto"},
+		Tail:          TailConfig{RotatedIdle: "5m"},
+		Resolver: ResolverConfig{
+			QPS:        50,
+			Timeouts:   []Duration{Duration(3 * time.Second), Duration(5 * time.Second)},
+			TCPTimeout: Duration(10 * time.Second),
+			IPv4:       true,
+			IPv6:       true,
+		},
+		Verify: VerifyConfig{
+			LameRounds:         2,
+			LameSpan:           Duration(30 * time.Minute),
+			UnresponsiveRounds: 3,
+			UnresponsiveSpan:   Duration(24 * time.Hour),
+			MinInterval:        Duration(30 * time.Minute),
+			MaxRounds:          1000,
+			Concurrency:        32,
+		},
 	}
 }
 
@@ -88,6 +165,43 @@ func (c *Config) Validate() error {
 	if _, err := parser.ParseFormat(c.Scan.Format); err != nil {
 		return fmt.Errorf("config: scan.format: %w", err)
 	}
+	if err := c.validateTail(); err != nil {
+		return err
+	}
+	return c.validateVerification()
+}
+
+func (c *Config) validateVerification() error {
+	r, v := &c.Resolver, &c.Verify
+	switch {
+	case !(r.QPS > 0) || r.QPS > 10000:
+		return fmt.Errorf("config: resolver.qps: %v is not between 0 and 10000 queries per second", r.QPS)
+	case len(r.Timeouts) == 0 || len(r.Timeouts) > 2:
+		return fmt.Errorf("config: resolver.timeouts: %d values, want 1 or 2 (a probe round sends at most 4 packets)", len(r.Timeouts))
+	case r.TCPTimeout <= 0:
+		return fmt.Errorf("config: resolver.tcp_timeout: %v is not positive", time.Duration(r.TCPTimeout))
+	case !r.IPv4 && !r.IPv6:
+		return errors.New("config: resolver.ipv4, resolver.ipv6: both address families are disabled")
+	case v.LameRounds < 1:
+		return fmt.Errorf("config: verify.lame_rounds: %d is not a positive number", v.LameRounds)
+	case v.UnresponsiveRounds < 1:
+		return fmt.Errorf("config: verify.unresponsive_rounds: %d is not a positive number", v.UnresponsiveRounds)
+	case v.LameSpan < 0:
+		return fmt.Errorf("config: verify.lame_span: %v is negative", time.Duration(v.LameSpan))
+	case v.UnresponsiveSpan < 0:
+		return fmt.Errorf("config: verify.unresponsive_span: %v is negative", time.Duration(v.UnresponsiveSpan))
+	case v.MinInterval < 0:
+		return fmt.Errorf("config: verify.min_interval: %v is negative", time.Duration(v.MinInterval))
+	case v.MaxRounds < 1:
+		return fmt.Errorf("config: verify.max_rounds: %d is not a positive number", v.MaxRounds)
+	case v.Concurrency < 1 || v.Concurrency > 1024:
+		return fmt.Errorf("config: verify.concurrency: %d is not between 1 and 1024", v.Concurrency)
+	}
+	for i, t := range r.Timeouts {
+		if t <= 0 {
+			return fmt.Errorf("config: resolver.timeouts[%d]: %v is not positive", i, time.Duration(t))
+		}
+	}
 	return nil
 }
 
@@ -118,6 +232,7 @@ var envKeys = []struct {
 	{"LAMERS_DB", func(c *Config, v string) { c.DB = v }},
 	{"LAMERS_LOG_LEVEL", func(c *Config, v string) { c.LogLevel = v }},
 	{"LAMERS_TIMEZONE", func(c *Config, v string) { c.Timezone = v }},
+	{"LAMERS_ROOT_HINTS", func(c *Config, v string) { c.Resolver.RootHints = v }},
 }
 
 // loadConfig builds the effective configuration: defaults, then the file

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -15,8 +17,8 @@ func TestParseConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "empty file keeps the defaults", toml: "", check: func(t *testing.T, c Config) {
-			if c != DefaultConfig() {
-				t.Errorf("got %+v", c)
+			if diff := cmp.Diff(DefaultConfig(), c); diff != "" {
+				t.Errorf("differs from the defaults (-want +got):\n%s", diff)
 			}
 		}},
 		{name: "every key", toml: `
