@@ -13,6 +13,12 @@
 // when it is not root or a tool is missing; under CI=true it fails instead.
 // e2e/deps.sh installs the tools without starting their services.
 //
+// LAMERS_E2E_KEEP=1 keeps the work directory (configurations, daemon and
+// resolver logs, databases) and prints its path; LAMERS_E2E_BINARY=PATH
+// tests that lamers binary instead of building ./cmd/lamers. The golden
+// report is testdata/golden/e2e/report.json at the module root; -update
+// rewrites it.
+//
 // The resolvers' logging settings live in testdata/named-logging.conf and
 // testdata/unbound-logging.conf, included verbatim by the configurations the
 // suite writes; the README quotes them.

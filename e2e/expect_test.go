@@ -41,6 +41,16 @@ type zoneExpect struct {
 	random bool
 }
 
+// delegates reports whether addr is one of the zone's servers.
+func (z *zoneExpect) delegates(addr string) bool {
+	for _, ns := range z.ns {
+		if sameAddr(ns.addr, addr) {
+			return true
+		}
+	}
+	return false
+}
+
 func ok(name, addr string) nsExpect {
 	return nsExpect{name, addr, []string{authoritative}, []string{""}}
 }
