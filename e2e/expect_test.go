@@ -51,8 +51,10 @@ func (z *zoneExpect) delegates(addr string) bool {
 	return false
 }
 
+// ok is a server that serves the zone properly; its reason is the
+// classification's name, "authoritative" (DESIGN §5.3), or empty.
 func ok(name, addr string) nsExpect {
-	return nsExpect{name, addr, []string{authoritative}, []string{""}}
+	return nsExpect{name, addr, []string{authoritative}, []string{authoritative, ""}}
 }
 
 func lameNS(name, addr string, reasons ...string) nsExpect {
