@@ -18,8 +18,9 @@ const OverflowBucket = "*"
 // server address, over all ports, not counting the OverflowBucket ones. When
 // a batch would create one more, its counts go to the finding (zone "",
 // bucket "*", server, port) instead. Existing buckets keep receiving their
-// counts. This keeps storage bounded when a server is blamed for thousands
-// of unrelated query names (DESIGN §4).
+// counts, and so do buckets that Attribute gave a zone: their counts go to the
+// zoned finding and do not count against the cap. This keeps storage bounded
+// when a server is blamed for thousands of unrelated query names (DESIGN §4).
 const MaxZonelessPerServer = 256
 
 // dayLayout is the format of Count.Day and of the day arguments.
@@ -105,7 +106,10 @@ type dailyRow struct {
 //     Fingerprint may have an ID above SeenMaxID. Otherwise it returns an
 //     error wrapping ErrConflict and writes nothing;
 //  2. upserts the findings (totals, sources, observed, first/last seen, the
-//     sample query name when it has none) and their per-day counts;
+//     sample query name when it has none) and their per-day counts; zone-less
+//     counts of an attributed (server, port, bucket) go to the zoned finding
+//     (see Attribute), new zone-less buckets past the cap to the overflow
+//     finding (see MaxZonelessPerServer);
 //  3. writes the new checkpoint with Version+1 (1 for a new one).
 //
 // A crash at any instant leaves either all of it or nothing. A batch with

@@ -398,6 +398,8 @@ func TestFindingsFilter(t *testing.T) {
 			[]string{" 192.0.2.53 x.lab.", "a.example. 192.0.2.53 ", "b.example. 192.0.2.53 ", "b.example. 2001:db8::53 "}},
 		{"zone", Filter{Zone: "b.example."}, []string{"b.example. 192.0.2.53 ", "b.example. 2001:db8::53 "}},
 		{"status", Filter{Status: "lame"}, []string{"a.example. 192.0.2.53 "}},
+		{"statuses", Filter{Statuses: []string{"lame", "ok"}}, []string{"a.example. 192.0.2.53 "}},
+		{"status and statuses", Filter{Status: "new", Statuses: []string{"lame"}}, nil},
 		{"since compares last seen", Filter{Since: at(3, 0)}, []string{"a.example. 192.0.2.53 ", "b.example. 192.0.2.53 "}},
 		{"server", Filter{Server: srvB}, []string{"b.example. 2001:db8::53 "}},
 		{"all together", Filter{Zone: "b.example.", Server: srvA, Since: at(4, 0), Status: "new"}, []string{"b.example. 192.0.2.53 "}},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,17 +69,22 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 func TestMigrateAddsLaterMigrations(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	init, err := migrationFS.ReadFile("migrations/0001_init.sql")
+	embedded, err := loadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	later := fstest.MapFS{
-		"migrations/0001_init.sql":   {Data: init},
-		"migrations/0002_rounds.sql": {Data: []byte("CREATE TABLE rounds_test (id INTEGER PRIMARY KEY);")},
-		"migrations/README":          {Data: []byte("not a migration")},
+	// The embedded migrations plus one a later lamers would bring.
+	later := fstest.MapFS{"migrations/README": {Data: []byte("not a migration")}}
+	var want []string
+	for _, m := range embedded {
+		later["migrations/"+m.name+".sql"] = &fstest.MapFile{Data: []byte(m.sql)}
+		want = append(want, m.name)
 	}
+	next := fmt.Sprintf("%04d_later", len(embedded)+1)
+	later["migrations/"+next+".sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE later_test (id INTEGER PRIMARY KEY);")}
+	want = append(want, next)
 	if err := db.migrateFS(ctx, later); err != nil {
-		t.Fatalf("migrate with 0002: %v", err)
+		t.Fatalf("migrate with %s: %v", next, err)
 	}
 	if err := db.migrateFS(ctx, later); err != nil {
 		t.Fatalf("migrate again: %v", err)
@@ -91,12 +97,91 @@ func TestMigrateAddsLaterMigrations(t *testing.T) {
 	for _, m := range ms {
 		names = append(names, m.Name)
 	}
-	if diff := cmp.Diff([]string{"0001_init", "0002_rounds"}, names); diff != "" {
+	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("applied migrations (-want +got):\n%s", diff)
 	}
-	// The binary that only knows 0001 now refuses the database.
+	// The binary that knows only the embedded ones now refuses the database.
 	if err := db.migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("migrate with fewer migrations than applied: error = %v, want a newer-schema error", err)
+	}
+}
+
+// TestMigrate0002KeepsData upgrades a database written by the first
+// release (schema 0001) that holds findings and daily counts.
+func TestMigrate0002KeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lamers.db")
+	raw, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{path: path, db: raw, now: func() time.Time { return testNow }}
+	init, err := migrationFS.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.migrateFS(ctx, fstest.MapFS{"migrations/0001_init.sql": {Data: init}}); err != nil {
+		t.Fatal(err)
+	}
+	// What 0001's Commit wrote: finding 3 was the newest; ID 2 was deleted.
+	for _, q := range []string{
+		`INSERT INTO findings (id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen)
+			VALUES (1, 'example.com.', '', '192.0.2.53', 53, 'www.example.com.', '["bind"]', '["lame_referral"]', 5, 100, 200),
+			       (3, '', 'refused.lab.', '2001:db8::53', 53, 'x.refused.lab.', '["bind"]', '["refused"]', 2, 300, 400)`,
+		`INSERT INTO daily_counts (finding_id, day, source, evidence, n)
+			VALUES (1, '2026-11-20', 'bind', 'lame_referral', 2), (1, '2026-11-21', 'bind', 'lame_referral', 3),
+			       (3, '2026-11-21', 'bind', 'refused', 2)`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := takeSnapshot(t, old)
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openPath(t, path)
+	if diff := cmp.Diff(before.Findings, takeSnapshot(t, db).Findings, cmpOpts...); diff != "" {
+		t.Errorf("findings changed by the upgrade (-before +after):\n%s", diff)
+	}
+	for id, want := range before.Daily {
+		if got, _ := db.DailyCounts(ctx, id, ""); !cmp.Equal(got, want) {
+			t.Errorf("finding %d daily counts after the upgrade = %v, want %v", id, got, want)
+		}
+	}
+	var tables []string
+	rows, err := db.db.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '%v2%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) > 0 {
+		t.Errorf("tables left over: %v", tables)
+	}
+	// The foreign key follows the renamed table: deleting a finding deletes
+	// its daily counts.
+	if _, err := db.db.ExecContext(ctx, "DELETE FROM findings WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM daily_counts WHERE finding_id = 1").Scan(&n); err != nil || n != 0 {
+		t.Errorf("daily counts of a deleted finding: %d (%v), want 0", n, err)
+	}
+	// New IDs continue above every ID ever used, also after deleting the
+	// newest finding.
+	if _, err := db.db.ExecContext(ctx, "DELETE FROM findings WHERE id = 3"); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, db, firstBatch(fpNamed, 10, 1, zoned("example.net.", srvA, "bind", "lame_referral", 1, at(1, 0), at(1, 0))))
+	fs, err := db.Findings(ctx, Filter{})
+	if err != nil || len(fs) != 1 || fs[0].ID != 4 {
+		t.Errorf("findings after deleting 1 and 3 and adding one: %+v (%v), want the new one with ID 4", fs, err)
 	}
 }
 

@@ -1,5 +1,11 @@
 // Package store keeps lamers' state in one SQLite database: ingest
-// checkpoints, findings and their per-day evidence counts (DESIGN §4).
+// checkpoints, findings and their per-day evidence counts (DESIGN §4), and
+// verification's probe rounds, verdicts and the zones it attributed to
+// zone-less findings (DESIGN §5).
+//
+// Retention (Prune): daily counts and probe rounds older than the retention
+// day go, except each finding's newest KeepRounds rounds; findings keep
+// their totals and verdict.
 //
 // The database is opened through database/sql with the mattn/go-sqlite3
 // driver in WAL mode with a busy timeout and immediate write transactions

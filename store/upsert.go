@@ -47,6 +47,8 @@ func upsertFindingSQL() string {
 const (
 	existsSQL        = `SELECT 1 FROM findings WHERE zone = '' AND bucket = ? AND server = ? AND port = ?`
 	countZonelessSQL = `SELECT count(*) FROM findings WHERE server = ? AND zone = '' AND bucket <> '*'`
+	// routeSQL finds the zone a bucket was attributed to (attributions_route).
+	routeSQL = `SELECT zone FROM attributions WHERE server = ? AND port = ? AND bucket = ? AND bucket <> '*'`
 )
 
 // dailySQL returns the multi-row daily_counts upsert for rows rows; each row
@@ -73,6 +75,7 @@ type findingTx struct {
 	ctx                      context.Context
 	tx                       *sql.Tx
 	upsert, exists, zoneless *sql.Stmt
+	route                    *sql.Stmt
 	zonelessN                map[netip.Addr]int // named zone-less findings per server, loaded lazily
 	touched                  map[findingKey]bool
 }
@@ -91,8 +94,8 @@ func upsertFindings(ctx context.Context, tx *sql.Tx, aggs []*agg, daily []dailyR
 		zonelessN: make(map[netip.Addr]int),
 		touched:   make(map[findingKey]bool),
 	}
-	// Finding IDs are max+1 and no one else writes during this transaction:
-	// the new findings are those above the current maximum.
+	// Finding IDs only grow (AUTOINCREMENT) and no one else writes during
+	// this transaction: the new findings are those above the current maximum.
 	var maxBefore int64
 	if err := tx.QueryRowContext(f.ctx, "SELECT coalesce(max(id), 0) FROM findings").Scan(&maxBefore); err != nil {
 		return CommitResult{}, fmt.Errorf("read findings: %w", err)
@@ -104,6 +107,7 @@ func upsertFindings(ctx context.Context, tx *sql.Tx, aggs []*agg, daily []dailyR
 		{&f.upsert, upsertFindingSQL()},
 		{&f.exists, existsSQL},
 		{&f.zoneless, countZonelessSQL},
+		{&f.route, routeSQL},
 	} {
 		s, err := tx.PrepareContext(f.ctx, p.query)
 		if err != nil {
@@ -130,29 +134,19 @@ func upsertFindings(ctx context.Context, tx *sql.Tx, aggs []*agg, daily []dailyR
 	return CommitResult{NewFindings: created, UpdatedFindings: len(f.touched) - created}, nil
 }
 
-// upsertOne merges a into its finding, or into the server's overflow
-// finding when a is a new zone-less finding of a server at the cap (then
-// a.key becomes the overflow finding's key).
+// upsertOne merges a into its finding. A zone-less aggregate without a
+// finding of its own goes to the zoned finding its bucket was attributed to
+// (Attribute), or else, when its server is at the cap, to the server's
+// overflow finding; a.key then becomes that finding's key.
 func (f *findingTx) upsertOne(a *agg) error {
 	k := &a.key
 	server := k.server.String()
 	if k.zone == "" && k.bucket != OverflowBucket {
 		err := f.exists.QueryRowContext(f.ctx, k.bucket, server, int(k.port)).Scan(new(int))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			n, ok := f.zonelessN[k.server]
-			if !ok {
-				if err := f.zoneless.QueryRowContext(f.ctx, server).Scan(&n); err != nil {
-					return fmt.Errorf("count zone-less findings of %s: %w", server, err)
-				}
-			}
-			if n >= MaxZonelessPerServer {
-				k.bucket = OverflowBucket
-			} else {
-				n++
-			}
-			f.zonelessN[k.server] = n
-		case err != nil:
+		if errors.Is(err, sql.ErrNoRows) {
+			err = f.redirect(k, server)
+		}
+		if err != nil {
 			return fmt.Errorf("read finding %s: %w", findingName(*k), err)
 		}
 	}
@@ -161,6 +155,35 @@ func (f *findingTx) upsertOne(a *agg) error {
 		return fmt.Errorf("upsert finding %s: %w", findingName(*k), err)
 	}
 	f.touched[*k] = true
+	return nil
+}
+
+// redirect handles a zone-less key that has no finding yet: an attributed
+// bucket goes to its zone; otherwise the key keeps its bucket while the
+// server has fewer than MaxZonelessPerServer unattributed zone-less
+// findings, and goes to the overflow bucket past that.
+func (f *findingTx) redirect(k *findingKey, server string) error {
+	var zone string
+	err := f.route.QueryRowContext(f.ctx, server, int(k.port), k.bucket).Scan(&zone)
+	switch {
+	case err == nil:
+		k.zone, k.bucket = zone, ""
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("read attribution: %w", err)
+	}
+	n, ok := f.zonelessN[k.server]
+	if !ok {
+		if err := f.zoneless.QueryRowContext(f.ctx, server).Scan(&n); err != nil {
+			return fmt.Errorf("count zone-less findings of %s: %w", server, err)
+		}
+	}
+	if n >= MaxZonelessPerServer {
+		k.bucket = OverflowBucket
+	} else {
+		n++
+	}
+	f.zonelessN[k.server] = n
 	return nil
 }
 
