@@ -28,11 +28,34 @@ timezone = "Europe/Amsterdam"
 retention_days = 30
 [scan]
 format = "bind"
+[tail]
+poll = true
+from_start = true
+rotated_idle = "90s"
+[[sources]]
+path = "/var/log/named/lame.log"
+format = "bind"
+[[sources]]
+path = "/var/log/unbound/unbound.log"
 `, check: func(t *testing.T, c Config) {
 			if c.DB != "/var/lib/lamers/lamers.db" || c.LogLevel != "debug" || c.Timezone != "Europe/Amsterdam" || c.RetentionDays != 30 || c.Scan.Format != "bind" {
 				t.Errorf("got %+v", c)
 			}
+			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: "90s"}
+			if c.Tail != want {
+				t.Errorf("tail = %+v, want %+v", c.Tail, want)
+			}
+			wantSrc := []SourceConfig{{"/var/log/named/lame.log", "bind"}, {"/var/log/unbound/unbound.log", ""}}
+			if diff := cmp.Diff(wantSrc, c.Sources); diff != "" {
+				t.Errorf("sources (-want +got):\n%s", diff)
+			}
 		}},
+		{name: "bad source format", toml: "[[sources]]\npath = \"a.log\"\n[[sources]]\npath = \"b.log\"\nformat = \"x\"\n",
+			wantErr: `sources[1].format: "x" is not one of auto, bind, unbound, unbound-infra`},
+		{name: "source without path", toml: "[[sources]]\nformat = \"bind\"\n", wantErr: "sources[0].path: must not be empty"},
+		{name: "source twice", toml: "[[sources]]\npath = \"/l/a.log\"\n[[sources]]\npath = \"/l/./a.log\"\n", wantErr: `sources[1].path: "/l/./a.log" is already sources[0]`},
+		{name: "unknown source key", toml: "[[sources]]\npath = \"a\"\nglob = \"*\"\n", wantErr: "unknown key sources.glob"},
+		{name: "bad rotated_idle", toml: "[tail]\nrotated_idle = \"soon\"\n", wantErr: `tail.rotated_idle: "soon" is not a positive duration`},
 		{name: "unknown key", toml: "dbpath = \"x\"\n", wantErr: "unknown key dbpath"},
 		{name: "unknown nested key", toml: "[scan]\nformats = \"bind\"\n", wantErr: "unknown key scan.formats"},
 		{name: "bad log level", toml: `log_level = "loud"`, wantErr: `log_level: "loud" is not one of`},

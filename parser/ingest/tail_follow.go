@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nxadm/tail"
+
+	"github.com/lamers-dev/lamers/store"
 )
 
 // follower follows one source path.
@@ -24,13 +28,13 @@ type follower struct {
 	cur        *stream
 	old        []*stream // rotated away, drained until idle
 
-	reported string // last error reported for the path ("" none)
+	reported string // last state reported for the path ("-" none yet, "" following)
 	scanner  *Scanner
 }
 
 func (t *Tailer) newFollower(src Source, firstSight bool) *follower {
 	return &follower{
-		t: t, src: src, firstSight: firstSight,
+		t: t, src: src, firstSight: firstSight, reported: "-",
 		scanner: NewScanner(t.sink, Options{Format: src.Format, Location: t.opts.Location}),
 	}
 }
@@ -91,27 +95,125 @@ func statIno(path string) (dev, ino uint64, ok bool) {
 	return uint64(st.Dev), st.Ino, true
 }
 
-// startup scans the rotated siblings that a tailer was reading (their inode
-// has a checkpoint): lines written to them after the last commit of a
-// tailer that stopped are recovered. Then it opens the path.
+// startup scans the rotated siblings that may hold lines no one read:
+//   - those a tailer or scan started on (their inode, or their
+//     fingerprint, has a checkpoint short of their end): lines written after
+//     the last commit of a tailer that stopped, or copied by copytruncate
+//     while it was down;
+//   - those never seen but modified after the source's last commit: a file
+//     created and rotated away while the tailer was down.
+//
+// Then it opens the path.
 func (f *follower) startup(ctx context.Context) error {
-	for _, p := range f.siblings() {
-		dev, ino, ok := statIno(p)
-		if !ok {
-			continue
-		}
+	type sib struct {
+		path  string
+		mtime time.Time
+	}
+	var unseen []sib
+	var last time.Time
+	if dev, ino, ok := statIno(f.src.Path); ok {
 		cps, err := f.t.sink.CheckpointsByInode(ctx, dev, ino)
 		if err != nil {
 			return fmt.Errorf("tail %s: %w", f.src.Path, err)
 		}
-		if len(cps) == 0 {
-			continue
+		for _, cp := range cps {
+			last = maxTime(last, cp.UpdatedAt)
 		}
-		f.firstSight = false // the source is known
-		f.drain(ctx, p)
+	}
+	for _, p := range f.siblings() {
+		unread, known, updated, err := f.unread(ctx, p)
+		if err != nil {
+			return fmt.Errorf("tail %s: %w", f.src.Path, err)
+		}
+		last = maxTime(last, updated)
+		if known {
+			f.firstSight = false
+		}
+		if unread {
+			f.drain(ctx, p)
+		}
+		if !known {
+			if fi, err := os.Stat(p); err == nil {
+				unseen = append(unseen, sib{p, fi.ModTime()})
+			}
+		}
+	}
+	if !last.IsZero() {
+		for _, s := range unseen {
+			if s.mtime.After(last.Add(-time.Second)) {
+				f.drain(ctx, s.path)
+			}
+		}
 	}
 	f.check(ctx)
+	f.flushAll(ctx) // what was read at start is durable at once
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// unread reports whether the rotated file p has content after its
+// checkpoint, whether it has a checkpoint at all, and when that was last
+// updated. A gzip file is compared by its trailer's length (modulo 2^32),
+// so that archives already read are not decompressed again.
+func (f *follower) unread(ctx context.Context, p string) (unread, known bool, updated time.Time, err error) {
+	c, err := openContent(p)
+	if err != nil {
+		return false, false, updated, nil
+	}
+	if dev, ino, ok := statIno(p); ok && !c.gzip {
+		cps, err := f.t.sink.CheckpointsByInode(ctx, dev, ino)
+		if err != nil {
+			return false, false, updated, err
+		}
+		for _, cp := range cps {
+			updated = maxTime(updated, cp.UpdatedAt)
+		}
+		if len(cps) > 0 && c.size > slices.MaxFunc(cps, func(a, b store.Checkpoint) int { return cmp.Compare(a.Offset, b.Offset) }).Offset {
+			unread, known = true, true
+		}
+	}
+	fp, ok, err := c.fingerprint()
+	if err != nil || !ok {
+		return unread, known, updated, nil
+	}
+	cps, err := f.t.sink.CheckpointsByFingerprint(ctx, fp)
+	if err != nil || len(cps) == 0 {
+		return unread, known, updated, err
+	}
+	var end int64
+	for _, cp := range cps {
+		end = max(end, cp.Offset)
+		updated = maxTime(updated, cp.UpdatedAt)
+	}
+	if !c.gzip {
+		return unread || c.size > end, true, updated, nil
+	}
+	isize, ok := gzipISize(p)
+	return unread || !ok || isize != uint32(end), true, updated, nil
+}
+
+// gzipISize returns the ISIZE field of a gzip file's trailer.
+func gzipISize(p string) (uint32, bool) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return 0, false
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil || fi.Size() < 18 {
+		return 0, false
+	}
+	var b [4]byte
+	if _, err := fh.ReadAt(b[:], fi.Size()-4); err != nil {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b[:]), true
 }
 
 // drain scans a rotated file from its checkpoint.
@@ -408,7 +510,7 @@ func (f *follower) reopen(ctx context.Context) {
 			f.rotated()
 		}
 	}
-	f.reported = ""
+	f.reported = "-"
 	f.check(ctx)
 }
 

@@ -61,8 +61,8 @@ type stream struct {
 	nxDup     *os.File
 	restartNX bool // nxadm/tail must be re-anchored at pos
 	resynced  bool // the last commit lost a race and went back to the store's checkpoint
-	lrBuf []byte
-	obs   []parser.Observation
+	lrBuf     []byte
+	obs       []parser.Observation
 }
 
 // openStream pins the file at path.

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lamers-dev/lamers/store"
+)
+
+// TestMain lets a test run the lamers binary as a subprocess: the test
+// binary itself, with LAMERS_TEST_EXEC=1, is main().
+func TestMain(m *testing.M) {
+	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// lamersProc starts `lamers args…` as a subprocess.
+func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "LAMERS_TEST_EXEC=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout = io.Discard
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// storedEvents sums the counts of every finding.
+func storedEvents(t *testing.T, dbPath string) int64 {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	fs, err := db.Findings(context.Background(), store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, f := range fs {
+		n += f.Count
+	}
+	return n
+}
+
+// waitEvents waits until the database holds want events. The tailer is
+// another process: the database is the only thing to watch.
+func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got int64
+	for time.Now().Before(deadline) {
+		if got = storedEvents(t, dbPath); got == want {
+			return
+		}
+		if got > want {
+			t.Fatalf("%d events stored, more than the %d lines written", got, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling another process's commits
+	}
+	if dbg := os.Getenv("LAMERS_TAIL_DEBUG"); dbg != "" {
+		db, _ := store.Open(context.Background(), dbPath)
+		ents, _ := os.ReadDir(dbg)
+		for _, e := range ents {
+			fi, _ := e.Info()
+			st := fi.Sys().(*syscall.Stat_t)
+			cps, _ := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
+			t.Logf("%s size %d ino %d cps %+v", e.Name(), fi.Size(), st.Ino, cps)
+		}
+		db.Close(context.Background())
+	}
+	l := logs.String()
+	if len(l) > 6000 {
+		l = l[len(l)-6000:]
+	}
+	t.Fatalf("%d events stored after %v, want %d\n%s", got, within, want, l)
+}
+
+// crashWriter writes distinct lame-server lines through an O_APPEND
+// descriptor, as named does, and rotates the file in the ways logrotate and
+// BIND do.
+type crashWriter struct {
+	t    *testing.T
+	path string
+	f    *os.File
+	n    int
+}
+
+func (w *crashWriter) open() {
+	f, err := os.OpenFile(w.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if w.f != nil {
+		w.f.Close()
+	}
+	w.f = f
+}
+
+func (w *crashWriter) write(n int) {
+	var b bytes.Buffer
+	for i := w.n; i < w.n+n; i++ {
+		fmt.Fprintf(&b, "22-Nov-2026 %02d:%02d:%02d.%03d lame-servers: info: lame server resolving 'q%d.z%d.crash.example' (in 'z%d.crash.example'?): 198.51.100.%d#53\n",
+			(i/3600)%24, (i/60)%60, i%60, i%1000, i, i%211, i%211, 1+i%23)
+	}
+	if _, err := w.f.Write(b.Bytes()); err != nil {
+		w.t.Fatal(err)
+	}
+	w.n += n
+}
+
+func gzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	zw.Close()
+	if err := os.WriteFile(dst, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(src)
+}
+
+// A writer appends 100,000 distinct lines across five rotations of every
+// kind while `lamers tail` is killed with SIGKILL at random moments and
+// restarted. Afterwards the stored counts equal the lines written, and
+// still do after `lamers scan` of every rotated file.
+func TestTailSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	const total = 100_000
+	env := testEnv(t)
+	dbPath := env["LAMERS_DB"]
+	dir := t.TempDir()
+	os.Setenv("LAMERS_TAIL_DEBUG", dir)
+	log := filepath.Join(dir, "lame.log")
+	w := &crashWriter{t: t, path: log}
+	w.open()
+	defer w.f.Close()
+	var stderr lockedBuffer
+
+	// The killer: start tail, let it run a random while, SIGKILL it.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	kills := 0
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(2026, 11))
+		for {
+			cmd := lamersProc(t, env, &stderr, "tail", "--from-start", log)
+			select {
+			case <-stop:
+				cmd.Process.Kill()
+				cmd.Wait()
+				return
+			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // a random moment
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			kills++
+		}
+	}()
+
+	rotations := []func(){
+		func() { // logrotate create, the daemon reopens late
+			os.Rename(log, log+".r1")
+			old := w.f
+			w.f = nil
+			w.open()
+			nw := w.f
+			w.f = old
+			w.write(700) // still to the renamed file
+			old.Close()
+			w.f = nw
+		},
+		func() { // copytruncate
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(log+".c2", data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+		},
+		func() { // BIND versions: file → file.0 → file.1
+			if _, err := os.Stat(log + ".0"); err == nil {
+				os.Rename(log+".0", log+".1")
+			}
+			os.Rename(log, log+".0")
+			w.open()
+		},
+		func() { // compress delaycompress: yesterday's file is compressed now
+			gzipFile(t, log+".r1", log+".r1.gz")
+			os.Rename(log, log+".d4")
+			w.open()
+		},
+		func() { // delete and recreate (once the tailer has read it: deleted
+			// unread lines are gone for everyone)
+			waitEvents(t, dbPath, int64(w.n), 30*time.Second, &stderr)
+			os.Remove(log)
+			w.open()
+		},
+	}
+	per := total / (len(rotations) + 1)
+	for r := 0; r <= len(rotations); r++ {
+		for w.n < min((r+1)*per, total) {
+			if r == len(rotations) && w.n >= total {
+				break
+			}
+			w.write(min(100, (r+1)*per-w.n))
+			time.Sleep(time.Millisecond) // the pace of a busy resolver, not a synchronisation
+		}
+		if r < len(rotations) {
+			rotations[r]()
+		}
+	}
+	if w.n < total {
+		w.write(total - w.n)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d lines written, tail killed %d times", w.n, kills)
+
+	// A last tailer catches up, then exits 0 on SIGTERM.
+	final := lamersProc(t, env, &stderr, "tail", "--from-start", log)
+	waitEvents(t, dbPath, total, 60*time.Second, &stderr)
+	final.Process.Signal(syscall.SIGTERM)
+	if err := waitTimeout(final, 10*time.Second); err != nil {
+		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
+	}
+
+	// The nightly scan over every generation adds nothing.
+	ents, _ := os.ReadDir(dir)
+	var files []string
+	for _, e := range ents {
+		files = append(files, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(files)
+	res := lamers(t, env, nil, append([]string{"scan", "--no-progress"}, files...)...)
+	if res.code != 0 {
+		t.Fatalf("scan: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := storedEvents(t, dbPath); got != total {
+		t.Fatalf("after scan: %d events stored, want %d\n%s", got, total, res.stdout)
+	}
+	if !strings.Contains(res.stdout, "lines read: 0\n") {
+		t.Errorf("scan read lines again:\n%s", res.stdout)
+	}
+}
+
+// waitLog waits until a subprocess has logged s.
+func waitLog(t *testing.T, logs *lockedBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q logged:\n%s", s, logs)
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's output
+	}
+}
+
+func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		return fmt.Errorf("did not exit within %v", d)
+	}
+}
+
+// lockedBuffer collects the stderr of several processes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// SIGHUP rereads [[sources]]: a source added to the configuration is
+// followed without a restart.
+func TestTailSIGHUPReloadsSources(t *testing.T) {
+	env := testEnv(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	cfg := filepath.Join(dir, "lamers.toml")
+	writeCfg := func(paths ...string) {
+		var s strings.Builder
+		for _, p := range paths {
+			fmt.Fprintf(&s, "[[sources]]\npath = %q\n", p)
+		}
+		if err := os.WriteFile(cfg, []byte(s.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg(a)
+	env["LAMERS_CONFIG"] = cfg
+	wa := &crashWriter{t: t, path: a}
+	wa.open()
+	defer wa.f.Close()
+	var stderr lockedBuffer
+	cmd := lamersProc(t, env, &stderr, "tail")
+	defer cmd.Process.Kill()
+	waitLog(t, &stderr, "tail: started")
+	wa.write(10)
+	waitEvents(t, env["LAMERS_DB"], 10, 20*time.Second, &stderr)
+
+	wb := &crashWriter{t: t, path: b, n: 1000}
+	wb.open()
+	defer wb.f.Close()
+	wb.write(5) // before the reload: a new source is read from its end
+	writeCfg(a, b)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, &stderr, "b.log")
+	wb.write(7)
+	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitTimeout(cmd, 10*time.Second); err != nil {
+		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
+	}
+}
