@@ -53,7 +53,7 @@ type command struct {
 
 // commands lists the registered commands. Only finished commands are here.
 func commands() []*command {
-	return []*command{scanCommand(), tailCommand(), reportCommand(), checkCommand(), versionCommand()}
+	return []*command{scanCommand(), tailCommand(), reportCommand(), checkCommand(), verifyCommand(), versionCommand()}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/lamers-dev/lamers/resolver"
+)
+
+func verifyCommand() *command {
+	var zone string
+	var all bool
+	var maxRounds int
+	var rf resolverFlags
+	return &command{
+		name:     "verify",
+		synopsis: "probe the findings that are due, record rounds and verdicts, update statuses",
+		help: `First gives zone-less findings (BIND's reason lines) their zone: the deepest
+delegation at or above the logged query name that lists the server. Then, for
+every finding due (never probed, or last probed at least verify.min_interval
+ago), it reads the zone's current delegation from the parent — a zone no
+longer delegated, or an address no longer listed, makes the finding stale —
+and probes the server with SOA queries, recursion off. Each round is
+recorded; the confirmation policy ([verify] in the config) sets the status:
+suspect after one lame round, lame after verify.lame_rounds spanning
+verify.lame_span, unresponsive after verify.unresponsive_rounds of silence
+spanning verify.unresponsive_span, ok or fixed on an authoritative answer.
+
+Polite by construction: one query in flight per server address, at most
+resolver.qps queries per second overall, at most 4 packets per address per
+round, at most --max-rounds rounds per run.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&zone, "zone", "", "only findings for this `zone` (and zone-less ones below it)")
+			fs.BoolVar(&all, "all", false, "also re-probe findings that are ok, fixed or stale")
+			fs.IntVar(&maxRounds, "max-rounds", 0, "probe at most `N` findings in this run (default verify.max_rounds)")
+			rf.register(fs)
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			if len(args) > 0 {
+				return usagef("verify: unexpected argument %q", args[0])
+			}
+			var opts resolver.VerifyOptions
+			opts.All = all
+			if zone != "" {
+				z, err := canonicalZone(zone)
+				if err != nil {
+					return usagef("verify: --zone: %v", err)
+				}
+				opts.Zone = z
+			}
+			if maxRounds < 0 {
+				return usagef("verify: --max-rounds: %d is negative", maxRounds)
+			}
+			if maxRounds == 0 {
+				maxRounds = a.cfg.Verify.MaxRounds
+			}
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close(context.WithoutCancel(ctx))
+			r, err := a.newResolver(&rf)
+			if err != nil {
+				return err
+			}
+			defer r.Close(context.WithoutCancel(ctx))
+			vc := a.cfg.Verify
+			v := &resolver.Verifier{
+				Resolver: r,
+				Store:    db,
+				Policy: resolver.Policy{
+					LameRounds:         vc.LameRounds,
+					LameSpan:           time.Duration(vc.LameSpan),
+					UnresponsiveRounds: vc.UnresponsiveRounds,
+					UnresponsiveSpan:   time.Duration(vc.UnresponsiveSpan),
+					MinInterval:        time.Duration(vc.MinInterval),
+				},
+				Concurrency: vc.Concurrency,
+				MaxRounds:   maxRounds,
+				Log:         a.log,
+			}
+			st, err := v.Run(ctx, opts)
+			printVerifySummary(a.stdout, &st)
+			if err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+func printVerifySummary(w io.Writer, st *resolver.VerifyStats) {
+	fmt.Fprintf(w, "zone-less findings attributed: %d\n", st.Attributed)
+	if st.Unattributable > 0 {
+		fmt.Fprintf(w, "zone-less findings no delegation lists (stale): %d\n", st.Unattributable)
+	}
+	fmt.Fprintf(w, "probe rounds: %d\n", st.Probed)
+	if st.Stale > 0 {
+		fmt.Fprintf(w, "stale without probing (not delegated, address not listed): %d\n", st.Stale)
+	}
+	if st.Skipped > 0 {
+		fmt.Fprintf(w, "left for a later run: %d\n", st.Skipped)
+	}
+	names := make([]string, 0, len(st.Statuses))
+	for s := range st.Statuses {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	for _, s := range names {
+		fmt.Fprintf(w, "status %s: %d\n", s, st.Statuses[s])
+	}
+}
