@@ -226,21 +226,21 @@ func writeTable(w io.Writer, fs []store.Finding) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ZONE\tSERVER\tSTATUS\tREASON\tCOUNT\tOBSERVED\tSOURCES\tLAST SEEN\tQNAME")
+	fmt.Fprintln(tw, "ZONE\tSERVER\tNS\tSTATUS\tREASON\tROUNDS\tCOUNT\tOBSERVED\tLAST SEEN")
 	for i := range fs {
 		f := &fs[i]
 		zone := f.Zone
 		if zone == "" {
-			zone = "?"
+			zone = "? (" + f.QName + ")" // not attributed yet: the logged query name
 		}
 		server := f.Server.String()
 		if f.Port != 53 {
 			server = fmt.Sprintf("%s#%d", server, f.Port)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n",
-			escapeTerminal(zone), server, f.Status, dash(f.Reason), f.Count,
-			escapeTerminal(strings.Join(f.Observed, ",")), strings.Join(f.Sources, ","),
-			f.LastSeen.UTC().Format("2006-01-02 15:04"), escapeTerminal(f.QName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+			escapeTerminal(zone), escapeTerminal(server), escapeTerminal(dash(strings.Join(f.ServerNames, ","))),
+			f.Status, dash(f.Reason), f.Rounds, f.Count,
+			escapeTerminal(strings.Join(f.Observed, ",")), f.LastSeen.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }
