@@ -46,7 +46,10 @@ func (f *resolverFlags) register(fs *flag.FlagSet) {
 }
 
 // newResolver builds the bundled resolver from the configuration and flags.
-func (a *app) newResolver(f *resolverFlags) (*resolver.Resolver, error) {
+// ednsCheck adds a packet after a clean authoritative answer to flag
+// servers that mishandle EDNS: worth it for a one-off check, not for every
+// round of a verify run.
+func (a *app) newResolver(f *resolverFlags, ednsCheck bool) (*resolver.Resolver, error) {
 	rc := a.cfg.Resolver
 	cfg := resolver.DefaultConfig()
 	hints := rc.RootHints
@@ -75,6 +78,7 @@ func (a *app) newResolver(f *resolverFlags) (*resolver.Resolver, error) {
 	}
 	cfg.TCPTimeout = time.Duration(rc.TCPTimeout)
 	cfg.DisableIPv4, cfg.DisableIPv6 = !rc.IPv4, !rc.IPv6
+	cfg.SkipEDNSCheck = !ednsCheck
 	cfg.Logger = a.log.With("subsystem", "resolver")
 	return resolver.New(cfg)
 }
@@ -111,7 +115,7 @@ Exit status: 0 no lame server (inconclusive ones are shown but do not count),
 			if err != nil {
 				return usagef("check: %q: %v", args[0], err)
 			}
-			r, err := a.newResolver(&rf)
+			r, err := a.newResolver(&rf, true)
 			if err != nil {
 				return err
 			}

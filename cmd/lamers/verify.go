@@ -63,7 +63,7 @@ round, at most --max-rounds rounds per run.`,
 				return err
 			}
 			defer db.Close(context.WithoutCancel(ctx))
-			r, err := a.newResolver(&rf)
+			r, err := a.newResolver(&rf, false)
 			if err != nil {
 				return err
 			}
