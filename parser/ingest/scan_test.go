@@ -278,3 +278,41 @@ func TestScanChild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Ten thousand random names under one zone, logged by BIND's reason lines
+// (which carry no zone) against one server, are one finding; names under
+// another zone stay apart so that verification can attribute each.
+func TestScanZonelessIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, filepath.Join(dir, "lamers.db"))
+	log := filepath.Join(dir, "named.log")
+	var b strings.Builder
+	for i := range 10000 {
+		// BIND 9.18 B2 form (lab bind9.log), random-subdomain names.
+		fmt.Fprintf(&b, "22-Nov-2026 02:01:50.268 lame-servers: info: REFUSED unexpected RCODE resolving 'r%08x.victim.example/A/IN': 192.0.2.53#53\n", uint32(i)*2654435761)
+	}
+	b.WriteString("22-Nov-2026 02:01:51.000 lame-servers: info: REFUSED unexpected RCODE resolving 'www.other.example/A/IN': 192.0.2.53#53\n")
+	writeFile(t, log, b.String())
+	scan(t, db, log)
+	fs, err := db.Findings(context.Background(), store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 {
+		t.Fatalf("%d findings, want 2", len(fs))
+	}
+	for _, f := range fs {
+		switch f.Bucket {
+		case "victim.example.":
+			if f.Count != 10000 || f.Zone != "" {
+				t.Errorf("victim.example.: %+v", f)
+			}
+		case "other.example.":
+			if f.Count != 1 {
+				t.Errorf("other.example.: %+v", f)
+			}
+		default:
+			t.Errorf("unexpected bucket %q", f.Bucket)
+		}
+	}
+}
