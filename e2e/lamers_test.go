@@ -24,7 +24,7 @@ import (
 // skipped outside CI and fails under CI=true; once the command exists the
 // stage fails until its entry is removed here, so the list cannot go stale.
 var awaiting = map[string]string{
-	"verify": "verify --root-hints: per finding the verdict and reason of its broken kind",
+	// empty: scan, report, tail, verify and check have all landed
 }
 
 // TestLab builds the private tree, runs both resolvers through it and then
@@ -552,9 +552,18 @@ func (l *lab) testVerify(t *testing.T) {
 				}
 			}
 		}
+		if ns == nil && strings.Contains(f.Zone, "?") {
+			// Unbound writes "we.ird" as "we?ird": the zone cannot be
+			// recovered, so it can be neither confirmed nor cleared.
+			if f.Status != "stale" && f.Status != "inconclusive" {
+				t.Errorf("%s %s (lossy name from Unbound): status %q reason %q, want stale or inconclusive",
+					f.Zone, f.Server, f.Status, f.Reason)
+			}
+			continue
+		}
 		if ns == nil {
 			// Not a server of that zone (a parent's server named by
-			// Unbound's log-servfail, Unbound's lossy "we?ird"): stale.
+			// Unbound's log-servfail): stale.
 			if f.Status != "stale" {
 				t.Errorf("%s %s is not in the zone's delegation: status %q reason %q, want stale",
 					f.Zone, f.Server, f.Status, f.Reason)
