@@ -159,7 +159,7 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	env := testEnv(t)
 	dbPath := env["LAMERS_DB"]
 	dir := t.TempDir()
-	os.Setenv("LAMERS_TAIL_DEBUG", dir)
+	t.Setenv("LAMERS_TAIL_DEBUG", dir)
 	log := filepath.Join(dir, "lame.log")
 	w := &crashWriter{t: t, path: log}
 	w.open()

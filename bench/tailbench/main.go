@@ -1,0 +1,233 @@
+// Command tailbench measures `lamers tail` as a whole process: a writer
+// appends BIND lame-server lines to a log file at a fixed rate while the
+// database is sampled for the events committed so far.
+//
+//	go build -o /tmp/lamers ./cmd/lamers
+//	go run ./bench/tailbench -lamers /tmp/lamers -mode rate     # highest sustained rate
+//	go run ./bench/tailbench -lamers /tmp/lamers -mode latency  # write→commit delay at 1,000 lines/s
+//	go run ./bench/tailbench -lamers /tmp/lamers -mode idle     # CPU and RSS at 100 lines/s
+//
+// The delay of line i is the time the sampler first saw at least i events
+// committed minus the time line i was written (sampling every 5 ms, so the
+// figures are upper bounds within 5 ms).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+func main() {
+	bin := flag.String("lamers", "lamers", "the lamers binary")
+	mode := flag.String("mode", "latency", "rate, latency or idle")
+	dur := flag.Duration("duration", 10*time.Second, "how long to write at each rate")
+	rates := flag.String("rates", "50000,100000,150000,200000,400000", "rates tried by -mode rate (lines/s)")
+	flag.Parse()
+	var err error
+	switch *mode {
+	case "rate":
+		for _, rs := range strings.Split(*rates, ",") {
+			r, perr := strconv.Atoi(strings.TrimSpace(rs))
+			if perr != nil {
+				err = fmt.Errorf("-rates: %w", perr)
+				break
+			}
+			var res result
+			if res, err = runAt(*bin, r, *dur); err != nil {
+				break
+			}
+			fmt.Printf("rate %7d lines/s: delay p50 %v p99 %v max %v; behind at the end %d lines\n",
+				r, res.p(50), res.p(99), res.p(100), res.behind)
+		}
+	case "latency":
+		var res result
+		if res, err = runAt(*bin, 1000, *dur); err == nil {
+			fmt.Printf("1,000 lines/s: delay p50 %v p99 %v max %v\n", res.p(50), res.p(99), res.p(100))
+		}
+	case "idle":
+		var res result
+		if res, err = runAt(*bin, 100, *dur); err == nil {
+			fmt.Printf("100 lines/s: CPU %.2f%% of one core, RSS %.1f MB (peak %.1f MB)\n", res.cpu*100, res.rss, res.hwm)
+		}
+	default:
+		err = fmt.Errorf("unknown mode %q", *mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tailbench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	delays   []time.Duration
+	behind   int
+	cpu      float64 // fraction of one core
+	rss, hwm float64 // MB
+}
+
+func (r result) p(q int) time.Duration {
+	if len(r.delays) == 0 {
+		return 0
+	}
+	i := min(len(r.delays)*q/100, len(r.delays)-1)
+	return r.delays[i].Round(time.Millisecond)
+}
+
+// line writes the i-th line: a distinct query name, one of 997 zones, each
+// zone with its own lame server (997 findings, like a busy resolver's day).
+func line(b *bytes.Buffer, i int) {
+	z := i % 997
+	fmt.Fprintf(b, "22-Nov-2026 %02d:%02d:%02d.%03d lame-servers: info: lame server resolving 'q%d.z%d.bench.example' (in 'z%d.bench.example'?): 203.0.%d.%d#53\n",
+		(i/3600000)%24, (i/60000)%60, (i/1000)%60, i%1000, i, z, z, 113+z/250, 1+z%250)
+}
+
+func runAt(bin string, rate int, d time.Duration) (result, error) {
+	var res result
+	dir, err := os.MkdirTemp("", "tailbench")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	log, dbPath := filepath.Join(dir, "lame.log"), filepath.Join(dir, "lamers.db")
+	f, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, "--db", dbPath, "tail", log)
+	cmd.Env = append(os.Environ(), "LAMERS_CONFIG=/dev/null")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	defer cmd.Process.Kill()
+	// Wait until it follows the file.
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "tail: started") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
+	committed := func() int {
+		var n int
+		db.QueryRow("SELECT coalesce(sum(count), 0) FROM findings").Scan(&n)
+		return n
+	}
+
+	total := int(float64(rate) * d.Seconds())
+	written := make([]time.Time, total+1) // written[i]: when line i-1 was written
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		const tick = 10 * time.Millisecond
+		start := time.Now()
+		var b bytes.Buffer
+		for n := 0; n < total; {
+			due := min(int(float64(rate)*time.Since(start).Seconds()), total)
+			if due > n {
+				b.Reset()
+				for i := n; i < due; i++ {
+					line(&b, i)
+				}
+				f.Write(b.Bytes())
+				now := time.Now()
+				for i := n + 1; i <= due; i++ {
+					written[i] = now
+				}
+				n = due
+			}
+			time.Sleep(tick)
+		}
+	}()
+	cpu0 := cpuTime(cmd.Process.Pid)
+	t0 := time.Now()
+	seen := 0
+	var rssSum float64
+	var rssN int
+	for {
+		now := time.Now()
+		n := committed()
+		for i := seen + 1; i <= n && i <= total; i++ {
+			res.delays = append(res.delays, now.Sub(written[i]))
+		}
+		seen = max(seen, n)
+		if rssN == 0 || now.Sub(t0) > time.Duration(rssN)*time.Second {
+			rss, _ := memMB(cmd.Process.Pid)
+			rssSum += rss
+			rssN++
+		}
+		select {
+		case <-done:
+			if seen >= total || time.Since(t0) > d+5*time.Second {
+				res.behind = total - seen
+				wall := time.Since(t0)
+				res.cpu = (cpuTime(cmd.Process.Pid) - cpu0).Seconds() / wall.Seconds()
+				res.rss = rssSum / float64(rssN)
+				_, res.hwm = memMB(cmd.Process.Pid)
+				cmd.Process.Signal(syscall.SIGTERM)
+				cmd.Wait()
+				slices.Sort(res.delays)
+				return res, nil
+			}
+		default:
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cpuTime returns utime+stime of pid.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.Atoi(fields[11])
+	st, _ := strconv.Atoi(fields[12])
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// memMB returns VmRSS and VmHWM of pid in MB.
+func memMB(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}
