@@ -286,7 +286,6 @@ func (f *follower) open(ctx context.Context) {
 		f.report(err)
 		return
 	}
-	f.report(nil)
 	if err := s.identify(ctx); err != nil {
 		f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
 	}
@@ -295,6 +294,7 @@ func (f *follower) open(ctx context.Context) {
 	}
 	f.cur = s
 	s.startNX()
+	f.report(nil) // "following": from here on every line written is read
 }
 
 // rotated keeps the current file as a rotated one: the path names another
@@ -356,7 +356,7 @@ func (f *follower) readAll(ctx context.Context) {
 				f.readStream(ctx, f.cur)
 			}
 		}
-		if s := f.cur; s != nil && (s.restartNX || s.nx == nil) && s.fp != nil {
+		if s := f.cur; s != nil && (s.restartNX || s.nx == nil) {
 			s.stopNX()
 			s.startNX()
 		}
@@ -443,6 +443,12 @@ func (f *follower) onLine(ctx context.Context, l *tail.Line) {
 		// nxadm/tail reopened the inode and reads it again from the start.
 		s.restartNX = true
 		return
+	}
+	if s.fp == nil {
+		// The first line of a new file: identify it (resume or start).
+		if err := s.identify(ctx); err != nil {
+			f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+		}
 	}
 	ok, err := s.consume(l.Text, l.SeekInfo.Offset)
 	if err != nil || !ok {

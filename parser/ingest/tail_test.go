@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -394,3 +395,46 @@ func TestTailRestartRecoversRotatedFile(t *testing.T) {
 }
 
 type storeDB = store.DB
+
+// With its loops running, the tailer follows through nxadm/tail (inotify,
+// or polling for NFS) across a rename rotation with a late writer. The
+// test waits on the commit hook, not on time.
+func TestTailLive(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		t.Run(fmt.Sprintf("poll=%v", poll), func(t *testing.T) {
+			dir := t.TempDir()
+			db := openDB(t, filepath.Join(dir, "lamers.db"))
+			log := filepath.Join(dir, "lame.log")
+			w := openAppender(t, log, 0)
+			opts := DefaultTailOptions()
+			opts.Location, opts.Poll = time.UTC, poll
+			opts.CheckInterval = time.Hour // only nxadm/tail wakes it, but for rotations
+			committed := make(chan int64, 1000)
+			opts.OnCommit = func(c TailCommit) { committed <- c.Lines }
+			tl := NewTailer(db, []Source{{Path: log}}, opts)
+			if err := tl.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer tl.Close(context.Background())
+			var got int64
+			waitFor := func(want int64) {
+				t.Helper()
+				timeout := time.After(20 * time.Second)
+				for got < want {
+					select {
+					case n := <-committed:
+						got += n
+					case <-timeout:
+						t.Fatalf("%d lines committed, want %d", got, want)
+					}
+				}
+			}
+			w.write(100)
+			waitFor(100) // read as they come: the file was empty at start
+			rename(t, log, log+".1")
+			w.write(20) // the old inode, still followed through its descriptor
+			waitFor(120)
+			wantTotal(t, db, 120, "live")
+		})
+	}
+}

@@ -68,7 +68,7 @@ func probeInotify() error {
 // still reads the file.
 func (s *stream) startNX() {
 	s.restartNX = false
-	if !s.t.watchFast || s.fp == nil {
+	if !s.t.watchFast {
 		return
 	}
 	fd, err := syscall.Dup(int(s.f.Fd()))
