@@ -1,0 +1,114 @@
+package resolvertest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// zone is one zone's records, indexed for answering: by owner, with the
+// delegation points (NS sets below the apex) and the names that exist only
+// as ancestors of owners (empty non-terminals).
+type zone struct {
+	apex   string
+	soa    dns.RR
+	owners map[string][]dns.RR
+	cuts   map[string]bool
+	ents   map[string]bool
+}
+
+// newZone parses zone-file text, one RR a line; the first RR must be the SOA.
+func newZone(text string) (*zone, error) {
+	var rrs []dns.RR
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			return nil, fmt.Errorf("resolvertest: zone record %q: %w", line, err)
+		}
+		if rr != nil {
+			rrs = append(rrs, rr)
+		}
+	}
+	if len(rrs) == 0 || rrs[0].Header().Rrtype != dns.TypeSOA {
+		return nil, fmt.Errorf("resolvertest: zone text does not start with an SOA record")
+	}
+	z := &zone{
+		apex:   dns.CanonicalName(rrs[0].Header().Name),
+		soa:    rrs[0],
+		owners: map[string][]dns.RR{},
+		cuts:   map[string]bool{},
+		ents:   map[string]bool{},
+	}
+	for _, rr := range rrs {
+		owner := dns.CanonicalName(rr.Header().Name)
+		z.owners[owner] = append(z.owners[owner], rr)
+		if rr.Header().Rrtype == dns.TypeNS && owner != z.apex {
+			z.cuts[owner] = true
+		}
+		for i, off := range dns.Split(owner) {
+			if a := owner[off:]; i > 0 && a != z.apex && dns.IsSubDomain(z.apex, a) {
+				z.ents[a] = true
+			}
+		}
+	}
+	return z, nil
+}
+
+// answer fills m (already SetReply'd) the way an authoritative server of z
+// answers q: a referral with glue below a cut, else an authoritative answer,
+// NODATA or NXDOMAIN with the SOA.
+func (z *zone) answer(m *dns.Msg, q dns.Question) {
+	name := dns.CanonicalName(q.Name)
+	// The highest cut at or above name, below the apex.
+	labels := dns.Split(name)
+	for i := len(labels) - 1; i >= 0; i-- {
+		cut := name[labels[i]:]
+		if !z.cuts[cut] || cut == z.apex {
+			continue
+		}
+		for _, rr := range z.owners[cut] {
+			ns, ok := rr.(*dns.NS)
+			if !ok {
+				continue
+			}
+			m.Ns = append(m.Ns, ns)
+			for _, g := range z.owners[dns.CanonicalName(ns.Ns)] {
+				if t := g.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+					m.Extra = append(m.Extra, g)
+				}
+			}
+		}
+		return
+	}
+	m.Authoritative = true
+	rrs, exists := z.owners[name]
+	for _, rr := range rrs {
+		if t := rr.Header().Rrtype; t == q.Qtype || t == dns.TypeCNAME {
+			m.Answer = append(m.Answer, rr)
+		}
+	}
+	if len(m.Answer) > 0 {
+		return
+	}
+	if !exists && !z.ents[name] {
+		m.Rcode = dns.RcodeNameError
+	}
+	m.Ns = []dns.RR{z.soa}
+}
+
+// zoneSet is what one authoritative server serves.
+type zoneSet map[string]*zone
+
+// find returns the deepest zone of s at or above name, or nil.
+func (s zoneSet) find(name string) *zone {
+	for _, off := range dns.Split(name) {
+		if z, ok := s[name[off:]]; ok {
+			return z
+		}
+	}
+	return s["."]
+}
