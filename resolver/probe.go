@@ -45,6 +45,20 @@ const maxProbePackets = 4
 // disabled address family, a link-local IPv6 address without a zone, an
 // invalid zone name or a cancelled ctx give vantage_error without counting.
 func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort) Probe {
+	return r.probe(ctx, zone, server, false)
+}
+
+// ProbeSilent is Probe for an address that has just been silent for other
+// zones: the round starts with a single P1 and, when that times out too,
+// ends there (reason unresponsive, one packet) instead of retrying. An
+// address that answers gets the full round. A dead server listed in
+// hundreds of delegations so costs one packet and one timeout per zone,
+// not three of each.
+func (r *Resolver) ProbeSilent(ctx context.Context, zone string, server netip.AddrPort) Probe {
+	return r.probe(ctx, zone, server, true)
+}
+
+func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort, silent bool) Probe {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if server.Port() == 0 {
 		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
@@ -58,7 +72,7 @@ func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort
 		return p.finish(ReasonVantageError, nil)
 	}
 	defer done()
-	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server}
+	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server, short: silent}
 	reason, reply, flags := rd.run()
 	p.Packets = rd.packets
 	p.RTT = rd.rtt
@@ -117,6 +131,7 @@ type round struct {
 	zone       string
 	server     netip.AddrPort
 	packets    int
+	short      bool // give up after one silent P1 (ProbeSilent)
 	mismatched bool
 	rtt        time.Duration
 }
@@ -226,6 +241,9 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 
 	// P1, retransmitted once after a timeout.
 	p1 := rd.query(false, false, rd.timeout(0))
+	if rd.short && !p1.replied() {
+		return rd.silence(p1.err), nil, nil
+	}
 	if !p1.replied() && !hardStop(p1.err) {
 		p1 = rd.query(false, false, rd.timeout(1))
 	}

@@ -45,6 +45,10 @@ const (
 // historyRounds is how many recent rounds the confirmation policy reads.
 const historyRounds = 50
 
+// silentAfter is how many full rounds an address must stay silent in one
+// run before its other findings get the one-packet round of ProbeSilent.
+const silentAfter = 2
+
 // Verifier probes the findings that are due and applies the confirmation
 // policy (DESIGN §5).
 type Verifier struct {
@@ -55,6 +59,9 @@ type Verifier struct {
 	MaxRounds   int // probe rounds per run
 	Clock       func() time.Time
 	Log         *slog.Logger
+
+	mu     sync.Mutex
+	silent map[netip.Addr]int // consecutive unresponsive rounds per address in this run
 }
 
 // VerifyOptions selects what one run verifies.
@@ -93,6 +100,9 @@ func (v *Verifier) Run(ctx context.Context, opts VerifyOptions) (VerifyStats, er
 	if v.Concurrency <= 0 {
 		v.Concurrency = 1
 	}
+	v.mu.Lock()
+	v.silent = map[netip.Addr]int{}
+	v.mu.Unlock()
 	statuses := activeStatuses
 	if opts.All {
 		statuses = nil
@@ -248,11 +258,37 @@ func (v *Verifier) verifyOne(ctx context.Context, f store.Finding) (verifyOutcom
 		return verifyOutcome{status: StatusStale}, v.setStatus(ctx, f, StatusStale, ReasonNotInDelegation, nil)
 	}
 	names := serverNames(d, f.Server)
-	p := v.Resolver.Probe(ctx, f.Zone, probeAddr(f))
+	p := v.probe(ctx, f)
 	if ctx.Err() != nil {
 		return verifyOutcome{}, ctx.Err()
 	}
 	return v.record(ctx, f, p, names)
+}
+
+// probe runs a round on f's server, a short one when the address has
+// stayed silent for other zones in this run: a dead server listed in many
+// delegations is not sent three packets and three timeouts per zone.
+func (v *Verifier) probe(ctx context.Context, f store.Finding) Probe {
+	addr := f.Server.WithZone("")
+	v.mu.Lock()
+	short := v.silent[addr] >= silentAfter
+	v.mu.Unlock()
+	var p Probe
+	if short {
+		p = v.Resolver.ProbeSilent(ctx, f.Zone, probeAddr(f))
+	} else {
+		p = v.Resolver.Probe(ctx, f.Zone, probeAddr(f))
+	}
+	v.mu.Lock()
+	switch p.Reason {
+	case ReasonUnresponsive:
+		v.silent[addr]++
+	case ReasonVantageError:
+	default:
+		v.silent[addr] = 0
+	}
+	v.mu.Unlock()
+	return p
 }
 
 func (v *Verifier) setStatus(ctx context.Context, f store.Finding, status, reason string, names []string) error {

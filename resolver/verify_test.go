@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -261,5 +262,53 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 	}
 	if vs, err := v.Run(ctx, VerifyOptions{All: true, Zone: "halflame.lab."}); err != nil || vs.Probed != 1 {
 		t.Errorf("--all --zone halflame.lab.: %+v, %v; want one round", vs, err)
+	}
+}
+
+// A dead server listed in many delegations: after two silent full rounds
+// in a run, its other zones get one packet each, not three.
+func TestVerifySilentAddressGetsShortRounds(t *testing.T) {
+	lab := newLab(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lamers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	var lines strings.Builder
+	const zones = 6
+	for i := range zones {
+		// BIND 9.18 B1 form; every zone claims the silent address.
+		fmt.Fprintf(&lines, "22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.dead%d.test' (in 'dead%d.test'?): %s#53\n", i, i, addrSilent)
+	}
+	log := filepath.Join(t.TempDir(), "named.log")
+	if err := os.WriteFile(log, []byte(lines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st ingest.Stats
+	if err := ingest.NewScanner(db, ingest.Options{Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
+		t.Fatal(err)
+	}
+	cfg := lab.config()
+	cfg.Timeouts = []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}
+	r := newTestResolver(t, cfg)
+	fs, err := db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != zones {
+		t.Fatalf("%d findings, %v", len(fs), err)
+	}
+	// Probe directly through the verifier's probe step, one after another
+	// as the per-address lock would order them.
+	v := &Verifier{Resolver: r, Store: db, Policy: DefaultPolicy(), silent: map[netip.Addr]int{}}
+	var packets []int
+	for _, f := range fs {
+		p := v.probe(ctx, f)
+		if p.Reason != ReasonUnresponsive {
+			t.Fatalf("%s: reason %s", f.Zone, p.Reason)
+		}
+		packets = append(packets, p.Packets)
+	}
+	want := []int{3, 3, 1, 1, 1, 1}
+	if diff := cmp.Diff(want, packets); diff != "" {
+		t.Errorf("packets per round (-want +got):\n%s", diff)
 	}
 }
