@@ -84,7 +84,10 @@ func (p *Parser) parseBIND(m []byte, t time.Time, out []Observation) ([]Observat
 	case bytes.HasPrefix(m, b7MarkLame):
 		return out, Recognised
 	}
-	if i := bytes.Index(m, b2Resolving); i > 0 {
+	// B2 ends in "': addr#port"; other "… resolving '…'" messages (the
+	// resolver category's "shut down hung fetch while resolving 'q/T'")
+	// are not about a server.
+	if i := bytes.Index(m, b2Resolving); i > 0 && bytes.Contains(m[i:], []byte("': ")) {
 		return p.bindReason(m[:i], m[i+len(b2Resolving)-1:], t, out)
 	}
 	return out, heuristic(m)

@@ -336,6 +336,8 @@ func TestParseOther(t *testing.T) {
 	runLineCases(t, Options{Location: time.UTC, Reference: testReference}, []lineCase{
 		// BIND 9.18 lab bind9.log
 		{"general", `22-Nov-2026 02:01:46.976 general: notice: running`, nil, Ignored},
+		// BIND 9.18 resolver.c, category resolver: a fetch given up, no server.
+		{"hung-fetch", `22-Nov-2026 02:01:49.000 resolver: info: shut down hung fetch while resolving 'www.example.com/A'`, nil, Ignored},
 		// BIND 9.18 lab syslog-rfc3164.log
 		{"startup", `Nov 22 02:01:46 dnslab named[19030]: running as: named -f -c /tmp/dnslab-fresh/bind-resolver/named.conf`, nil, Ignored},
 		// BIND 9.18 querylog

@@ -28,7 +28,7 @@ const (
 	// maxPending bounds the Unbound groups waiting for their last line; at
 	// the bound the least recently touched group is dropped.
 	maxPending    = 4096
-	nameCacheSize = 16384
+	nameCacheSize = 131072
 	addrCacheSize = 4096
 	smallCache    = 512
 	maxCachedKey  = 300

@@ -46,7 +46,9 @@ func upsertFindingSQL() string {
 
 const (
 	existsSQL        = `SELECT 1 FROM findings WHERE zone = '' AND bucket = ? AND server = ? AND port = ?`
-	countZonelessSQL = `SELECT count(*) FROM findings WHERE server = ? AND zone = '' AND bucket <> '*'`
+	// The planner would otherwise walk the unique (zone, …) index over every
+	// zone-less finding (measured: 45 % of a large scan's CPU).
+	countZonelessSQL = `SELECT count(*) FROM findings INDEXED BY findings_zoneless WHERE server = ? AND zone = '' AND bucket <> '*'`
 	// routeSQL finds the zone a bucket was attributed to (attributions_route).
 	routeSQL = `SELECT zone FROM attributions WHERE server = ? AND port = ? AND bucket = ? AND bucket <> '*'`
 )

@@ -45,10 +45,10 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.BatchLines <= 0 {
-		o.BatchLines = 1 << 20
+		o.BatchLines = 1 << 23
 	}
 	if o.BatchKeys <= 0 {
-		o.BatchKeys = 100_000
+		o.BatchKeys = 250_000
 	}
 	if o.ProgressMin <= 0 {
 		o.ProgressMin = 100 << 20
