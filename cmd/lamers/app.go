@@ -147,7 +147,7 @@ func (a *app) openStore(ctx context.Context) (*store.DB, error) {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, `lamers finds lame delegations in resolver logs, proves them and tells the people who can fix them.
+	fmt.Fprint(w, `lamers finds lame delegations in resolver logs and proves them with its own resolver.
 
 Usage:
   lamers [--config FILE] [--db PATH] [--log-level L] <command> [flags] [arguments]

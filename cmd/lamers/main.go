@@ -1,6 +1,6 @@
 // Command lamers finds lame delegations in the logs of recursive resolvers
-// (BIND 9, Unbound), proves them with its own resolver and tells the people
-// who can fix them. All wiring lives in this package; see README.md.
+// (BIND 9, Unbound) and proves them with its own resolver. All wiring lives
+// in this package; see README.md.
 package main
 
 import (
