@@ -213,7 +213,13 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 	// RSS about 10 MB lower on the 5M-line mixed log, wall time unchanged).
 	batches := make(chan *batch)
 	done := make(chan error, 1)
-	go func() { done <- s.commitLoop(ctx, base, seen, batches, st) }()
+	go func() {
+		err := s.commitLoop(ctx, base, seen, batches, st)
+		if err != nil {
+			cancel() // stop parsing: the batches after a failed one are void
+		}
+		done <- err
+	}()
 
 	stop := s.progress(c)
 	perr := s.parseLoop(ctx, c, p, lr, base.Lines, batches)
