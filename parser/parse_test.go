@@ -1,7 +1,10 @@
 package parser
 
 import (
+	"bytes"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -427,5 +430,33 @@ func TestSetReference(t *testing.T) {
 	out, _ = p.Parse([]byte(`lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`), nil)
 	if len(out) != 1 || !out[0].Time.Equal(at("2027-12-31T23:59:59Z")) {
 		t.Fatalf("no time: %v", out)
+	}
+}
+
+// Candidate is exactly Parse's prefilter: a line it rejects is Ignored and
+// leaves the parser's state alone, for every lab log and format.
+func TestCandidateMatchesParse(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("..", "testdata", "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Auto, BIND, Unbound, UnboundInfra} {
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join("..", "testdata", "lab", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := New(Options{Format: f, Location: time.UTC, Reference: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)})
+			for i, line := range bytes.Split(data, []byte("\n")) {
+				if f.Candidate(line) {
+					p.Parse(line, nil)
+					continue
+				}
+				before := p.State()
+				if obs, res := p.Parse(line, nil); res != Ignored || len(obs) > 0 || !bytes.Equal(before, p.State()) {
+					t.Errorf("%v %s:%d: Candidate false but Parse gave %v, %d observations", f, e.Name(), i+1, res, len(obs))
+				}
+			}
+		}
 	}
 }

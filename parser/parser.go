@@ -127,6 +127,21 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	return p.parseBIND(e.msg, e.t, out)
 }
 
+// Candidate reports whether Parse, for a Parser of format f, could do
+// anything with line: false means Parse would return Ignored without
+// looking further or touching its state. It is safe to call from any
+// goroutine, so a reader can drop unrelated lines before they reach the
+// parser.
+func (f Format) Candidate(line []byte) bool {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if f == UnboundInfra {
+		return hasLame(line)
+	}
+	return candidate(line)
+}
+
 // candidate is the prefilter: false means the line cannot be evidence. It
 // calls bytes.IndexByte (SIMD) on a few bytes and looks at the end of the
 // line:

@@ -232,17 +232,105 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 	return perr
 }
 
-// parseLoop reads lines and hands full batches to the committer.
+// chunk is a run of lines taken by the reader: the ones the parser's
+// prefilter let through (copied, so that the reader can go on), how many
+// lines it covers, and the position after its last line.
+type chunk struct {
+	buf        []byte
+	ends       []int // end of each candidate line in buf
+	lines      int64
+	overlong   int64
+	off        int64
+	tail       []byte
+	incomplete bool  // the content ends in an unfinished line
+	err        error // a read error ends the content
+	last       bool
+}
+
+const (
+	chunkLines = 32 << 10 // lines per chunk at most
+	chunkBytes = 2 << 20  // candidate bytes per chunk at most
+)
+
+// readLoop is the first stage of a scan: it splits the content into lines
+// and drops those the parser's prefilter rejects (95 % of a typical log),
+// on its own goroutine, while the parser works on the previous chunk.
+// Batches end at chunk ends, so a chunk is never longer than a batch.
+func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, out chan<- *chunk, free chan *chunk) {
+	defer close(out)
+	maxLines := int64(min(chunkLines, s.opts.BatchLines))
+	get := func() *chunk {
+		select {
+		case c := <-free:
+			c.buf, c.ends = c.buf[:0], c.ends[:0]
+			c.lines, c.overlong, c.incomplete, c.err, c.last = 0, 0, false, nil, false
+			return c
+		default:
+			return &chunk{buf: make([]byte, 0, chunkBytes+maxLine)}
+		}
+	}
+	send := func(c *chunk) bool {
+		c.off, c.tail = lr.boundary()
+		select {
+		case out <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	c := get()
+	for {
+		line, overlong, err := lr.next()
+		if err != nil {
+			if errors.Is(err, errIncomplete) {
+				c.incomplete, err = true, io.EOF
+			}
+			if !errors.Is(err, io.EOF) {
+				c.err = err
+			}
+			c.last = true
+			send(c)
+			return
+		}
+		c.lines++
+		switch {
+		case overlong:
+			c.overlong++
+		case s.opts.Format.Candidate(line):
+			c.buf = append(c.buf, line...)
+			c.ends = append(c.ends, len(c.buf))
+		}
+		if c.lines >= maxLines || len(c.buf) >= chunkBytes {
+			if !send(c) {
+				return
+			}
+			c = get()
+		}
+	}
+}
+
+// parseLoop is the second stage: it parses the candidate lines, aggregates
+// their evidence and hands full batches to the committer.
 func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, lr *lineReader, lines int64, out chan<- *batch) error {
+	chunks := make(chan *chunk, 1)
+	free := make(chan *chunk, 3)
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		for range chunks { // let the reader finish
+		}
+	}()
+	go s.readLoop(ctx, lr, chunks, free)
+
 	agg := newAggregate()
 	var bs Stats
 	obs := make([]parser.Observation, 0, 8)
-	flush := func(final bool) error {
-		off, tail := lr.boundary()
+	var n int64 // lines in the batch being built
+	flush := func(ch *chunk) error {
 		b := &batch{
 			counts: agg.counts(),
 			next: store.Checkpoint{
-				Offset: off, TailHash: tail, Lines: lines, State: p.State(),
+				Offset: ch.off, TailHash: ch.tail, Lines: lines, State: p.State(),
 				Dev: c.dev, Inode: c.inode, Path: c.path,
 			},
 			stats: bs,
@@ -255,43 +343,17 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, l
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		if !final { // clearing a map of 250,000 entries costs 0.2 s
+		if !ch.last { // clearing a map of 250,000 entries costs 0.2 s
 			agg.reset()
 		}
-		bs = Stats{}
+		bs, n = Stats{}, 0
 		return nil
 	}
-	var n int
-	for {
-		line, overlong, err := lr.next()
-		if err != nil {
-			if errors.Is(err, errIncomplete) {
-				bs.Incomplete++
-				err = io.EOF
-			}
-			if !errors.Is(err, io.EOF) {
-				return err
-			}
-			if n > 0 {
-				return flush(true)
-			}
-			if bs.Incomplete > 0 {
-				// Report it even when no line was read this time.
-				b := &batch{stats: bs}
-				select {
-				case out <- b:
-				case <-ctx.Done():
-					return context.Cause(ctx)
-				}
-			}
-			return nil
-		}
-		n++
-		lines++
-		bs.Lines++
-		if overlong {
-			bs.Overlong++
-		} else {
+	for ch := range chunks {
+		start := 0
+		for _, end := range ch.ends {
+			line := ch.buf[start:end]
+			start = end
 			var res parser.Result
 			obs, res = p.Parse(line, obs[:0])
 			switch res {
@@ -308,16 +370,42 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, l
 				agg.add(&obs[i])
 			}
 		}
-		if n >= s.opts.BatchLines || agg.len() >= s.opts.BatchKeys {
-			if err := flush(false); err != nil {
-				return err
+		n += ch.lines
+		lines += ch.lines
+		bs.Lines += ch.lines
+		bs.Overlong += ch.overlong
+		if ch.incomplete {
+			bs.Incomplete++
+		}
+		switch {
+		case ch.err != nil:
+			return ch.err
+		case ch.last && n > 0:
+			return flush(ch)
+		case ch.last:
+			if bs.Incomplete > 0 {
+				// Report it even when no line was read this time.
+				select {
+				case out <- &batch{stats: bs}:
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
 			}
-			n = 0
-			if err := ctx.Err(); err != nil {
+			return nil
+		case n >= int64(s.opts.BatchLines) || agg.len() >= s.opts.BatchKeys:
+			if err := flush(ch); err != nil {
 				return err
 			}
 		}
+		select {
+		case free <- ch:
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
+	return context.Cause(ctx) // the reader stopped early: cancelled
 }
 
 // commitLoop commits batches in order, each advancing the checkpoint the
