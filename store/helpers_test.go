@@ -107,3 +107,15 @@ func mustCommit(t testing.TB, db *DB, b Batch) CommitResult {
 	}
 	return r
 }
+
+func TestValidDay(t *testing.T) {
+	for d, want := range map[string]bool{
+		"2026-11-22": true, "2024-02-29": true, "2026-02-29": false, "2026-13-01": false,
+		"2026-00-10": false, "2026-11-00": false, "2026-11-31": false, "2026-1-22": false,
+		"20261122": false, "2026-11-2x": false, "": false, "0000-01-01": true,
+	} {
+		if got := validDay(d); got != want {
+			t.Errorf("validDay(%q) = %v, want %v", d, got, want)
+		}
+	}
+}
