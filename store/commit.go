@@ -98,6 +98,7 @@ type dailyRow struct {
 	agg                   *agg
 	day, source, evidence string
 	n                     int64
+	id                    int64 // the finding's row id, once known
 }
 
 // Commit applies a batch atomically, in one immediate transaction that
@@ -198,7 +199,7 @@ func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
 			daily[j].n += c.N
 		} else {
 			dailyIdx[dk] = len(daily)
-			daily = append(daily, dailyRow{a, c.Day, c.Source, c.Evidence, c.N})
+			daily = append(daily, dailyRow{agg: a, day: c.Day, source: c.Source, evidence: c.Evidence, n: c.N})
 		}
 	}
 	return aggs, daily, nil

@@ -138,11 +138,18 @@ func upsertFindings(ctx context.Context, tx *sql.Tx, aggs []*agg, daily []dailyR
 	}
 	// Daily rows go in primary-key order: B-tree inserts in order are
 	// cheaper than in the order of first appearance.
+	for i := range daily {
+		id, ok := ids[daily[i].agg.key]
+		if !ok {
+			return CommitResult{}, fmt.Errorf("daily counts: no id for finding %s", findingName(daily[i].agg.key))
+		}
+		daily[i].id = id
+	}
 	slices.SortFunc(daily, func(a, b dailyRow) int {
-		return cmp.Or(cmp.Compare(ids[a.agg.key], ids[b.agg.key]), strings.Compare(a.day, b.day),
+		return cmp.Or(cmp.Compare(a.id, b.id), strings.Compare(a.day, b.day),
 			strings.Compare(a.source, b.source), strings.Compare(a.evidence, b.evidence))
 	})
-	if err := f.insertDaily(daily, ids); err != nil {
+	if err := f.insertDaily(daily); err != nil {
 		return CommitResult{}, err
 	}
 	return CommitResult{NewFindings: created, UpdatedFindings: len(f.touched) - created}, nil
@@ -259,7 +266,7 @@ func (f *findingTx) redirect(k *findingKey, server string) error {
 // insertDaily upserts the daily rows, dailyChunk per statement. Rows of the
 // same finding, day, source and evidence (possible after overflow
 // redirection) add up like rows already stored.
-func (f *findingTx) insertDaily(rows []dailyRow, ids map[findingKey]int64) error {
+func (f *findingTx) insertDaily(rows []dailyRow) error {
 	var full, rest *sql.Stmt
 	args := make([]any, 0, 5*dailyChunk)
 	for chunk := range slices.Chunk(rows, dailyChunk) {
@@ -282,11 +289,7 @@ func (f *findingTx) insertDaily(rows []dailyRow, ids map[findingKey]int64) error
 		}
 		args = args[:0]
 		for _, r := range chunk {
-			id, ok := ids[r.agg.key]
-			if !ok {
-				return fmt.Errorf("daily counts: no id for finding %s", findingName(r.agg.key))
-			}
-			args = append(args, id, r.day, r.source, r.evidence, r.n)
+			args = append(args, r.id, r.day, r.source, r.evidence, r.n)
 		}
 		r, err := stmt.ExecContext(f.ctx, args...)
 		if err != nil {
