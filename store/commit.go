@@ -123,6 +123,7 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 		return CommitResult{}, fmt.Errorf("store: commit: negative position (offset %d, lines %d)", b.Next.Offset, b.Next.Lines)
 	}
 	aggs, daily, err := aggregate(b.Counts)
+	b.Counts = nil // the caller may have handed them over: let them go
 	if err != nil {
 		return CommitResult{}, fmt.Errorf("store: commit: %w", err)
 	}

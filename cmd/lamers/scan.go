@@ -46,12 +46,12 @@ newline. At the end a summary is printed.`,
 				return err
 			}
 			// A batch's aggregate, its rows and the store's copy of them
-			// are large and short-lived: collect garbage at 40 % growth
+			// are large and short-lived: collect garbage at 30 % growth
 			// instead of 100 % (measured on bench/'s 5M-line mixed log: peak
-			// RSS 189 MB -> about 145 MB, wall time within the noise). GOGC
+			// RSS 189 MB -> about 140 MB, wall time within the noise). GOGC
 			// in the environment wins.
 			if a.getenv("GOGC") == "" {
-				debug.SetGCPercent(40)
+				debug.SetGCPercent(30)
 			}
 			db, err := a.openStore(ctx)
 			if err != nil {

@@ -266,7 +266,7 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, out chan<- *chun
 			c.lines, c.overlong, c.incomplete, c.err, c.last = 0, 0, false, nil, false
 			return c
 		default:
-			return &chunk{buf: make([]byte, 0, chunkBytes+maxLine)}
+			return &chunk{buf: make([]byte, 0, chunkBytes+64<<10)} // a longer line grows it
 		}
 	}
 	send := func(c *chunk) bool {
@@ -420,14 +420,6 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 			st.Incomplete += b.stats.Incomplete
 			continue
 		}
-		var res store.CommitResult
-		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Counts: b.counts})
-		if err != nil {
-			continue
-		}
-		base = res.Checkpoint
-		st.add(&b.stats)
-		st.NewFindings += res.NewFindings
 		if st.touched == nil {
 			st.touched = make(map[findingKey]struct{})
 		}
@@ -435,6 +427,18 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 			c := &b.counts[i]
 			st.touched[findingKey{c.Zone, c.Bucket, c.Server, c.Port}] = struct{}{}
 		}
+		// Hand the rows over: once the store has aggregated them they are
+		// garbage, which matters for a batch of 250,000 rows.
+		counts := b.counts
+		b.counts = nil
+		var res store.CommitResult
+		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Counts: counts})
+		if err != nil {
+			continue
+		}
+		base = res.Checkpoint
+		st.add(&b.stats)
+		st.NewFindings += res.NewFindings
 		st.UpdatedFindings = len(st.touched) - st.NewFindings
 	}
 	return err
