@@ -153,18 +153,13 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	return res, nil
 }
 
-// aggregate validates the counts and merges them per finding and per daily
-// row, in order of first appearance. Counts with N == 0 carry no event and
+// aggregate validates the counts and merges them per finding, in order of
+// first appearance, and lists their daily rows. Counts with N == 0 carry no event and
 // are skipped.
 func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
-	type dailyKey struct {
-		a                     *agg
-		day, source, evidence string
-	}
 	// Sized for the common case of one row per finding and day: growing
 	// maps of 100,000 entries costs more than the rows themselves.
 	byKey := make(map[findingKey]*agg, len(counts)/2)
-	dailyIdx := make(map[dailyKey]int, len(counts))
 	var (
 		aggs  = make([]*agg, 0, len(counts)/2)
 		daily = make([]dailyRow, 0, len(counts))
@@ -195,13 +190,9 @@ func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
 			aggs = append(aggs, a)
 		}
 		a.merge(c.QName, c.Source, c.Evidence, c.N, first, last)
-		dk := dailyKey{a, c.Day, c.Source, c.Evidence}
-		if j, ok := dailyIdx[dk]; ok {
-			daily[j].n += c.N
-		} else {
-			dailyIdx[dk] = len(daily)
-			daily = append(daily, dailyRow{agg: a, day: c.Day, source: c.Source, evidence: c.Evidence, n: c.N})
-		}
+		// Rows for the same (finding, day, source, evidence) are not merged
+		// here: the daily upsert adds them up (see insertDaily).
+		daily = append(daily, dailyRow{agg: a, day: c.Day, source: c.Source, evidence: c.Evidence, n: c.N})
 	}
 	return aggs, daily, nil
 }
