@@ -20,7 +20,7 @@ import (
 // running, logging JSON to stdout, until its standard input closes.
 func TestTailHelperProcess(t *testing.T) {
 	if os.Getenv("LAMERS_TAIL_HELPER") != "1" {
-		t.Skip("helper process")
+		return // only TestTailPermissionDenied's subprocess runs it
 	}
 	db := openDB(t, os.Getenv("LAMERS_TAIL_DB"))
 	out := json.NewEncoder(os.Stdout)
