@@ -18,7 +18,7 @@ func BenchmarkCounts(b *testing.B) {
 		o := parser.Observation{Time: t0.Add(time.Duration(i*37%100_000) * time.Millisecond), Source: parser.SourceBIND,
 			Evidence: parser.LameReferral, Zone: fmt.Sprintf("z%d.example.", i/2),
 			Server: netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}), Port: 53}
-		a.add(&o)
+		a.add(&o, int64(i))
 	}
 	for b.Loop() {
 		a.counts()

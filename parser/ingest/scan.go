@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"slices"
 	"time"
 
@@ -32,15 +33,34 @@ type Options struct {
 	// Location is the time zone of timestamps that carry none (nil: local).
 	Location *time.Location
 	// BatchLines and BatchKeys bound a batch: it is committed after that
-	// many lines or distinct count rows, whichever comes first.
+	// many lines or distinct count rows (in one worker's part), whichever
+	// comes first.
 	BatchLines int
 	BatchKeys  int
 	// TempDir receives the spool file of standard input ("" = os.TempDir).
 	TempDir string
+	// Workers is the number of goroutines that parse (0: GOMAXPROCS, at
+	// most maxWorkers). Lines that may belong to Unbound's multi-line
+	// groups all go to one of them, in order; the output does not depend
+	// on the number.
+	Workers int
 	// Progress, when set, receives a one-line progress display (with
 	// carriage returns) for inputs larger than ProgressMin bytes.
 	Progress    io.Writer
 	ProgressMin int64
+
+	chunkLines int // lines per chunk at most (tests make it small)
+}
+
+// maxWorkers bounds the parse workers: past a few, reading and the single
+// SQLite writer are the limit.
+const maxWorkers = 4
+
+func (o *Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return min(runtime.GOMAXPROCS(0), maxWorkers)
 }
 
 func (o *Options) defaults() {
@@ -49,6 +69,9 @@ func (o *Options) defaults() {
 	}
 	if o.BatchKeys <= 0 {
 		o.BatchKeys = 250_000
+	}
+	if o.chunkLines <= 0 {
+		o.chunkLines = chunkLines
 	}
 	if o.ProgressMin <= 0 {
 		o.ProgressMin = 100 << 20
@@ -188,12 +211,6 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 	}
 	st.AlreadyIngested += base.Lines
 
-	p := parser.New(parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime})
-	if len(base.State) > 0 {
-		if err := p.Restore(base.State); err != nil {
-			return fmt.Errorf("checkpoint %d: %w", base.ID, err)
-		}
-	}
 	history := min(base.Offset, tailHashLen)
 	rc, err := c.openAt(base.Offset - history)
 	if err != nil {
@@ -222,7 +239,7 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 	}()
 
 	stop := s.progress(c)
-	perr := s.parseLoop(ctx, c, p, lr, base.Lines, batches)
+	perr := s.parseLoop(ctx, c, base, lr, batches)
 	close(batches)
 	cerr := <-done
 	stop()
@@ -233,11 +250,22 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 }
 
 // chunk is a run of lines taken by the reader: the ones the parser's
-// prefilter let through (copied, so that the reader can go on), how many
-// lines it covers, and the position after its last line.
+// prefilter let through (copied, so that the reader can go on), where each
+// of them is in the chunk, and how the chunk ends.
 type chunk struct {
-	buf        []byte
-	ends       []int // end of each candidate line in buf
+	buf   []byte
+	ends  []int   // end of each candidate line in buf
+	idx   []int32 // line number of each candidate line within the chunk
+	first int64   // line number of the chunk's first line in the content
+	// stateful: a candidate line may touch the parser's multi-line state,
+	// so the chunk goes to the worker that holds it (parser.Format.Stateless).
+	stateful bool
+	chunkEnd
+}
+
+// chunkEnd is what the reader tells about a chunk besides its lines: how
+// many lines it covers and the position after its last line.
+type chunkEnd struct {
 	lines      int64
 	overlong   int64
 	off        int64
@@ -256,18 +284,20 @@ const (
 // and drops those the parser's prefilter rejects (95 % of a typical log),
 // on its own goroutine, while the parser works on the previous chunk.
 // Batches end at chunk ends, so a chunk is never longer than a batch.
-func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, out chan<- *chunk, free chan *chunk) {
+func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out chan<- *chunk, free chan *chunk) {
 	defer close(out)
-	maxLines := int64(min(chunkLines, s.opts.BatchLines))
+	maxLines := int64(min(s.opts.chunkLines, s.opts.BatchLines))
 	get := func() *chunk {
+		var c *chunk
 		select {
-		case c := <-free:
-			c.buf, c.ends = c.buf[:0], c.ends[:0]
-			c.lines, c.overlong, c.incomplete, c.err, c.last = 0, 0, false, nil, false
-			return c
+		case c = <-free:
+			c.buf, c.ends, c.idx = c.buf[:0], c.ends[:0], c.idx[:0]
+			c.stateful, c.chunkEnd = false, chunkEnd{}
 		default:
-			return &chunk{buf: make([]byte, 0, chunkBytes+64<<10)} // a longer line grows it
+			c = &chunk{buf: make([]byte, 0, chunkBytes+64<<10)} // a longer line grows it
 		}
+		c.first = line0
+		return c
 	}
 	send := func(c *chunk) bool {
 		c.off, c.tail = lr.boundary()
@@ -293,12 +323,17 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, out chan<- *chun
 			return
 		}
 		c.lines++
+		line0++
 		switch {
 		case overlong:
 			c.overlong++
 		case s.opts.Format.Candidate(line):
 			c.buf = append(c.buf, line...)
 			c.ends = append(c.ends, len(c.buf))
+			c.idx = append(c.idx, int32(c.lines-1))
+			if !c.stateful && !s.opts.Format.Stateless(line) {
+				c.stateful = true
+			}
 		}
 		if c.lines >= maxLines || len(c.buf) >= chunkBytes {
 			if !send(c) {
@@ -309,31 +344,41 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, out chan<- *chun
 	}
 }
 
-// parseLoop is the second stage: it parses the candidate lines, aggregates
-// their evidence and hands full batches to the committer.
-func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, lr *lineReader, lines int64, out chan<- *batch) error {
+// parseLoop is the second stage: it hands the reader's chunks to the
+// parse workers, and full batches, once every worker is done with the
+// chunks before the batch's end, to the committer.
+func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoint, lr *lineReader, out chan<- *batch) error {
 	chunks := make(chan *chunk, 1)
-	free := make(chan *chunk, 3)
+	nw := s.opts.workers()
+	free := make(chan *chunk, nw+3)
 	ctx, cancel := context.WithCancel(ctx)
+	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime}, c.name, free)
 	defer func() {
 		cancel()
 		for range chunks { // let the reader finish
 		}
+		pool.close()
 	}()
-	go s.readLoop(ctx, lr, chunks, free)
+	if len(base.State) > 0 {
+		if err := pool.stateful().p.Restore(base.State); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", base.ID, err)
+		}
+	}
+	go s.readLoop(ctx, lr, base.Lines, chunks, free)
 
-	agg := newAggregate()
+	lines := base.Lines
 	var bs Stats
-	obs := make([]parser.Observation, 0, 8)
 	var n int64 // lines in the batch being built
-	flush := func(ch *chunk) error {
+	flush := func(m chunkEnd) error {
+		agg, st := pool.collect()
+		st.add(&bs)
 		b := &batch{
 			counts: agg.counts(),
 			next: store.Checkpoint{
-				Offset: ch.off, TailHash: ch.tail, Lines: lines, State: p.State(),
+				Offset: m.off, TailHash: m.tail, Lines: lines, State: pool.stateful().p.State(),
 				Dev: c.dev, Inode: c.inode, Path: c.path,
 			},
-			stats: bs,
+			stats: st,
 		}
 		if c.name == "-" {
 			b.next.Path = "-"
@@ -343,46 +388,29 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, l
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		if !ch.last { // clearing a map of 250,000 entries costs 0.2 s
-			agg.reset()
+		if !m.last { // clearing a map of 250,000 entries costs 0.2 s
+			pool.reset()
 		}
 		bs, n = Stats{}, 0
 		return nil
 	}
 	for ch := range chunks {
-		start := 0
-		for _, end := range ch.ends {
-			line := ch.buf[start:end]
-			start = end
-			var res parser.Result
-			obs, res = p.Parse(line, obs[:0])
-			switch res {
-			case parser.Recognised:
-				bs.Recognised++
-			case parser.Unrecognised:
-				bs.Unrecognised++
-				if bs.FirstUnrecognised == "" {
-					bs.FirstUnrecognised = string(line)
-					bs.FirstUnrecognisedFile = c.name
-				}
-			}
-			for i := range obs {
-				agg.add(&obs[i])
-			}
-		}
-		n += ch.lines
-		lines += ch.lines
-		bs.Lines += ch.lines
-		bs.Overlong += ch.overlong
-		if ch.incomplete {
+		m := ch.chunkEnd // the chunk is recycled once parsed
+		pool.parse(ch)
+		n += m.lines
+		lines += m.lines
+		bs.Lines += m.lines
+		bs.Overlong += m.overlong
+		if m.incomplete {
 			bs.Incomplete++
 		}
 		switch {
-		case ch.err != nil:
-			return ch.err
-		case ch.last && n > 0:
-			return flush(ch)
-		case ch.last:
+		case m.err != nil:
+			pool.wait()
+			return m.err
+		case m.last && n > 0:
+			return flush(m)
+		case m.last:
 			if bs.Incomplete > 0 {
 				// Report it even when no line was read this time.
 				select {
@@ -392,14 +420,10 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, p *parser.Parser, l
 				}
 			}
 			return nil
-		case n >= int64(s.opts.BatchLines) || agg.len() >= s.opts.BatchKeys:
-			if err := flush(ch); err != nil {
+		case n >= int64(s.opts.BatchLines) || pool.rows() >= s.opts.BatchKeys:
+			if err := flush(m); err != nil {
 				return err
 			}
-		}
-		select {
-		case free <- ch:
-		default:
 		}
 		if err := ctx.Err(); err != nil {
 			return err

@@ -48,6 +48,7 @@ type stream struct {
 
 	p     *parser.Parser
 	agg   *aggregate
+	seq   int64 // observations added to agg, its seq numbers
 	st    Stats // of the lines consumed since base
 	n     int   // lines consumed since base
 	since time.Time
@@ -241,7 +242,8 @@ func (s *stream) addLine(line []byte, overlong bool) {
 		}
 	}
 	for i := range s.obs {
-		s.agg.add(&s.obs[i])
+		s.seq++
+		s.agg.add(&s.obs[i], s.seq)
 	}
 }
 

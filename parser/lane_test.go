@@ -1,0 +1,87 @@
+package parser
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStateless(t *testing.T) {
+	tests := []struct {
+		f    Format
+		line string
+		want bool
+	}{
+		// lab bind9.log (BIND 9.18 print-time, category, severity)
+		{Auto, `22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`, true},
+		// lab syslog-rfc3164.log: BIND through rsyslog ("named[pid]:" is no thread tag)
+		{Auto, `Nov 22 02:01:53 dnslab named[19021]: lame-servers: info: REFUSED unexpected RCODE resolving 'www.refused.lab/A/IN': 127.53.3.1#53`, true},
+		// lab unbound.log: every line of a group carries [pid:tid]
+		{Auto, `[1795312911] unbound[19034:0] info: reply from <refused.lab.> 127.53.3.1#53`, false},
+		{Auto, `[1795312911] unbound[19034:0] info: response for www.refused.lab. A IN`, false},
+		// lab syslog-rfc3164.log: Unbound through rsyslog
+		{Auto, `Nov 22 02:01:53 dnslab unbound: [19033:0] info: reply from <refused.lab.> 127.53.3.1#53`, false},
+		// Unbound 1.22 and older print the thread id in hex
+		{Auto, `Nov 22 02:01:53 host unbound[812:1a] info: response for www.refused.lab. A IN`, false},
+		{Unbound, `[1795312911] unbound[19034:0] info: response for www.refused.lab. A IN`, false},
+		// BIND never parses Unbound's frames, dump_infra lines are one-line
+		{BIND, `[1795312911] unbound[19034:0] info: response for www.refused.lab. A IN`, true},
+		{UnboundInfra, `127.53.3.1 refused.lab. expired rto 376 rtt 376 rttvar 94 tout 0 ednsknown 1 edns 0 delay 0 lame 1 dnssec 0 rec 0 A 0 other 0`, true},
+		// a name that looks like a tag only costs parallelism
+		{Auto, `22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'a[1:2].lab' (in 'lab'?): 127.53.4.1#53`, false},
+		{Auto, `x [1:] y [:2] z [a:1]`, true},
+		{Auto, `]`, true},
+		{Auto, ``, true},
+	}
+	for _, tt := range tests {
+		if got := tt.f.Stateless([]byte(tt.line)); got != tt.want {
+			t.Errorf("%v.Stateless(%q) = %v, want %v", tt.f, tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestStatelessLines parses every lab log in order and wants each line that
+// Stateless calls stateless to give the same observations to a fresh
+// Parser: such lines may be parsed by any worker.
+func TestStatelessLines(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "lab", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("lab logs: %v", err)
+	}
+	ref := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, f := range files {
+		format := Auto
+		if filepath.Base(f) == "unbound-dump_infra.txt" {
+			format = UnboundInfra
+		}
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := New(Options{Format: format, Location: time.UTC, Reference: ref})
+		stateless, stateful := 0, 0
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			line := sc.Bytes()
+			got, gres := seq.Parse(line, nil)
+			if !format.Stateless(line) {
+				stateful++
+				continue
+			}
+			stateless++
+			want, wres := New(Options{Format: format, Location: time.UTC, Reference: ref}).Parse(line, nil)
+			if gres != wres || !cmp.Equal(got, want, cmp.Comparer(func(a, b Observation) bool { return a == b })) {
+				t.Errorf("%s: %q: in sequence %v %v, alone %v %v", filepath.Base(f), line, gres, got, wres, want)
+			}
+		}
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d stateless, %d stateful lines", filepath.Base(f), stateless, stateful)
+	}
+}
