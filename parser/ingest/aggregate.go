@@ -23,10 +23,22 @@ import (
 // same for any number of workers. The store takes a finding's sample query
 // name from its first row, so it is the first one logged, the same on every
 // run.
+//
+// Memory: a batch can hold 250,000 rows per worker, so findings and rows
+// live in paged slabs (no doubling copies) and rows hold no pointers (the
+// garbage collector does not scan them): about 100 bytes a finding and 48
+// a row, plus the map.
 type aggregate struct {
-	idx  map[findingKey]int32
-	fs   []aggFinding
-	rows int
+	idx   map[findingKey]int32
+	fs    slab[aggFinding]
+	rs    slab[aggRow]
+	kinds []kind // a row's kind indexes this
+}
+
+// kind is what a row counts besides its day.
+type kind struct {
+	source   parser.Source
+	evidence parser.Evidence
 }
 
 // aggFinding is one finding's part of a batch.
@@ -35,32 +47,41 @@ type aggFinding struct {
 	seq   int64 // first observation
 	qname string
 	qseq  int64 // observation that gave qname
-	row0  aggRow
-	more  []aggRow // rows after the first, usually none
+	rows  int32 // first row in rs; rows link through aggRow.next
 }
 
-// aggRow is one store.Count: no pointers but the two interned kind strings.
+// aggRow is one store.Count.
 type aggRow struct {
-	source      parser.Source
-	evidence    parser.Evidence
-	day         int64 // days since the Unix epoch, UTC
 	n           int64
 	first, last int64 // Unix nanoseconds
 	seq         int64
+	day         int32 // days since the Unix epoch, UTC
+	kind        uint16
+	next        int32 // the finding's next row, -1 for none
 }
 
 func newAggregate() *aggregate { return &aggregate{idx: make(map[findingKey]int32)} }
 
 // len is the number of count rows: what BatchKeys bounds.
-func (a *aggregate) len() int { return a.rows }
+func (a *aggregate) len() int { return a.rs.len() }
 
 // reset empties the aggregate for the next batch. The map keeps its
 // buckets: refilling it costs no growth.
 func (a *aggregate) reset() {
 	clear(a.idx)
-	clear(a.fs)
-	a.fs = a.fs[:0]
-	a.rows = 0
+	a.fs.reset()
+	a.rs.reset()
+}
+
+// kindOf returns the index of (source, evidence) in a.kinds, adding it.
+func (a *aggregate) kindOf(source parser.Source, evidence parser.Evidence) uint16 {
+	for i, k := range a.kinds {
+		if k.evidence == evidence && k.source == source {
+			return uint16(i)
+		}
+	}
+	a.kinds = append(a.kinds, kind{source, evidence})
+	return uint16(len(a.kinds) - 1)
 }
 
 // add counts one observation; seq is its position in the input (it must
@@ -70,83 +91,139 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 	if o.Zone == "" {
 		k.bucket = Bucket(o.QName, o.QType)
 	}
+	t := o.Time.UnixNano()
+	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
 	i, ok := a.idx[k]
 	if !ok {
-		i = int32(len(a.fs))
+		i = a.fs.add(aggFinding{key: k, seq: seq, rows: -1})
 		a.idx[k] = i
-		a.fs = append(a.fs, aggFinding{key: k, seq: seq})
 	}
-	f := &a.fs[i]
+	f := a.fs.at(i)
 	if f.qname == "" && o.QName != "" {
 		f.qname, f.qseq = o.QName, seq
 	}
-	r := aggRow{source: o.Source, evidence: o.Evidence, day: dayOf(o.Time), n: 1, seq: seq}
-	r.first = o.Time.UnixNano()
-	r.last = r.first
-	if !ok {
-		f.row0 = r
-		a.rows++
-		return
-	}
-	if f.addRow(&r) {
-		a.rows++
-	}
+	a.addRow(f, &r)
 }
 
-// addRow merges r into the finding's row of the same kind and day, or adds
-// it; it reports whether it added a row.
-func (f *aggFinding) addRow(r *aggRow) bool {
-	if f.row0.sameRow(r) {
-		f.row0.merge(r)
-		return false
-	}
-	for j := range f.more {
-		if f.more[j].sameRow(r) {
-			f.more[j].merge(r)
-			return false
+// addRow merges r into f's row of the same kind and day, or adds it.
+func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
+	for j := f.rows; j >= 0; {
+		x := a.rs.at(j)
+		if x.day == r.day && x.kind == r.kind {
+			x.n += r.n
+			x.first = min(x.first, r.first)
+			x.last = max(x.last, r.last)
+			x.seq = min(x.seq, r.seq)
+			return
 		}
+		j = x.next
 	}
-	f.more = append(f.more, *r)
-	return true
-}
-
-func (r *aggRow) sameRow(o *aggRow) bool {
-	return r.day == o.day && r.evidence == o.evidence && r.source == o.source
-}
-
-func (r *aggRow) merge(o *aggRow) {
-	r.n += o.n
-	r.first = min(r.first, o.first)
-	r.last = max(r.last, o.last)
-	r.seq = min(r.seq, o.seq)
+	r.next = f.rows
+	f.rows = a.rs.add(*r)
 }
 
 // merge adds b's findings and rows to a (b is left as it was).
 func (a *aggregate) merge(b *aggregate) {
-	for j := range b.fs {
-		g := &b.fs[j]
+	kinds := make([]uint16, len(b.kinds))
+	for i, k := range b.kinds {
+		kinds[i] = a.kindOf(k.source, k.evidence)
+	}
+	for j := range b.fs.len() {
+		g := b.fs.at(int32(j))
 		i, ok := a.idx[g.key]
 		if !ok {
-			a.idx[g.key] = int32(len(a.fs))
-			a.fs = append(a.fs, *g)
-			a.fs[len(a.fs)-1].more = slices.Clone(g.more)
-			a.rows += 1 + len(g.more)
-			continue
+			i = a.fs.add(aggFinding{key: g.key, seq: g.seq, qname: g.qname, qseq: g.qseq, rows: -1})
+			a.idx[g.key] = i
 		}
-		f := &a.fs[i]
+		f := a.fs.at(i)
 		f.seq = min(f.seq, g.seq)
 		if g.qname != "" && (f.qname == "" || g.qseq < f.qseq) {
 			f.qname, f.qseq = g.qname, g.qseq
 		}
-		if f.addRow(&g.row0) {
-			a.rows++
-		}
-		for k := range g.more {
-			if f.addRow(&g.more[k]) {
-				a.rows++
-			}
+		for r := g.rows; r >= 0; {
+			x := *b.rs.at(r)
+			r = x.next
+			x.kind = kinds[x.kind]
+			a.addRow(f, &x)
 		}
 	}
+}
+
+// counts converts the aggregate to store rows: findings in order of first
+// observation, each finding's rows together, in order of first observation.
+func (a *aggregate) counts() []store.Count {
+	order := make([]int32, a.fs.len())
+	for i := range order {
+		order[i] = int32(i)
+	}
+	bySeq := func(x, y int32) int { return cmp.Compare(a.fs.at(x).seq, a.fs.at(y).seq) }
+	if !slices.IsSortedFunc(order, bySeq) { // merged from several workers
+		slices.SortStableFunc(order, bySeq)
+	}
+	out := make([]store.Count, 0, a.rs.len())
+	var lastDay int32
+	var lastDayText string
+	var rows []*aggRow
+	for _, i := range order {
+		f := a.fs.at(i)
+		rows = rows[:0]
+		for j := f.rows; j >= 0; j = a.rs.at(j).next {
+			rows = append(rows, a.rs.at(j))
+		}
+		slices.SortStableFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
+		for _, r := range rows {
+			if r.day != lastDay || lastDayText == "" {
+				lastDay, lastDayText = r.day, time.Unix(int64(r.day)*86400, 0).UTC().Format(time.DateOnly)
+			}
+			k := a.kinds[r.kind]
+			out = append(out, store.Count{
+				Zone:     f.key.zone,
+				Bucket:   f.key.bucket,
+				QName:    f.qname,
+				Server:   f.key.server,
+				Port:     f.key.port,
+				Source:   string(k.source),
+				Evidence: string(k.evidence),
+				Day:      lastDayText,
+				N:        r.n,
+				First:    time.Unix(0, r.first).UTC(),
+				Last:     time.Unix(0, r.last).UTC(),
+			})
+		}
+	}
+	return out
+}
+
+// slab is an append-only array in pages of slabPage elements: it grows
+// without copying, and its elements do not move.
+type slab[T any] struct {
+	pages [][]T
+	n     int
+}
+
+const slabPage = 4096
+
+func (s *slab[T]) len() int { return s.n }
+
+func (s *slab[T]) add(v T) int32 {
+	p := s.n / slabPage
+	if p == len(s.pages) {
+		s.pages = append(s.pages, make([]T, 0, slabPage))
+	}
+	s.pages[p] = append(s.pages[p], v)
+	s.n++
+	return int32(s.n - 1)
+}
+
+func (s *slab[T]) at(i int32) *T { return &s.pages[i/slabPage][i%slabPage] }
+
+// reset empties the slab and keeps its pages.
+func (s *slab[T]) reset() {
+	for i := range s.pages {
+		clear(s.pages[i])
+		s.pages[i] = s.pages[i][:0]
+	}
+	s.n = 0
 }
 
 func dayOf(t time.Time) int64 {
@@ -156,56 +233,6 @@ func dayOf(t time.Time) int64 {
 		d--
 	}
 	return d
-}
-
-// counts converts the aggregate to store rows: findings in order of first
-// observation, each finding's rows together, in order of first observation.
-func (a *aggregate) counts() []store.Count {
-	bySeq := func(x, y aggFinding) int { return cmp.Compare(x.seq, y.seq) }
-	if !slices.IsSortedFunc(a.fs, bySeq) { // merged from several workers
-		slices.SortStableFunc(a.fs, bySeq)
-		for i := range a.fs {
-			a.idx[a.fs[i].key] = int32(i)
-		}
-	}
-	out := make([]store.Count, 0, a.rows)
-	var lastDay int64
-	var lastDayText string
-	emit := func(f *aggFinding, r *aggRow) {
-		if r.day != lastDay || lastDayText == "" {
-			lastDay, lastDayText = r.day, time.Unix(r.day*86400, 0).UTC().Format(time.DateOnly)
-		}
-		out = append(out, store.Count{
-			Zone:     f.key.zone,
-			Bucket:   f.key.bucket,
-			QName:    f.qname,
-			Server:   f.key.server,
-			Port:     f.key.port,
-			Source:   string(r.source),
-			Evidence: string(r.evidence),
-			Day:      lastDayText,
-			N:        r.n,
-			First:    time.Unix(0, r.first).UTC(),
-			Last:     time.Unix(0, r.last).UTC(),
-		})
-	}
-	var rows []*aggRow
-	for i := range a.fs {
-		f := &a.fs[i]
-		if len(f.more) == 0 {
-			emit(f, &f.row0)
-			continue
-		}
-		rows = append(rows[:0], &f.row0)
-		for j := range f.more {
-			rows = append(rows, &f.more[j])
-		}
-		slices.SortStableFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
-		for _, r := range rows {
-			emit(f, r)
-		}
-	}
-	return out
 }
 
 // Bucket is the key under which zone-less evidence (BIND's reason lines,

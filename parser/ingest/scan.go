@@ -370,7 +370,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	var bs Stats
 	var n int64 // lines in the batch being built
 	flush := func(m chunkEnd) error {
-		agg, st := pool.collect()
+		agg, st := pool.collect(m.last)
 		st.add(&bs)
 		b := &batch{
 			counts: agg.counts(),
@@ -388,7 +388,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		if !m.last { // clearing a map of 250,000 entries costs 0.2 s
+		if !m.last {
 			pool.reset()
 		}
 		bs, n = Stats{}, 0

@@ -126,8 +126,10 @@ func (w *workers) rows() int {
 }
 
 // collect waits for the chunks in flight and returns the batch's aggregate
-// (worker 0's, with the others merged in) and line statistics.
-func (w *workers) collect() (*aggregate, Stats) {
+// (worker 0's, with the others merged in) and line statistics. After the
+// last batch (final) the workers let go of their aggregates, so that the
+// memory is free while the batch is committed.
+func (w *workers) collect(final bool) (*aggregate, Stats) {
 	w.wait()
 	agg := w.ws[0].agg
 	var st Stats
@@ -135,6 +137,9 @@ func (w *workers) collect() (*aggregate, Stats) {
 	for i, wk := range w.ws {
 		if i > 0 {
 			agg.merge(wk.agg)
+		}
+		if final {
+			wk.agg = nil
 		}
 		st.Recognised += wk.st.Recognised
 		st.Unrecognised += wk.st.Unrecognised
