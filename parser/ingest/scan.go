@@ -277,7 +277,7 @@ type chunkEnd struct {
 
 const (
 	chunkLines = 32 << 10 // lines per chunk at most
-	chunkBytes = 2 << 20  // candidate bytes per chunk at most
+	chunkBytes = 1 << 20  // candidate bytes per chunk at most
 )
 
 // readLoop is the first stage of a scan: it splits the content into lines
@@ -447,9 +447,14 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		if st.touched == nil {
 			st.touched = make(map[findingKey]struct{})
 		}
+		var last findingKey
 		for i := range b.counts {
 			c := &b.counts[i]
-			st.touched[findingKey{c.Zone, c.Bucket, c.Server, c.Port}] = struct{}{}
+			k := findingKey{c.Zone, c.Bucket, c.Server, c.Port}
+			if i > 0 && k == last {
+				continue // a finding's rows come together
+			}
+			st.touched[k], last = struct{}{}, k
 		}
 		// Hand the rows over: once the store has aggregated them they are
 		// garbage, which matters for a batch of 250,000 rows.
