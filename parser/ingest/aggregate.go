@@ -26,8 +26,8 @@ import (
 //
 // Memory: a batch can hold 250,000 rows per worker, so findings and rows
 // live in paged slabs (no doubling copies) and rows hold no pointers (the
-// garbage collector does not scan them): about 100 bytes a finding and 48
-// a row, plus the map.
+// garbage collector does not scan them): about 150 bytes a finding with its
+// first row, 48 a further row, plus the map.
 type aggregate struct {
 	idx   map[findingKey]int32
 	fs    slab[aggFinding]
@@ -47,7 +47,9 @@ type aggFinding struct {
 	seq   int64 // first observation
 	qname string
 	qseq  int64 // observation that gave qname
-	rows  int32 // first row in rs; rows link through aggRow.next
+	// row0 is the finding's first row, kept here (one cache miss less per
+	// observation); row0.next starts the list of the others in rs.
+	row0 aggRow
 }
 
 // aggRow is one store.Count.
@@ -63,7 +65,7 @@ type aggRow struct {
 func newAggregate() *aggregate { return &aggregate{idx: make(map[findingKey]int32)} }
 
 // len is the number of count rows: what BatchKeys bounds.
-func (a *aggregate) len() int { return a.rs.len() }
+func (a *aggregate) len() int { return a.fs.len() + a.rs.len() }
 
 // reset empties the aggregate for the next batch. The map keeps its
 // buckets: refilling it costs no growth.
@@ -95,8 +97,8 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
 	i, ok := a.idx[k]
 	if !ok {
-		i = a.fs.add(aggFinding{key: k, seq: seq, rows: -1})
-		a.idx[k] = i
+		a.idx[k] = a.fs.add(aggFinding{key: k, seq: seq, qname: o.QName, qseq: seq, row0: r})
+		return
 	}
 	f := a.fs.at(i)
 	if f.qname == "" && o.QName != "" {
@@ -107,8 +109,7 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 
 // addRow merges r into f's row of the same kind and day, or adds it.
 func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
-	for j := f.rows; j >= 0; {
-		x := a.rs.at(j)
+	for x := &f.row0; ; {
 		if x.day == r.day && x.kind == r.kind {
 			x.n += r.n
 			x.first = min(x.first, r.first)
@@ -116,10 +117,13 @@ func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
 			x.seq = min(x.seq, r.seq)
 			return
 		}
-		j = x.next
+		if x.next < 0 {
+			break
+		}
+		x = a.rs.at(x.next)
 	}
-	r.next = f.rows
-	f.rows = a.rs.add(*r)
+	r.next = f.row0.next
+	f.row0.next = a.rs.add(*r)
 }
 
 // merge adds b's findings and rows to a (b is left as it was).
@@ -130,20 +134,38 @@ func (a *aggregate) merge(b *aggregate) {
 	}
 	for j := range b.fs.len() {
 		g := b.fs.at(int32(j))
+		rows := func(yield func(aggRow) bool) {
+			x := g.row0
+			for {
+				next := x.next
+				x.kind, x.next = kinds[x.kind], -1
+				if !yield(x) || next < 0 {
+					return
+				}
+				x = *b.rs.at(next)
+			}
+		}
 		i, ok := a.idx[g.key]
 		if !ok {
-			i = a.fs.add(aggFinding{key: g.key, seq: g.seq, qname: g.qname, qseq: g.qseq, rows: -1})
-			a.idx[g.key] = i
+			f := aggFinding{key: g.key, seq: g.seq, qname: g.qname, qseq: g.qseq}
+			first := true
+			for x := range rows {
+				if first {
+					f.row0, first = x, false
+					i = a.fs.add(f)
+					a.idx[g.key] = i
+					continue
+				}
+				a.addRow(a.fs.at(i), &x)
+			}
+			continue
 		}
 		f := a.fs.at(i)
 		f.seq = min(f.seq, g.seq)
 		if g.qname != "" && (f.qname == "" || g.qseq < f.qseq) {
 			f.qname, f.qseq = g.qname, g.qseq
 		}
-		for r := g.rows; r >= 0; {
-			x := *b.rs.at(r)
-			r = x.next
-			x.kind = kinds[x.kind]
+		for x := range rows {
 			a.addRow(f, &x)
 		}
 	}
@@ -160,14 +182,14 @@ func (a *aggregate) counts() []store.Count {
 	if !slices.IsSortedFunc(order, bySeq) { // merged from several workers
 		slices.SortStableFunc(order, bySeq)
 	}
-	out := make([]store.Count, 0, a.rs.len())
+	out := make([]store.Count, 0, a.len())
 	var lastDay int32
 	var lastDayText string
 	var rows []*aggRow
 	for _, i := range order {
 		f := a.fs.at(i)
-		rows = rows[:0]
-		for j := f.rows; j >= 0; j = a.rs.at(j).next {
+		rows = append(rows[:0], &f.row0)
+		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
 			rows = append(rows, a.rs.at(j))
 		}
 		slices.SortStableFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
