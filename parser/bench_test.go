@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -83,6 +84,49 @@ func BenchmarkParseNewNames(b *testing.B) {
 	for i := range lines {
 		lines[i] = []byte(fmt.Sprintf(`22-Nov-2026 02:01:50.268 lame-servers: info: REFUSED unexpected RCODE resolving 'r%d.refused.lab/A/IN': 127.53.3.1#53`, i))
 	}
+	var out []Observation
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, _ = p.Parse(lines[i%len(lines)], out[:0])
+	}
+}
+
+// BenchmarkParseLameMix measures a lame-heavy log shaped like the one
+// bench/genlog writes (bench/out/lame-2m.log): 25,000 zones with two of
+// 10,000 servers each (one in five IPv6), query names that are the zone or
+// one of ten hosts in it, 65% "lame server resolving" and 35% reason lines.
+// Far more distinct names and addresses than fit in warm caches.
+func BenchmarkParseLameMix(b *testing.B) {
+	const nzones, nservers = 25_000, 10_000
+	rng := rand.New(rand.NewPCG(1, 2))
+	hosts := []string{"www", "mail", "ns1", "ns2", "api", "cdn", "smtp", "vpn", "m", "_dmarc"}
+	tlds := []string{"example", "example.com", "example.net", "example.org", "test", "co.example", "invalid.example"}
+	reasons := []string{"REFUSED unexpected RCODE", "SERVFAIL unexpected RCODE", "connection refused", "timed out", "NOTIMP unexpected RCODE"}
+	qtypes := []string{"A", "AAAA", "MX", "NS", "SOA", "TXT", "DNSKEY"}
+	server := func(i int) string {
+		if i%5 == 4 {
+			return fmt.Sprintf("2001:db8:%x::%x#53", 0x100+i>>12, i&0xfff+1)
+		}
+		return fmt.Sprintf("100.%d.%d.%d#53", 64+i/(250*256)%64, i/250%256, i%250+1)
+	}
+	lines := make([][]byte, 1<<18)
+	for i := range lines {
+		z := rng.IntN(nzones)
+		zone := fmt.Sprintf("z%d.%s", z, tlds[z%len(tlds)])
+		srv := server((z*7919 + rng.IntN(2)*(1+z%(nservers-1))) % nservers)
+		q := zone
+		if h := rng.IntN(100); h >= 30 {
+			q = hosts[h%len(hosts)] + "." + zone
+		}
+		if rng.IntN(100) < 65 {
+			lines[i] = fmt.Appendf(nil, `22-Nov-2026 00:00:00.144 lame-servers: info: lame server resolving '%s' (in '%s'?): %s`, q, zone, srv)
+		} else {
+			lines[i] = fmt.Appendf(nil, `22-Nov-2026 00:00:00.144 lame-servers: info: %s resolving '%s/%s/IN': %s`,
+				reasons[rng.IntN(len(reasons))], q, qtypes[rng.IntN(len(qtypes))], srv)
+		}
+	}
+	p := New(Options{Location: time.UTC, Reference: testReference})
 	var out []Observation
 	b.ReportAllocs()
 	b.ResetTimer()
