@@ -15,6 +15,14 @@
 // line. On a conflict the reader goes back to the stored checkpoint and
 // carries on from there.
 //
+// A scan is a pipeline: one goroutine reads lines and drops the ones the
+// parser's prefilter rejects, several workers parse the rest, each into an
+// aggregate of its own, and one commits. Lines that may belong to an
+// Unbound multi-line group all go to the same worker in order; other lines
+// go to any worker. Every observation is numbered by the position of its
+// line, so the workers' aggregates merge into the batch one worker would
+// have built (the same finding order, sample names and counts).
+//
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:
 // a last line without a newline is consumed too.
