@@ -60,18 +60,15 @@ func (p *Parser) server(b []byte, syntax byte) (server, bool) {
 	if len(b) == 0 || len(b) > 80 {
 		return server{}, false
 	}
-	p.keyScratch = append(append(p.keyScratch[:0], syntax), b...)
-	if s, ok := p.addrs[string(p.keyScratch)]; ok {
+	s, h, ok := p.addrs.get(b, syntax)
+	if ok {
 		return s, s.port != 0
 	}
-	s, ok := parseServer(b, syntax)
+	s, ok = parseServer(b, syntax)
 	if !ok {
 		s = server{}
 	}
-	if len(p.addrs) >= addrCacheSize {
-		clear(p.addrs)
-	}
-	p.addrs[string(p.keyScratch)] = s
+	p.addrs.put(b, syntax, s, h)
 	return s, ok
 }
 

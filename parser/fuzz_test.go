@@ -84,3 +84,28 @@ func FuzzCanonicalName(f *testing.F) {
 		}
 	})
 }
+
+// FuzzServer checks that the Parser's address cache agrees with
+// parseServer in every syntax, on a miss and on a hit.
+func FuzzServer(f *testing.F) {
+	for _, s := range []string{`127.53.4.1#53`, `[127.53.4.1].53`, `127.53.4.1`, `2001:db8::53@5353`, `fe80::1%2#53`,
+		`::ffff:127.53.4.1#53`, `01.2.3.4#53`, `1.2.3.4#053`, `1.2.3.4#0`, `1.2.3.4#53#53`, `1.2.3.4@`, `256.1.1.1#53`} {
+		f.Add(s)
+	}
+	p := New(Options{Reference: testReference})
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		for _, syntax := range []byte{addrHash, addrAt, addrPlain, addrBracket} {
+			want, wantOK := parseServer(b, syntax)
+			if len(b) == 0 || len(b) > 80 {
+				want, wantOK = server{}, false
+			}
+			for range 2 {
+				got, ok := p.server(b, syntax)
+				if ok != wantOK || ok && got != want {
+					t.Fatalf("server(%q, %q) = %v, %v; want %v, %v", b, syntax, got, ok, want, wantOK)
+				}
+			}
+		}
+	})
+}

@@ -133,20 +133,23 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // name returns the canonical form of raw, interned in the Parser's bounded
 // cache so that repeated names neither allocate nor re-encode.
 func (p *Parser) name(raw []byte) (string, bool) {
-	if s, ok := p.names[string(raw)]; ok {
+	if len(raw) == 0 {
+		return "", false // errEmptyName
+	}
+	if len(raw) > maxCachedKey {
+		b, err := appendCanonical(p.scratch[:0], raw)
+		p.scratch = b[:0]
+		if err != nil {
+			return "", false
+		}
+		return string(b), true
+	}
+	s, h, ok := p.names.get(raw)
+	if ok {
 		return s, s != ""
 	}
 	b, err := appendCanonical(p.scratch[:0], raw)
 	p.scratch = b[:0]
-	s := ""
-	if err == nil {
-		s = string(b)
-	}
-	if len(p.names) >= nameCacheSize {
-		clear(p.names)
-	}
-	if len(raw) <= maxCachedKey {
-		p.names[string(raw)] = s // "" remembers a bad name
-	}
+	s = p.names.put(raw, b, h, err == nil) // "" remembers a bad name
 	return s, err == nil
 }

@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"time"
 )
 
@@ -27,11 +28,9 @@ type Options struct {
 const (
 	// maxPending bounds the Unbound groups waiting for their last line; at
 	// the bound the least recently touched group is dropped.
-	maxPending    = 4096
-	nameCacheSize = 131072
-	addrCacheSize = 4096
-	smallCache    = 512
-	maxCachedKey  = 300
+	maxPending   = 4096
+	smallCache   = 512
+	maxCachedKey = 300 // longer names are not cached
 )
 
 // Parser turns log lines into observations. It keeps the state of Unbound's
@@ -49,26 +48,28 @@ type Parser struct {
 	tcKey  int64
 	tcBase int64
 
-	names  map[string]string
-	addrs  map[string]server
+	names  nameCache // see cache.go
+	addrs  addrCache
 	types  map[string]string
 	rcodes map[string]Evidence
 
 	pending map[string]*pending
 	seq     uint64
 
-	scratch    []byte
-	keyScratch []byte
-	key        []byte
+	scratch []byte
+	key     []byte
 }
 
-// New returns a Parser for opts.
+// New returns a Parser for opts. Its caches start small and grow with the
+// distinct names and addresses it reads, up to about 4.5 MiB of slots plus
+// the strings they hold (see cache.go).
 func New(opts Options) *Parser {
+	seed := maphash.MakeSeed()
 	p := &Parser{
 		format:  opts.Format,
 		loc:     opts.Location,
-		names:   make(map[string]string),
-		addrs:   make(map[string]server),
+		names:   newNameCache(seed),
+		addrs:   newAddrCache(seed),
 		types:   make(map[string]string),
 		rcodes:  make(map[string]Evidence),
 		pending: make(map[string]*pending),
