@@ -21,7 +21,8 @@ import (
 //	       the raw and the canonical name (about 4 MiB for names of
 //	       20–30 bytes; in the worst case 131,072 × (300 + 1,000) bytes)
 //	addrs   32,768 slots × 48 B = 1.5 MiB, plus one string per slot holding
-//	       the raw token (at most 80 bytes)
+//	       the raw token (at most 80 bytes; IPv4 tokens with a port are not
+//	       cached, see fastServer4)
 const (
 	minSets  = 1 << 8
 	nameSets = 1 << 16

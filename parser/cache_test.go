@@ -49,7 +49,8 @@ func TestNameCache(t *testing.T) {
 }
 
 // TestServerCache checks that a Parser's addresses are parseServer's, on
-// a hit or a miss, while its cache grows to its bound and evicts.
+// a hit or a miss and through fastServer4, while its cache grows to its
+// bound and evicts.
 func TestServerCache(t *testing.T) {
 	spellings := []func(i int) string{
 		func(i int) string { return fmt.Sprintf("100.64.%d.%d#53", i/250%256, i%250+1) },
