@@ -278,7 +278,9 @@ func (p *Parser) emitBIND(t time.Time, ev Evidence, zone, qname, typ, addr []byt
 			return out, Unrecognised
 		}
 	}
-	if o.QName, ok = p.name(qname); !ok {
+	if zone != nil && string(qname) == string(zone) {
+		o.QName = o.Zone // the zone's own query (NS, SOA, QNAME minimisation)
+	} else if o.QName, ok = p.name(qname); !ok {
 		return out, Unrecognised
 	}
 	if typ != nil {
