@@ -78,6 +78,21 @@ func appendCanonical[T string | []byte](dst []byte, raw T) ([]byte, error) {
 			i++
 			continue
 		}
+		if literalOctet[c] {
+			// A run of octets that are written as they are, appended at
+			// once unless it breaks a limit (then octet by octet below,
+			// for the error of the first octet too many).
+			j := i + 1
+			for j < len(raw) && literalOctet[raw[j]] {
+				j++
+			}
+			if n := j - i; labelLen+n <= maxLabelLen && wire+labelLen+n+1 <= maxNameLen {
+				labelLen += n
+				dst = append(dst, raw[i:j]...)
+				i = j
+				continue
+			}
+		}
 		v := c
 		i++
 		if c == '\\' {
@@ -114,6 +129,14 @@ func appendCanonical[T string | []byte](dst []byte, raw T) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// literalOctet tells the octets appendOctet writes as they are.
+var literalOctet = func() (t [256]bool) {
+	for c := 0x21; c <= 0x7e; c++ {
+		t[c] = string(appendOctet(nil, byte(c))) == string(rune(c))
+	}
+	return t
+}()
 
 // appendOctet appends one label octet in canonical presentation form.
 func appendOctet(dst []byte, v byte) []byte {

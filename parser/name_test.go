@@ -1,6 +1,10 @@
 package parser
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 func TestCanonicalName(t *testing.T) {
 	for _, tc := range []struct {
@@ -75,5 +79,30 @@ func TestCanonicalNameErrors(t *testing.T) {
 	}
 	if _, err := CanonicalName(max + "a"); err == nil {
 		t.Errorf("CanonicalName(256 octets) succeeded")
+	}
+}
+
+// TestCanonicalNameErrorKinds checks that the octet that breaks a limit
+// decides the error, also inside runs of literal octets (appended at once)
+// and where a run meets an escape.
+func TestCanonicalNameErrorKinds(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for _, tc := range []struct {
+		in   string
+		want error
+	}{
+		{a(64) + ".lab", errLongLabel},
+		{a(62) + `\065\066.lab`, errLongLabel},
+		{`\065` + a(63) + ".lab", errLongLabel},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(62), errLongName},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(61) + `\065`, errLongName},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(63) + "." + a(64), errLongName},
+		{"a..lab", errEmptyLabel},
+		{`ab\`, errDangling},
+		{`ab\25`, errBadDecimal},
+	} {
+		if _, err := CanonicalName(tc.in); !errors.Is(err, tc.want) {
+			t.Errorf("CanonicalName(%q): %v, want %v", tc.in, err, tc.want)
+		}
 	}
 }
