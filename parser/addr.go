@@ -110,13 +110,18 @@ func parseIPv4(b []byte) (netip.Addr, []byte, bool) {
 			}
 			i++
 		}
-		start, v := i, 0
-		for i < len(b) && i-start < 3 && isDigit(b[i]) {
-			v = v*10 + int(b[i]-'0')
-			i++
-		}
-		if i == start || v > 255 || b[start] == '0' && i-start > 1 {
+		if i >= len(b) || !isDigit(b[i]) {
 			return netip.Addr{}, nil, false
+		}
+		v := uint(b[i] - '0')
+		i++
+		if v != 0 { // "0" is a whole octet: no leading zeros
+			for end := i + 2; i < end && i < len(b) && isDigit(b[i]); i++ {
+				v = v*10 + uint(b[i]-'0')
+			}
+			if v > 255 {
+				return netip.Addr{}, nil, false
+			}
 		}
 		ip[k] = byte(v)
 	}
