@@ -89,8 +89,9 @@
 // 35 ns a line; see candidate: a few SIMD byte searches, one 8-bytes-at-a-
 // time pass for "lame"/"format err" and a look at the line's end — which
 // means only class IN "response for" lines are read, a lame reply to
-// another class gives an observation without qname); there are no regular expressions, timestamps are parsed by
-// hand, and canonical names, addresses, types and rcodes are interned in
+// another class gives an observation without qname); there are no regular
+// expressions, timestamps and IPv4 addresses are parsed by hand, and
+// canonical names, other addresses, types and rcodes are interned in
 // bounded per-Parser caches so that lame lines with repeated names do not
 // allocate. The caches of names and addresses are 2-way set-associative
 // arrays, not maps: they start small, grow fourfold at most four times, up
