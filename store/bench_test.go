@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -69,4 +71,132 @@ func BenchmarkCommit(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchCounts), "ns/count")
 		})
 	}
+	b.Run("lame-shape", benchLameShape)
+}
+
+// The one batch of a `lamers scan` of bench/out/lame-2m.log (bench/genlog)
+// holds 83,835 findings, about 30 % of them zone-less, on a pool of 10,000
+// servers (one in five IPv6), in order of first appearance, which is random
+// with respect to their names, and 208,558 counts over two days, grouped by
+// finding, as ingest hands them over. lameShapeBatch builds one like it.
+const (
+	lameFindings = 84_000
+	lameServers  = 10_000
+)
+
+// lameShapeBatch builds that batch. gen makes its findings differ from
+// those of other generations.
+func lameShapeBatch(gen int) []Count {
+	counts := make([]Count, 0, lameFindings*5/2)
+	rnd := uint32(2166136261)
+	next := func() uint32 { // xorshift: deterministic, cheap
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 17
+		rnd ^= rnd << 5
+		return rnd
+	}
+	tlds := []string{"example.", "example.com.", "example.net.", "example.org.", "test.", "co.example.", "invalid.example."}
+	servers := make([]netip.Addr, lameServers)
+	for i := range servers {
+		if i%5 == 4 {
+			servers[i] = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x01, byte(i >> 12), 14: byte(i >> 8), 15: byte(i)})
+		} else {
+			servers[i] = netip.AddrFrom4([4]byte{100, 64 + byte(i>>16), byte(i >> 8), byte(i)})
+		}
+	}
+	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	for f := range lameFindings {
+		r := next()
+		z := f * 7919 % 100_003 // distinct, in no order
+		name := fmt.Sprintf("g%d-z%d.%s", gen, z, tlds[z%len(tlds)])
+		c := Count{Server: servers[r>>8%lameServers], Port: 53, Source: "bind"}
+		if r%10 < 3 { // zone-less: a bucket
+			c.Bucket, c.QName = name, "ns1."+name
+		} else {
+			c.Zone, c.QName = name, "www."+name
+		}
+		first := t0.Add(time.Duration(f) * 500 * time.Millisecond)
+		// Two or three rows: lame_referral on both days, and for half of
+		// them a second kind of evidence on the first.
+		ev := []string{"lame_referral", "lame_referral", "servfail"}[:2+int(r>>4)%2]
+		for i, e := range ev {
+			c.Evidence, c.N = e, int64(1+r%7)
+			day := first.Add(time.Duration(i%2) * 24 * time.Hour)
+			c.Day, c.First, c.Last = day.Format(dayLayout), day, day.Add(time.Hour)
+			counts = append(counts, c)
+		}
+	}
+	return counts
+}
+
+// benchLameShape commits the lame-shape batch into a fresh database
+// ("new", as `lamers scan` of a new file does), into the database that
+// holds it already ("existing"), and in small batches of 500 counts of that
+// shape into a database that holds it ("tail-500", as `lamers tail` does
+// every second). "ns/count" is the cost of one count, checkpoint and
+// transaction included.
+func benchLameShape(b *testing.B) {
+	fixed := lameShapeBatch(0)
+	commit := func(b *testing.B, db *DB, base Checkpoint, counts []Count) Checkpoint {
+		n := base
+		n.Offset, n.Lines = base.Offset+1<<20, base.Lines+int64(len(counts))
+		r, err := db.Commit(b.Context(), Batch{Base: base, Next: n, Counts: counts})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r.Checkpoint
+	}
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			db := openTest(b)
+			counts := slices.Clone(fixed)
+			runtime.GC() // not the garbage of the setup
+			b.StartTimer()
+			commit(b, db, Checkpoint{Fingerprint: []byte("bench")}, counts)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fixed)), "ns/count")
+	})
+	b.Run("existing", func(b *testing.B) {
+		db := openTest(b)
+		base := commit(b, db, Checkpoint{Fingerprint: []byte("bench")}, slices.Clone(fixed))
+		for b.Loop() {
+			b.StopTimer()
+			counts := slices.Clone(fixed)
+			runtime.GC()
+			b.StartTimer()
+			base = commit(b, db, base, counts)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fixed)), "ns/count")
+	})
+	b.Run("tail-500", func(b *testing.B) {
+		db := openTest(b)
+		base := commit(b, db, Checkpoint{Fingerprint: []byte("bench")}, slices.Clone(fixed))
+		fresh := lameShapeBatch(1)
+		i := 0
+		for b.Loop() {
+			// Half of each small batch adds to existing findings, half
+			// creates new ones.
+			counts := make([]Count, 0, 500)
+			for range 250 {
+				counts = append(counts, fixed[i%len(fixed)], fresh[i%len(fresh)])
+				i++
+			}
+			base = commit(b, db, base, counts)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/count")
+	})
+}
+
+// BenchmarkAggregate merges the lame-shape batch in memory, as Commit does
+// before its transaction.
+func BenchmarkAggregate(b *testing.B) {
+	counts := lameShapeBatch(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := aggregate(counts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(counts)), "ns/count")
 }
