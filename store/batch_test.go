@@ -97,7 +97,7 @@ func TestCommitAnyOrder(t *testing.T) {
 func TestCommitManyNewFindings(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	n := 2*8192 + 5
+	n := 2*stageChunk + 5
 	counts := make([]Count, 0, n)
 	for i := range n {
 		counts = append(counts, zoned(fmt.Sprintf("z%d.example.", i), srvA, "bind", "lame_referral", 1, at(1, 0), at(1, 0)))
@@ -133,5 +133,36 @@ func TestCommitManyNewFindings(t *testing.T) {
 	}
 	if rows != int64(n+1) || total != int64(2*(n+1)) {
 		t.Errorf("daily counts: %d rows of %d events, want %d of %d", rows, total, n+1, 2*(n+1))
+	}
+}
+
+// TestCommitLeavesConnectionsAsFound: Commit keeps its staging table in
+// memory, and puts the connection back with SQLite's defaults.
+func TestCommitLeavesConnectionsAsFound(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	mustCommit(t, db, firstBatch(fpNamed, 100, 10, mixedCounts()...))
+	// Hold several connections at once, so that the one Commit used is
+	// among them.
+	for i := range 3 {
+		conn, err := db.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var store, fk int
+		if err := conn.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&store); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		var tables int
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM temp.sqlite_schema").Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		if store != 0 || fk != 1 || tables != 0 {
+			t.Errorf("connection %d: temp_store %d, foreign_keys %d, %d temporary tables; want 0, 1, 0", i, store, fk, tables)
+		}
 	}
 }

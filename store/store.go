@@ -194,9 +194,19 @@ func isBusy(err error) bool {
 // waits 10 s for another writer; a few more attempts ride out a long one
 // (a big scan commit in another process) before giving up with a clear error.
 func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	return beginWrite(ctx, db.db)
+}
+
+// beginner is a *sql.DB or a *sql.Conn.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// beginWrite is DB.beginWrite on a given database or connection.
+func beginWrite(ctx context.Context, b beginner) (*sql.Tx, error) {
 	const attempts = 6
 	for i := 1; ; i++ {
-		tx, err := db.db.BeginTx(ctx, nil)
+		tx, err := b.BeginTx(ctx, nil)
 		if err == nil {
 			return tx, nil
 		}

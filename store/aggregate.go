@@ -1,0 +1,373 @@
+package store
+
+import (
+	"cmp"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Before its transaction starts, Commit merges a batch's counts per finding
+// (aggregate). A large batch holds 200,000 counts of 80,000 findings, so
+// this is written for memory traffic. Ingest sends the counts of one
+// finding one after the other: a run of counts of one finding makes one
+// aggregate, without any lookup, and the runs of a finding whose counts
+// were not together are merged afterwards, found by sorting the hashes of
+// the keys (measured on 84,000 findings: 6 ms, where looking them up in a
+// map cost 16 ms in cache misses). Aggregates are allocated in blocks;
+// their evidence sets and the (day, source, evidence) of the daily rows are
+// interned: a batch has few distinct ones. (Measured: 36 ms for the 210,000
+// counts of the lame-2m batch, from 88 ms.)
+
+// findingKey is the identity of a finding.
+type findingKey struct {
+	zone, bucket string
+	server       netip.Addr
+	port         uint16
+}
+
+// agg is the batch's contribution to one finding, merged in memory before
+// the transaction starts.
+type agg struct {
+	key findingKey
+	// server is key.server.String(), shared by the aggregates of a server.
+	server      string
+	qname       string
+	sources     *stringSet
+	observed    *stringSet
+	n           int64
+	first, last time.Time
+
+	// into is the aggregate this one was merged into (nil: none): the
+	// first run of the same finding, or the first aggregate that resolving
+	// keys sent to the same finding. id is the finding's row id, 0 until
+	// the upsert knows it.
+	into *agg
+	id   int64
+}
+
+// dailyRow is the batch's contribution to one daily_counts row.
+type dailyRow struct {
+	agg  *agg
+	kind *dailyKind
+	n    int64
+}
+
+// dailyKind is the (day, source, evidence) of daily rows.
+type dailyKind struct {
+	day, source, evidence string
+	// values holds them boxed for the driver, once per batch.
+	values [3]driver.Value
+}
+
+// compare orders daily kinds as the primary key of daily_counts does.
+func (k *dailyKind) compare(o *dailyKind) int {
+	return cmp.Or(strings.Compare(k.day, o.day), strings.Compare(k.source, o.source), strings.Compare(k.evidence, o.evidence))
+}
+
+// stringSet is a sorted set of strings, interned per batch: sets reached
+// by adding the same strings to the same set are one, and know their JSON
+// text.
+type stringSet struct {
+	items []string
+	json  driver.Value // jsonSet(items), boxed for the driver
+	with  map[string]*stringSet
+}
+
+func newStringSet(items []string) *stringSet {
+	return &stringSet{items: items, json: jsonSet(items)}
+}
+
+// add returns the set with item added.
+func (s *stringSet) add(item string) *stringSet {
+	if len(s.items) == 1 && s.items[0] == item { // the common case, without a call
+		return s
+	}
+	i, found := slices.BinarySearch(s.items, item)
+	if found {
+		return s
+	}
+	if t := s.with[item]; t != nil {
+		return t
+	}
+	t := newStringSet(slices.Insert(slices.Clip(s.items), i, item))
+	if s.with == nil {
+		s.with = make(map[string]*stringSet)
+	}
+	s.with[item] = t
+	return t
+}
+
+// kindCache interns the daily kinds of a batch. Those of the last few
+// counts are compared first: a finding's rows cycle over a few kinds.
+type kindCache struct {
+	recent [4]*dailyKind
+	next   int
+	all    map[[3]string]*dailyKind
+}
+
+func (c *kindCache) get(day, source, evidence string) *dailyKind {
+	for _, k := range c.recent {
+		if k != nil && k.day == day && k.source == source && k.evidence == evidence {
+			return k
+		}
+	}
+	key := [3]string{day, source, evidence}
+	k := c.all[key]
+	if k == nil {
+		k = &dailyKind{day: day, source: source, evidence: evidence, values: [3]driver.Value{day, source, evidence}}
+		if c.all == nil {
+			c.all = make(map[[3]string]*dailyKind)
+		}
+		c.all[key] = k
+	}
+	c.recent[c.next] = k
+	c.next = (c.next + 1) % len(c.recent)
+	return k
+}
+
+// aggBlock is the number of aggregates allocated at a time.
+const aggBlock = 1024
+
+// aggregate validates the counts and merges them per finding, in order of
+// first appearance, and lists their daily rows. Counts with N == 0 carry no
+// event and are skipped. Counts may come in any order.
+func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
+	var (
+		// Sized for the common case of two or three rows per finding.
+		aggs    = make([]*agg, 0, len(counts)/2)
+		hashes  = make([]uint64, 0, len(counts)/2)
+		daily   = make([]dailyRow, 0, len(counts))
+		servers = make(map[netip.Addr]string)
+		empty   = newStringSet(nil)
+		kinds   kindCache
+		hash    keyHash
+		block   []agg
+		prev    *agg
+		validAt string // the last day found valid
+	)
+	for i := range counts {
+		c := &counts[i]
+		if err := validCount(c, validAt != "" && c.Day == validAt); err != nil {
+			return nil, nil, fmt.Errorf("count %d (zone %q bucket %q server %s): %w", i, c.Zone, c.Bucket, c.Server, err)
+		}
+		validAt = c.Day
+		if c.N == 0 {
+			continue
+		}
+		first, last := c.First.UTC(), c.Last.UTC()
+		if first.IsZero() {
+			first = last
+		}
+		if last.IsZero() {
+			last = first
+		}
+		if last.Before(first) {
+			first, last = last, first
+		}
+		server := c.Server.WithZone("")
+		a := prev
+		if a == nil || c.Port != a.key.port || server != a.key.server || c.Zone != a.key.zone || c.Bucket != a.key.bucket {
+			// A new run.
+			k := findingKey{zone: c.Zone, bucket: c.Bucket, server: server, port: c.Port}
+			s, ok := servers[server]
+			if !ok {
+				s = server.String()
+				servers[server] = s
+			}
+			if len(block) == cap(block) {
+				block = make([]agg, 0, aggBlock)
+			}
+			block = append(block, agg{key: k, server: s, sources: empty, observed: empty, first: first, last: last})
+			a = &block[len(block)-1]
+			aggs = append(aggs, a)
+			hashes = append(hashes, hash.sum(&k))
+			prev = a
+		}
+		a.merge(c.QName, c.Source, c.Evidence, c.N, first, last)
+		// Rows for the same (finding, day, source, evidence) are not merged
+		// here: the daily upsert adds them up (see insertDaily).
+		daily = append(daily, dailyRow{agg: a, kind: kinds.get(c.Day, c.Source, c.Evidence), n: c.N})
+	}
+	return mergeRuns(aggs, hashes), daily, nil
+}
+
+// mergeRuns merges each aggregate of aggs into the first one with the same
+// key, if any (see agg.into), and returns the others, in order. hashes
+// holds the hash of each one's key.
+func mergeRuns(aggs []*agg, hashes []uint64) []*agg {
+	// Sorted by hash, and by position for the same hash: below 2^24
+	// aggregates, both fit in one integer.
+	const posBits = 24
+	type entry struct {
+		h   uint64
+		pos int
+	}
+	var entries []entry
+	if len(aggs) < 1<<posBits {
+		packed := make([]uint64, len(aggs))
+		for i, h := range hashes {
+			packed[i] = h&^(1<<posBits-1) | uint64(i)
+		}
+		slices.Sort(packed)
+		entries = make([]entry, len(packed))
+		for i, p := range packed {
+			entries[i] = entry{p >> posBits, int(p & (1<<posBits - 1))}
+		}
+	} else {
+		entries = make([]entry, len(aggs))
+		for i, h := range hashes {
+			entries[i] = entry{h, i}
+		}
+		slices.SortFunc(entries, func(x, y entry) int { return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.pos, y.pos)) })
+	}
+	merged := false
+	for i := 0; i < len(entries); {
+		j := i + 1
+		for j < len(entries) && entries[j].h == entries[i].h {
+			j++
+		}
+		// Within the same hash, each aggregate goes into the first one
+		// before it with the same key.
+		for p := i + 1; p < j; p++ {
+			b := aggs[entries[p].pos]
+			for q := i; q < p; q++ {
+				if a := aggs[entries[q].pos]; a.into == nil && a.key == b.key {
+					a.absorb(b)
+					merged = true
+					break
+				}
+			}
+		}
+		i = j
+	}
+	if !merged {
+		return aggs
+	}
+	return slices.DeleteFunc(aggs, func(a *agg) bool { return a.into != nil })
+}
+
+// keyHash hashes finding keys.
+type keyHash struct{ h maphash.Hash }
+
+func (x *keyHash) sum(k *findingKey) uint64 {
+	x.h.Reset()
+	x.h.WriteString(k.zone)
+	x.h.WriteByte(0)
+	x.h.WriteString(k.bucket)
+	x.h.WriteByte(0)
+	a := k.server.As16()
+	x.h.Write(a[:])
+	x.h.WriteByte(byte(k.port))
+	x.h.WriteByte(byte(k.port >> 8))
+	return x.h.Sum64()
+}
+
+// validCount checks c; dayChecked tells that c.Day was found valid already.
+func validCount(c *Count, dayChecked bool) error {
+	switch {
+	case !c.Server.IsValid():
+		return errors.New("invalid server address")
+	case c.Zone != "" && c.Bucket != "":
+		return errors.New("bucket set on a count with a zone")
+	case c.Source == "":
+		return errors.New("empty source")
+	case c.Evidence == "":
+		return errors.New("empty evidence kind")
+	case c.N < 0:
+		return fmt.Errorf("negative count %d", c.N)
+	case c.First.IsZero() && c.Last.IsZero():
+		return errors.New("no event time")
+	}
+	if !dayChecked && !validDay(c.Day) {
+		return fmt.Errorf("day %q is not YYYY-MM-DD", c.Day)
+	}
+	return nil
+}
+
+// validDay reports whether d is a date in dayLayout (without time.Parse:
+// it runs once per count of a batch).
+func validDay(d string) bool {
+	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+		return false
+	}
+	num := func(s string) int {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return -1
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n
+	}
+	y, m, day := num(d[:4]), num(d[5:7]), num(d[8:])
+	if y < 0 || m < 1 || m > 12 || day < 1 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return day <= days
+}
+
+// merge adds one count's totals to a.
+func (a *agg) merge(qname, source, evidence string, n int64, first, last time.Time) {
+	if a.qname == "" {
+		a.qname = qname
+	}
+	a.sources = a.sources.add(source)
+	a.observed = a.observed.add(evidence)
+	a.n += n
+	if first.Before(a.first) {
+		a.first = first
+	}
+	if last.After(a.last) {
+		a.last = last
+	}
+}
+
+// absorb merges b, which comes after a in the batch, into a and makes b
+// point at a.
+func (a *agg) absorb(b *agg) {
+	if a.qname == "" {
+		a.qname = b.qname
+	}
+	for _, s := range b.sources.items {
+		a.sources = a.sources.add(s)
+	}
+	for _, s := range b.observed.items {
+		a.observed = a.observed.add(s)
+	}
+	a.n += b.n
+	if b.first.Before(a.first) {
+		a.first = b.first
+	}
+	if b.last.After(a.last) {
+		a.last = b.last
+	}
+	b.into = a
+}
+
+// target is the aggregate a was merged into, or a.
+func (a *agg) target() *agg {
+	for a.into != nil {
+		a = a.into
+	}
+	return a
+}
+
+// addToSet inserts s into the sorted set set.
+func addToSet(set []string, s string) []string {
+	i, found := slices.BinarySearch(set, s)
+	if found {
+		return set
+	}
+	return slices.Insert(set, i, s)
+}
