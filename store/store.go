@@ -12,6 +12,8 @@
 // (reference/dependencies.md §4), so several lamers processes — a tailing
 // daemon and a cron job — can share one file without "database is locked"
 // errors. The driver name and the DSN are built in one place (dsn below).
+// Commit's bulk statements bypass database/sql: they run on go-sqlite3's
+// connection inside the database/sql transaction (rawconn.go).
 //
 // The schema is created and upgraded by embedded, ordered migrations
 // (migrations/NNNN_name.sql) applied at Open, each in its own transaction and
