@@ -86,8 +86,9 @@ func (a *aggregate) kindOf(source parser.Source, evidence parser.Evidence) uint1
 	return uint16(len(a.kinds) - 1)
 }
 
-// add counts one observation; seq is its position in the input (it must
-// grow from one observation to the next within one worker's share).
+// add counts one observation; seq is its position in the input. A worker
+// may see its chunks out of order (worker 0 takes stateful and other chunks
+// as they come), so nothing here assumes seq grows.
 func (a *aggregate) add(o *parser.Observation, seq int64) {
 	k := findingKey{zone: o.Zone, server: o.Server, port: o.Port}
 	if o.Zone == "" {
@@ -101,7 +102,8 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 		return
 	}
 	f := a.fs.at(i)
-	if f.qname == "" && o.QName != "" {
+	f.seq = min(f.seq, seq)
+	if o.QName != "" && (f.qname == "" || seq < f.qseq) {
 		f.qname, f.qseq = o.QName, seq
 	}
 	a.addRow(f, &r)

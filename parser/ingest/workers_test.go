@@ -123,8 +123,9 @@ func TestWorkersSameOutput(t *testing.T) {
 	}
 }
 
-// TestAggregateMerge splits observations between aggregates at random and
-// wants their merge to give what one aggregate gives.
+// TestAggregateMerge splits observations between aggregates at random, in
+// a random order (worker 0 takes stateful and other chunks as they come),
+// and wants their merge to give what one aggregate gives in input order.
 func TestAggregateMerge(t *testing.T) {
 	p := parser.New(parser.Options{Location: time.UTC})
 	var obs []parser.Observation
@@ -154,7 +155,7 @@ func TestAggregateMerge(t *testing.T) {
 		for i := range aggs {
 			aggs[i] = newAggregate()
 		}
-		for i := range obs {
+		for _, i := range r.Perm(len(obs)) {
 			aggs[r.IntN(parts)].add(&obs[i], seqs[i])
 		}
 		for _, a := range aggs[1:] {
