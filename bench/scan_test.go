@@ -5,12 +5,16 @@
 //	bench/run.sh   # generates bench/out/*.log once
 //	go test -run '^$' -bench ScanFile -benchtime 1x -cpuprofile /tmp/cpu.out ./bench/
 //	go tool pprof -top bench.test /tmp/cpu.out
+//
+// LAMERS_BENCH_WORKERS=n sets the number of parse workers (default: as
+// lamers scan, GOMAXPROCS up to 4).
 package bench
 
 import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,7 +87,7 @@ func BenchmarkScanFile(b *testing.B) {
 				sink = &timedSink{Sink: db}
 				b.StartTimer()
 				var st ingest.Stats
-				if err := ingest.NewScanner(sink, ingest.Options{Location: time.UTC}).ScanFile(b.Context(), f.path, &st); err != nil {
+				if err := ingest.NewScanner(sink, ingest.Options{Location: time.UTC, Workers: benchWorkers()}).ScanFile(b.Context(), f.path, &st); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -112,7 +116,7 @@ func BenchmarkScanFileNoStore(b *testing.B) {
 			for b.Loop() {
 				sink = &nullSink{}
 				var st ingest.Stats
-				if err := ingest.NewScanner(sink, ingest.Options{Location: time.UTC}).ScanFile(b.Context(), f.path, &st); err != nil {
+				if err := ingest.NewScanner(sink, ingest.Options{Location: time.UTC, Workers: benchWorkers()}).ScanFile(b.Context(), f.path, &st); err != nil {
 					b.Fatal(err)
 				}
 				lines = st.Lines
@@ -130,4 +134,10 @@ func report(b *testing.B, lines int64) {
 	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(lines)
 	b.ReportMetric(per, "ns/line")
 	b.ReportMetric(1e9/per, "lines/s")
+}
+
+// benchWorkers is Options.Workers from LAMERS_BENCH_WORKERS (0: default).
+func benchWorkers() int {
+	n, _ := strconv.Atoi(os.Getenv("LAMERS_BENCH_WORKERS"))
+	return n
 }

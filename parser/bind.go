@@ -280,7 +280,7 @@ func (p *Parser) emitBIND(t time.Time, ev Evidence, zone, qname, typ, addr []byt
 	}
 	if zone != nil && string(qname) == string(zone) {
 		o.QName = o.Zone // the zone's own query (NS, SOA, QNAME minimisation)
-	} else if o.QName, ok = p.name(qname); !ok {
+	} else if o.QName, ok = p.qname(qname); !ok {
 		return out, Unrecognised
 	}
 	if typ != nil {

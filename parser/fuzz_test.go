@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -14,18 +15,31 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`[1795312911] unbound[19034:0] info: reply from <upref.lab.> 127.53.4.1#53`))
 	opts := Options{Location: time.UTC, Reference: testReference}
 	p := New(opts)
+	topts := opts
+	topts.TransientQName = true
+	tp := New(topts)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Parse each line of data with a shared Parser so that groups form,
-		// then the whole input as one line.
-		var out []Observation
+		// then the whole input as one line. A Parser with transient query
+		// names must give the same observations.
+		var out, tout []Observation
 		start := 0
 		for i := 0; i <= len(data); i++ {
 			if i == len(data) || data[i] == '\n' {
+				n := len(out)
 				out, _ = p.Parse(data[start:i], out)
+				tout, _ = tp.Parse(data[start:i], tout[:0])
+				if !slices.Equal(out[n:], tout) {
+					t.Fatalf("line %q: transient %+v, plain %+v", data[start:i], tout, out[n:])
+				}
 				start = i + 1
 			}
 		}
+		n := len(out)
 		out, _ = p.Parse(data, out)
+		if tout, _ = tp.Parse(data, tout[:0]); !slices.Equal(out[n:], tout) {
+			t.Fatalf("input as one line: transient %+v, plain %+v", tout, out[n:])
+		}
 		for _, f := range []Format{BIND, Unbound, UnboundInfra} {
 			out, _ = New(Options{Format: f, Reference: testReference}).Parse(data, out)
 		}

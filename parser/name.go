@@ -3,6 +3,7 @@ package parser
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Limits of RFC 1035 §2.3.4, counted in wire octets.
@@ -152,6 +153,27 @@ func appendOctet(dst []byte, v byte) []byte {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// qname is name for a query name: with Options.TransientQName the
+// canonical form is written to p.qbuf, not cached, and the string shares
+// its memory. Growing qbuf moves it, which leaves earlier strings of this
+// call pointing into the old array, untouched: they stay valid.
+func (p *Parser) qname(raw []byte) (string, bool) {
+	if !p.transient {
+		return p.name(raw)
+	}
+	if len(raw) == 0 {
+		return "", false // errEmptyName
+	}
+	n := len(p.qbuf)
+	b, err := appendCanonical(p.qbuf, raw)
+	if err != nil || len(b) == n {
+		p.qbuf = b[:n]
+		return "", false
+	}
+	p.qbuf = b
+	return unsafe.String(&b[n], len(b)-n), true
+}
 
 // name returns the canonical form of raw, interned in the Parser's bounded
 // cache so that repeated names neither allocate nor re-encode.

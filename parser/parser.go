@@ -22,6 +22,15 @@ type Options struct {
 	// lines without a timestamp and dump_infra entries take Reference
 	// itself. The zero value means time.Now() at New.
 	Reference time.Time
+	// TransientQName lets an observation's QName share memory with the
+	// Parser: it is then valid only until the next call to Parse, and a
+	// caller that keeps it copies it (strings.Clone). Query names are not
+	// cached either way when it is set. It is for callers that keep few of
+	// the query names they see, like ingest (one sample per finding): a
+	// day of lame lines holds hundreds of thousands of distinct query
+	// names, which would each be allocated and would push the zones out of
+	// the name cache.
+	TransientQName bool
 }
 
 // Bounds of the per-Parser state and caches.
@@ -58,6 +67,11 @@ type Parser struct {
 
 	scratch []byte
 	key     []byte
+
+	// transient: Options.TransientQName; qbuf holds the canonical query
+	// names of the current Parse call.
+	transient bool
+	qbuf      []byte
 }
 
 // New returns a Parser for opts. Its caches start small and grow with the
@@ -73,6 +87,8 @@ func New(opts Options) *Parser {
 		types:   make(map[string]string),
 		rcodes:  make(map[string]Evidence),
 		pending: make(map[string]*pending),
+
+		transient: opts.TransientQName,
 	}
 	if p.loc == nil {
 		p.loc = time.Local
@@ -103,6 +119,7 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	p.qbuf = p.qbuf[:0] // the previous call's query names are spent
 	if p.format == UnboundInfra {
 		if !hasLame(line) {
 			return out, Ignored

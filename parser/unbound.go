@@ -158,7 +158,7 @@ func (p *Parser) unboundVerdict(v []byte, t time.Time, key []byte, out []Observa
 	}
 	o := Observation{Time: t, Source: SourceUnbound, Evidence: ev, Zone: zone, Server: srv.addr, Port: srv.port}
 	if hasQuery {
-		q, okq := p.name(g.qname)
+		q, okq := p.qname(g.qname)
 		typ, okt := p.qtype(g.qtype)
 		if okq && okt {
 			o.QName, o.QType = q, typ
@@ -212,7 +212,7 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Ob
 	if o.Zone, ok = p.name(zone); !ok {
 		return out, Unrecognised
 	}
-	if o.QName, ok = p.name(name); !ok {
+	if o.QName, ok = p.qname(name); !ok {
 		return out, Unrecognised
 	}
 	if o.QType, ok = p.qtype(typ); !ok {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lamers-dev/lamers/parser"
@@ -86,7 +87,9 @@ func (a *aggregate) kindOf(source parser.Source, evidence parser.Evidence) uint1
 	return uint16(len(a.kinds) - 1)
 }
 
-// add counts one observation; seq is its position in the input. A worker
+// add counts one observation; seq is its position in the input. The
+// parser's query names are transient (parser.Options.TransientQName): what
+// the aggregate keeps of them, it copies. A worker
 // may see its chunks out of order (worker 0 takes stateful and other chunks
 // as they come), so nothing here assumes seq grows.
 func (a *aggregate) add(o *parser.Observation, seq int64) {
@@ -98,13 +101,14 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
 	i, ok := a.idx[k]
 	if !ok {
-		a.idx[k] = a.fs.add(aggFinding{key: k, seq: seq, qname: o.QName, qseq: seq, row0: r})
+		k.bucket = strings.Clone(k.bucket)
+		a.idx[k] = a.fs.add(aggFinding{key: k, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r})
 		return
 	}
 	f := a.fs.at(i)
 	f.seq = min(f.seq, seq)
 	if o.QName != "" && (f.qname == "" || seq < f.qseq) {
-		f.qname, f.qseq = o.QName, seq
+		f.qname, f.qseq = strings.Clone(o.QName), seq
 	}
 	a.addRow(f, &r)
 }

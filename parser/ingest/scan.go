@@ -352,7 +352,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	nw := s.opts.workers()
 	free := make(chan *chunk, nw+3)
 	ctx, cancel := context.WithCancel(ctx)
-	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime}, c.name, free)
+	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime, TransientQName: true}, c.name, free)
 	defer func() {
 		cancel()
 		for range chunks { // let the reader finish
