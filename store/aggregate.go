@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -137,12 +138,12 @@ const aggBlock = 1024
 // aggregate validates the counts and merges them per finding, in order of
 // first appearance, and lists their daily rows. Counts with N == 0 carry no
 // event and are skipped. Counts may come in any order.
-func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
+func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 	var (
 		// Sized for the common case of two or three rows per finding.
-		aggs    = make([]*agg, 0, len(counts)/2)
-		hashes  = make([]uint64, 0, len(counts)/2)
-		daily   = make([]dailyRow, 0, len(counts))
+		aggs    = make([]*agg, 0, n/2)
+		hashes  = make([]uint64, 0, n/2)
+		daily   = make([]dailyRow, 0, n)
 		servers = make(map[netip.Addr]string)
 		empty   = newStringSet(nil)
 		kinds   kindCache
@@ -151,8 +152,9 @@ func aggregate(counts []Count) ([]*agg, []dailyRow, error) {
 		prev    *agg
 		validAt string // the last day found valid
 	)
-	for i := range counts {
-		c := &counts[i]
+	i := -1
+	for c := range counts {
+		i++
 		if err := validCount(c, validAt != "" && c.Day == validAt); err != nil {
 			return nil, nil, fmt.Errorf("count %d (zone %q bucket %q server %s): %w", i, c.Zone, c.Bucket, c.Server, err)
 		}

@@ -39,7 +39,7 @@ func TestAggregateAnyOrder(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			aggs, daily, err := aggregate(tt.grouped)
+			aggs, daily, err := aggregate(seqOf(tt.grouped))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestAggregateAnyOrder(t *testing.T) {
 			if len(aggs) != 5 {
 				t.Errorf("grouped: %d aggregates, want 5:\n%s", len(aggs), strings.Join(want, "\n"))
 			}
-			if aggs, daily, err = aggregate(tt.counts); err != nil {
+			if aggs, daily, err = aggregate(seqOf(tt.counts)); err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range aggs {

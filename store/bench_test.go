@@ -194,7 +194,7 @@ func BenchmarkAggregate(b *testing.B) {
 	counts := lameShapeBatch(0)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := aggregate(counts); err != nil {
+		if _, _, err := aggregate(seqOf(counts)); err != nil {
 			b.Fatal(err)
 		}
 	}

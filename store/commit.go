@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"time"
 )
@@ -61,6 +62,35 @@ type Batch struct {
 	// Path); its ID, Version and Fingerprint are ignored.
 	Next   Checkpoint
 	Counts []Count
+	// Rows, when not nil, yields the batch's counts instead of Counts, so
+	// that a large batch need not exist as a slice of Count; each *Count is
+	// valid only during the call of yield. RowsLen is how many it yields
+	// (a hint for allocation).
+	Rows    iter.Seq[*Count]
+	RowsLen int
+}
+
+// All returns the batch's counts as a sequence: Rows, or Counts.
+func (b *Batch) All() iter.Seq[*Count] {
+	if b.Rows != nil {
+		return b.Rows
+	}
+	counts := b.Counts
+	return func(yield func(*Count) bool) {
+		for i := range counts {
+			if !yield(&counts[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Len is the number of counts in the batch (RowsLen when Rows is set).
+func (b *Batch) Len() int {
+	if b.Rows != nil {
+		return b.RowsLen
+	}
+	return len(b.Counts)
 }
 
 // CommitResult tells what Commit did.
@@ -96,8 +126,8 @@ func (db *DB) Commit(ctx context.Context, b Batch) (CommitResult, error) {
 	if b.Next.Offset < 0 || b.Next.Lines < 0 {
 		return CommitResult{}, fmt.Errorf("store: commit: negative position (offset %d, lines %d)", b.Next.Offset, b.Next.Lines)
 	}
-	aggs, daily, err := aggregate(b.Counts)
-	b.Counts = nil // the caller may have handed them over: let them go
+	aggs, daily, err := aggregate(b.All(), b.Len())
+	b.Counts, b.Rows = nil, nil // the caller may have handed them over: let them go
 	if err != nil {
 		return CommitResult{}, fmt.Errorf("store: commit: %w", err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -118,4 +119,10 @@ func TestValidDay(t *testing.T) {
 			t.Errorf("validDay(%q) = %v, want %v", d, got, want)
 		}
 	}
+}
+
+// seqOf gives counts as Commit gives them to aggregate.
+func seqOf(counts []Count) (iter.Seq[*Count], int) {
+	b := Batch{Counts: counts}
+	return b.All(), b.Len()
 }

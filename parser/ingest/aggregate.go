@@ -28,9 +28,9 @@ import (
 // Memory: a batch can hold 250,000 rows per worker, so findings and rows
 // live in paged slabs (no doubling copies) and rows hold no pointers (the
 // garbage collector does not scan them): about 150 bytes a finding with its
-// first row, 48 a further row, plus the map.
+// first row, 48 a further row, plus 16 to 32 in the key table (keytable.go).
 type aggregate struct {
-	idx   map[findingKey]int32
+	idx   keyTable
 	fs    slab[aggFinding]
 	rs    slab[aggRow]
 	kinds []kind // a row's kind indexes this
@@ -63,7 +63,7 @@ type aggRow struct {
 	next        int32 // the finding's next row, -1 for none
 }
 
-func newAggregate() *aggregate { return &aggregate{idx: make(map[findingKey]int32)} }
+func newAggregate() *aggregate { return &aggregate{idx: newKeyTable()} }
 
 // len is the number of count rows: what BatchKeys bounds.
 func (a *aggregate) len() int { return a.fs.len() + a.rs.len() }
@@ -71,7 +71,7 @@ func (a *aggregate) len() int { return a.fs.len() + a.rs.len() }
 // reset empties the aggregate for the next batch. The map keeps its
 // buckets: refilling it costs no growth.
 func (a *aggregate) reset() {
-	clear(a.idx)
+	a.idx.reset()
 	a.fs.reset()
 	a.rs.reset()
 }
@@ -99,10 +99,11 @@ func (a *aggregate) add(o *parser.Observation, seq int64) {
 	}
 	t := o.Time.UnixNano()
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
-	i, ok := a.idx[k]
+	h := a.idx.hash(&k)
+	i, slot, ok := a.idx.find(&k, h, &a.fs)
 	if !ok {
 		k.bucket = strings.Clone(k.bucket)
-		a.idx[k] = a.fs.add(aggFinding{key: k, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r})
+		a.idx.insert(slot, h, a.fs.add(aggFinding{key: k, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r}), &a.fs)
 		return
 	}
 	f := a.fs.at(i)
@@ -151,7 +152,8 @@ func (a *aggregate) merge(b *aggregate) {
 				x = *b.rs.at(next)
 			}
 		}
-		i, ok := a.idx[g.key]
+		h := a.idx.hash(&g.key)
+		i, slot, ok := a.idx.find(&g.key, h, &a.fs)
 		if !ok {
 			f := aggFinding{key: g.key, seq: g.seq, qname: g.qname, qseq: g.qseq}
 			first := true
@@ -159,7 +161,7 @@ func (a *aggregate) merge(b *aggregate) {
 				if first {
 					f.row0, first = x, false
 					i = a.fs.add(f)
-					a.idx[g.key] = i
+					a.idx.insert(slot, h, i, &a.fs)
 					continue
 				}
 				a.addRow(a.fs.at(i), &x)
@@ -177,9 +179,11 @@ func (a *aggregate) merge(b *aggregate) {
 	}
 }
 
-// counts converts the aggregate to store rows: findings in order of first
-// observation, each finding's rows together, in order of first observation.
-func (a *aggregate) counts() []store.Count {
+// rows yields the aggregate as store rows: findings in order of first
+// observation, each finding's rows together, in order of first
+// observation. It yields one Count, overwritten for each row (see
+// store.Batch.Rows).
+func (a *aggregate) rows(yield func(*store.Count) bool) {
 	order := make([]int32, a.fs.len())
 	for i := range order {
 		order[i] = int32(i)
@@ -188,10 +192,12 @@ func (a *aggregate) counts() []store.Count {
 	if !slices.IsSortedFunc(order, bySeq) { // merged from several workers
 		slices.SortStableFunc(order, bySeq)
 	}
-	out := make([]store.Count, 0, a.len())
-	var lastDay int32
-	var lastDayText string
-	var rows []*aggRow
+	var (
+		lastDay     int32
+		lastDayText string
+		rows        []*aggRow
+		c           store.Count
+	)
 	for _, i := range order {
 		f := a.fs.at(i)
 		rows = append(rows[:0], &f.row0)
@@ -204,7 +210,7 @@ func (a *aggregate) counts() []store.Count {
 				lastDay, lastDayText = r.day, time.Unix(int64(r.day)*86400, 0).UTC().Format(time.DateOnly)
 			}
 			k := a.kinds[r.kind]
-			out = append(out, store.Count{
+			c = store.Count{
 				Zone:     f.key.zone,
 				Bucket:   f.key.bucket,
 				QName:    f.qname,
@@ -216,8 +222,19 @@ func (a *aggregate) counts() []store.Count {
 				N:        r.n,
 				First:    time.Unix(0, r.first).UTC(),
 				Last:     time.Unix(0, r.last).UTC(),
-			})
+			}
+			if !yield(&c) {
+				return
+			}
 		}
+	}
+}
+
+// counts returns the rows as a slice.
+func (a *aggregate) counts() []store.Count {
+	out := make([]store.Count, 0, a.len())
+	for c := range a.rows {
+		out = append(out, *c)
 	}
 	return out
 }

@@ -189,9 +189,12 @@ func resume(ctx context.Context, sink Sink, c *content, fp []byte) (base store.C
 
 // batch is one unit of work handed to the committer.
 type batch struct {
-	counts []store.Count
-	next   store.Checkpoint
-	stats  Stats
+	// agg is the batch's aggregate, handed over by the workers; the store
+	// reads its rows as it merges them (store.Batch.Rows), so that a batch
+	// of 250,000 rows never exists as a slice of Count.
+	agg   *aggregate
+	next  store.Checkpoint
+	stats Stats
 }
 
 func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
@@ -373,7 +376,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 		agg, st := pool.collect(m.last)
 		st.add(&bs)
 		b := &batch{
-			counts: agg.counts(),
+			agg: agg,
 			next: store.Checkpoint{
 				Offset: m.off, TailHash: m.tail, Lines: lines, State: pool.stateful().p.State(),
 				Dev: c.dev, Inode: c.inode, Path: c.path,
@@ -389,7 +392,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 			return context.Cause(ctx)
 		}
 		if !m.last {
-			pool.reset()
+			pool.reset() // worker 0 starts a new aggregate: b has its old one
 		}
 		bs, n = Stats{}, 0
 		return nil
@@ -440,28 +443,34 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		if err != nil {
 			continue // drain
 		}
-		if len(b.counts) == 0 && b.stats.Lines == 0 {
+		if (b.agg == nil || b.agg.len() == 0) && b.stats.Lines == 0 {
 			st.Incomplete += b.stats.Incomplete
 			continue
 		}
 		if st.touched == nil {
 			st.touched = make(map[findingKey]struct{})
 		}
-		var last findingKey
-		for i := range b.counts {
-			c := &b.counts[i]
-			k := findingKey{c.Zone, c.Bucket, c.Server, c.Port}
-			if i > 0 && k == last {
-				continue // a finding's rows come together
+		if b.agg != nil {
+			for i := range b.agg.fs.len() {
+				st.touched[b.agg.fs.at(int32(i)).key] = struct{}{}
 			}
-			st.touched[k], last = struct{}{}, k
 		}
-		// Hand the rows over: once the store has aggregated them they are
+		// Hand the aggregate over: once the store has merged its rows it is
 		// garbage, which matters for a batch of 250,000 rows.
-		counts := b.counts
-		b.counts = nil
+		agg, n := b.agg, 0
+		b.agg = nil
+		if agg != nil {
+			n = agg.len()
+		}
+		rows := func(yield func(*store.Count) bool) {
+			a := agg
+			agg = nil
+			if a != nil {
+				a.rows(yield)
+			}
+		}
 		var res store.CommitResult
-		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Counts: counts})
+		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Rows: rows, RowsLen: n})
 		if err != nil {
 			continue
 		}

@@ -152,10 +152,15 @@ func (w *workers) collect(final bool) (*aggregate, Stats) {
 }
 
 // reset empties every worker's aggregate and statistics for the next
-// batch.
+// batch. Worker 0's aggregate, which collect returned, is the batch's now:
+// worker 0 starts a new one.
 func (w *workers) reset() {
-	for _, wk := range w.ws {
-		wk.agg.reset()
+	for i, wk := range w.ws {
+		if i == 0 {
+			wk.agg = newAggregate()
+		} else {
+			wk.agg.reset()
+		}
 		wk.st = Stats{}
 		wk.rows.Store(0)
 	}

@@ -35,6 +35,14 @@ func (s *recordSink) Commit(_ context.Context, b store.Batch) (store.CommitResul
 	c := b.Next
 	c.ID, c.Version, c.Fingerprint = 1, s.version, b.Base.Fingerprint
 	b.Base = store.Checkpoint{} // the previous batch's, already compared
+	var counts []store.Count
+	for c := range b.All() {
+		counts = append(counts, *c)
+	}
+	if len(counts) != b.Len() {
+		return store.CommitResult{}, fmt.Errorf("batch of %d counts says %d", len(counts), b.Len())
+	}
+	b.Counts, b.Rows, b.RowsLen = counts, nil, 0
 	s.batches = append(s.batches, b)
 	return store.CommitResult{Checkpoint: c}, nil
 }

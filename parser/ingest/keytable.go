@@ -1,0 +1,73 @@
+package ingest
+
+import "hash/maphash"
+
+// keyTable indexes an aggregate's findings by key: open addressing with
+// linear probing over 8-byte slots that hold a tag from the key's hash and
+// the finding's index, at most half full. A lookup reads one slot, then the
+// finding, which add updates anyway. A Go map would hold the 64-byte keys in
+// its slots: one cache miss more per observation, and four times the memory
+// (a batch's 84,000 findings: 2 MiB of slots here, 8 MiB of map).
+type keyTable struct {
+	seed  maphash.Seed
+	slots []keySlot
+	n     int
+}
+
+// keySlot is one slot of a keyTable; idx 0 marks an empty one.
+type keySlot struct {
+	tag uint32 // the high half of the key's hash
+	idx int32  // the finding's index + 1
+}
+
+const minKeySlots = 1 << 10
+
+func newKeyTable() keyTable {
+	return keyTable{seed: maphash.MakeSeed(), slots: make([]keySlot, minKeySlots)}
+}
+
+func (t *keyTable) hash(k *findingKey) uint64 { return maphash.Comparable(t.seed, *k) }
+
+// find returns the index in fs of the finding with key k (hash h), or the
+// slot to give insert.
+func (t *keyTable) find(k *findingKey, h uint64, fs *slab[aggFinding]) (idx int32, slot int, ok bool) {
+	mask := len(t.slots) - 1
+	tag := uint32(h >> 32)
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return 0, i, false
+		}
+		if s.tag == tag && fs.at(s.idx-1).key == *k {
+			return s.idx - 1, i, true
+		}
+	}
+}
+
+// insert records finding idx of fs, whose key has hash h, in the slot find
+// returned, and grows the table when it is half full.
+func (t *keyTable) insert(slot int, h uint64, idx int32, fs *slab[aggFinding]) {
+	t.slots[slot] = keySlot{tag: uint32(h >> 32), idx: idx + 1}
+	if t.n++; 2*t.n <= len(t.slots) {
+		return
+	}
+	old := t.slots
+	t.slots = make([]keySlot, 2*len(old))
+	mask := len(t.slots) - 1
+	for _, s := range old {
+		if s.idx == 0 {
+			continue
+		}
+		i := int(t.hash(&fs.at(s.idx-1).key)) & mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// reset empties the table; it keeps its size.
+func (t *keyTable) reset() {
+	clear(t.slots)
+	t.n = 0
+}
