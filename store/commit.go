@@ -103,6 +103,9 @@ type CommitResult struct {
 	// UpdatedFindings is the number of pre-existing findings this batch added
 	// counts to.
 	UpdatedFindings int
+	// Findings are the ids of the findings this batch added counts to, new
+	// and pre-existing, ascending.
+	Findings []int64
 }
 
 // Commit applies a batch atomically, in one immediate transaction that

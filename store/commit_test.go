@@ -61,6 +61,7 @@ func TestCommit(t *testing.T) {
 				Checkpoint: Checkpoint{ID: 1, Fingerprint: fpNamed, Offset: 180, TailHash: []byte("tail"), Lines: 2,
 					State: []byte("state"), Dev: 2049, Inode: 1 << 63, Path: "/var/log/named/lame.log", Version: 1, UpdatedAt: testNow},
 				NewFindings: 2,
+				Findings:    []int64{1, 2},
 			},
 			check: func(t *testing.T, db *DB) {
 				wantFindings(t, db, []Finding{
@@ -81,6 +82,7 @@ func TestCommit(t *testing.T) {
 				Checkpoint: Checkpoint{ID: 1, Fingerprint: fpNamed, Offset: 250, TailHash: []byte("tail"), Lines: 3,
 					State: []byte("state"), Dev: 2049, Inode: 1 << 63, Path: "/var/log/named/lame.log", Version: 2, UpdatedAt: testNow},
 				UpdatedFindings: 1,
+				Findings:        []int64{1},
 			},
 			check: func(t *testing.T, db *DB) {
 				wantFindings(t, db, []Finding{
@@ -182,6 +184,7 @@ func TestCommit(t *testing.T) {
 				Checkpoint: Checkpoint{ID: 1, Fingerprint: fpNamed, Offset: 300, TailHash: []byte("tail"), Lines: 10,
 					State: []byte("state"), Dev: 2049, Inode: 1 << 63, Path: "/var/log/named/lame.log", Version: 2, UpdatedAt: testNow},
 				UpdatedFindings: 1,
+				Findings:        []int64{1},
 			},
 			check: func(t *testing.T, db *DB) {
 				fs := wantFindings(t, db, []Finding{
@@ -214,6 +217,7 @@ func TestCommit(t *testing.T) {
 				Checkpoint: Checkpoint{ID: 1, Fingerprint: fpNamed, Offset: 10, TailHash: []byte("tail"), Lines: 3,
 					State: []byte("state"), Dev: 2049, Inode: 1 << 63, Path: "/var/log/named/lame.log", Version: 1, UpdatedAt: testNow},
 				NewFindings: 3,
+				Findings:    []int64{1, 2, 3},
 			},
 			check: func(t *testing.T, db *DB) {
 				fs, err := db.Findings(ctx, Filter{})

@@ -149,6 +149,11 @@ func upsertFindings(ctx context.Context, conn driverConn, aggs []*agg, daily []d
 	if err != nil {
 		return CommitResult{}, err
 	}
+	res.Findings = make([]int64, len(targets))
+	for i, a := range targets {
+		res.Findings[i] = a.id
+	}
+	slices.Sort(res.Findings)
 	for i := range daily {
 		daily[i].agg = daily[i].agg.target()
 	}

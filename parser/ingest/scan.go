@@ -97,7 +97,8 @@ type Stats struct {
 	// for the next run.
 	Incomplete int
 
-	touched map[findingKey]struct{}
+	// findings are the ids of the findings committed to, ascending.
+	findings []int64
 }
 
 type findingKey struct {
@@ -447,14 +448,6 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 			st.Incomplete += b.stats.Incomplete
 			continue
 		}
-		if st.touched == nil {
-			st.touched = make(map[findingKey]struct{})
-		}
-		if b.agg != nil {
-			for i := range b.agg.fs.len() {
-				st.touched[b.agg.fs.at(int32(i)).key] = struct{}{}
-			}
-		}
 		// Hand the aggregate over: once the store has merged its rows it is
 		// garbage, which matters for a batch of 250,000 rows.
 		agg, n := b.agg, 0
@@ -477,9 +470,37 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		base = res.Checkpoint
 		st.add(&b.stats)
 		st.NewFindings += res.NewFindings
-		st.UpdatedFindings = len(st.touched) - st.NewFindings
+		st.findings = union(st.findings, res.Findings)
+		st.UpdatedFindings = len(st.findings) - st.NewFindings
 	}
 	return err
+}
+
+// union returns the ascending ids of a and b (ascending), reusing a's or
+// b's slice when the other adds nothing.
+func union(a, b []int64) []int64 {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
+	out := make([]int64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return append(append(out, a[i:]...), b[j:]...)
 }
 
 func (st *Stats) add(b *Stats) {

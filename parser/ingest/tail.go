@@ -304,7 +304,7 @@ func (t *Tailer) Stats() Stats {
 	t.statsMu.Lock()
 	defer t.statsMu.Unlock()
 	st := t.stats
-	st.touched = nil
+	st.findings = nil
 	return st
 }
 
