@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -13,19 +14,19 @@ import (
 // aggregate sums observations into per-day counts, so that a batch of a
 // million lines about fifty thousand findings is fifty thousand rows. It
 // has two levels: findings (zone or bucket, server, port), and under each
-// finding its few rows (source, evidence kind, UTC day). One map lookup per
-// observation, on the finding; its rows are a short list.
+// finding its few rows (source, evidence kind, UTC day). One key-table
+// lookup per observation, on the finding; its rows are a short list.
 //
 // Every finding and row remembers the position of its first observation
 // (seq, increasing through the input), and a finding the position of its
-// first sample query name. counts emits findings, and rows within a finding,
-// in that order, and aggregates built from parts of one input by several
-// workers merge to exactly what one would have built: the output is the
-// same for any number of workers. The store takes a finding's sample query
+// first sample query name. parts.rows emits findings, and rows within a
+// finding, in that order, whatever order the observations were added in
+// and however the keys were split between parts: the output is the same
+// for any number of workers. The store takes a finding's sample query
 // name from its first row, so it is the first one logged, the same on every
 // run.
 //
-// Memory: a batch can hold 250,000 rows per worker, so findings and rows
+// Memory: a batch can hold 250,000 rows, so findings and rows
 // live in paged slabs (no doubling copies) and rows hold no pointers (the
 // garbage collector does not scan them): about 150 bytes a finding with its
 // first row, 48 a further row, plus 16 to 32 in the key table (keytable.go).
@@ -63,7 +64,10 @@ type aggRow struct {
 	next        int32 // the finding's next row, -1 for none
 }
 
-func newAggregate() *aggregate { return &aggregate{idx: newKeyTable()} }
+func newAggregate() *aggregate { return newAggregateSeed(maphash.MakeSeed()) }
+
+// newAggregateSeed returns an aggregate whose keys hash with seed.
+func newAggregateSeed(seed maphash.Seed) *aggregate { return &aggregate{idx: newKeyTable(seed)} }
 
 // len is the number of count rows: what BatchKeys bounds.
 func (a *aggregate) len() int { return a.fs.len() + a.rs.len() }
@@ -93,17 +97,28 @@ func (a *aggregate) kindOf(source parser.Source, evidence parser.Evidence) uint1
 // may see its chunks out of order (worker 0 takes stateful and other chunks
 // as they come), so nothing here assumes seq grows.
 func (a *aggregate) add(o *parser.Observation, seq int64) {
+	k := keyOf(o)
+	a.addKey(o, seq, &k, a.idx.hash(&k))
+}
+
+// keyOf returns the key of the finding o counts towards.
+func keyOf(o *parser.Observation) findingKey {
 	k := findingKey{zone: o.Zone, server: o.Server, port: o.Port}
 	if o.Zone == "" {
 		k.bucket = Bucket(o.QName, o.QType)
 	}
+	return k
+}
+
+// addKey is add of o, whose finding key k has hash h (a.idx.hash).
+func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h uint64) {
 	t := o.Time.UnixNano()
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
-	h := a.idx.hash(&k)
-	i, slot, ok := a.idx.find(&k, h, &a.fs)
+	i, slot, ok := a.idx.find(k, h, &a.fs)
 	if !ok {
-		k.bucket = strings.Clone(k.bucket)
-		a.idx.insert(slot, h, a.fs.add(aggFinding{key: k, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r}), &a.fs)
+		nk := *k
+		nk.bucket = strings.Clone(k.bucket)
+		a.idx.insert(slot, h, a.fs.add(aggFinding{key: nk, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r}), &a.fs)
 		return
 	}
 	f := a.fs.at(i)
@@ -133,73 +148,46 @@ func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
 	f.row0.next = a.rs.add(*r)
 }
 
-// merge adds b's findings and rows to a (b is left as it was).
-func (a *aggregate) merge(b *aggregate) {
-	kinds := make([]uint16, len(b.kinds))
-	for i, k := range b.kinds {
-		kinds[i] = a.kindOf(k.source, k.evidence)
+// parts is an aggregate split into parts whose keys are disjoint (the
+// shards of a scan's batch, see workers).
+type parts []*aggregate
+
+// len is the number of count rows.
+func (ps parts) len() int {
+	n := 0
+	for _, a := range ps {
+		n += a.len()
 	}
-	for j := range b.fs.len() {
-		g := b.fs.at(int32(j))
-		rows := func(yield func(aggRow) bool) {
-			x := g.row0
-			for {
-				next := x.next
-				x.kind, x.next = kinds[x.kind], -1
-				if !yield(x) || next < 0 {
-					return
-				}
-				x = *b.rs.at(next)
-			}
-		}
-		h := a.idx.hash(&g.key)
-		i, slot, ok := a.idx.find(&g.key, h, &a.fs)
-		if !ok {
-			f := aggFinding{key: g.key, seq: g.seq, qname: g.qname, qseq: g.qseq}
-			first := true
-			for x := range rows {
-				if first {
-					f.row0, first = x, false
-					i = a.fs.add(f)
-					a.idx.insert(slot, h, i, &a.fs)
-					continue
-				}
-				a.addRow(a.fs.at(i), &x)
-			}
-			continue
-		}
-		f := a.fs.at(i)
-		f.seq = min(f.seq, g.seq)
-		if g.qname != "" && (f.qname == "" || g.qseq < f.qseq) {
-			f.qname, f.qseq = g.qname, g.qseq
-		}
-		for x := range rows {
-			a.addRow(f, &x)
-		}
-	}
+	return n
 }
 
-// rows yields the aggregate as store rows: findings in order of first
+// rows yields the parts as store rows: findings in order of first
 // observation, each finding's rows together, in order of first
 // observation. It yields one Count, overwritten for each row (see
 // store.Batch.Rows).
-func (a *aggregate) rows(yield func(*store.Count) bool) {
-	order := make([]int32, a.fs.len())
-	for i := range order {
-		order[i] = int32(i)
+func (ps parts) rows(yield func(*store.Count) bool) {
+	type ref struct {
+		seq       int64
+		part, idx int32
 	}
-	bySeq := func(x, y int32) int { return cmp.Compare(a.fs.at(x).seq, a.fs.at(y).seq) }
-	if !slices.IsSortedFunc(order, bySeq) { // merged from several workers
-		slices.SortStableFunc(order, bySeq)
+	var order []ref
+	for p, a := range ps {
+		for i := range int32(a.fs.len()) {
+			order = append(order, ref{a.fs.at(i).seq, int32(p), i})
+		}
 	}
+	slices.SortFunc(order, func(x, y ref) int {
+		return cmp.Or(cmp.Compare(x.seq, y.seq), cmp.Compare(x.part, y.part), cmp.Compare(x.idx, y.idx))
+	})
 	var (
 		lastDay     int32
 		lastDayText string
 		rows        []*aggRow
 		c           store.Count
 	)
-	for _, i := range order {
-		f := a.fs.at(i)
+	for _, ref := range order {
+		a := ps[ref.part]
+		f := a.fs.at(ref.idx)
 		rows = append(rows[:0], &f.row0)
 		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
 			rows = append(rows, a.rs.at(j))
@@ -231,9 +219,9 @@ func (a *aggregate) rows(yield func(*store.Count) bool) {
 }
 
 // counts returns the rows as a slice.
-func (a *aggregate) counts() []store.Count {
-	out := make([]store.Count, 0, a.len())
-	for c := range a.rows {
+func (ps parts) counts() []store.Count {
+	out := make([]store.Count, 0, ps.len())
+	for c := range ps.rows {
 		out = append(out, *c)
 	}
 	return out

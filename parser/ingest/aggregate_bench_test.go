@@ -21,6 +21,6 @@ func BenchmarkCounts(b *testing.B) {
 		a.add(&o, int64(i))
 	}
 	for b.Loop() {
-		a.counts()
+		parts{a}.counts()
 	}
 }

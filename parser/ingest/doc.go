@@ -16,12 +16,14 @@
 // carries on from there.
 //
 // A scan is a pipeline: one goroutine reads lines and drops the ones the
-// parser's prefilter rejects, several workers parse the rest, each into an
-// aggregate of its own, and one commits. Lines that may belong to an
-// Unbound multi-line group all go to the same worker in order; other lines
-// go to any worker. Every observation is numbered by the position of its
-// line, so the workers' aggregates merge into the batch one worker would
-// have built (the same finding order, sample names and counts).
+// parser's prefilter rejects, several workers parse the rest into the
+// batch's aggregate, whose shards (by key) they lock in turn, and one
+// goroutine commits, the store reading the batch's rows as it merges them.
+// Lines that may belong to an Unbound multi-line group all go to the same
+// worker in order; other lines go to any worker. Every observation is
+// numbered by the position of its line, so the batch is the one a single
+// worker would have built (the same finding order, sample names and
+// counts).
 //
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:

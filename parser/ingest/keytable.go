@@ -22,8 +22,8 @@ type keySlot struct {
 
 const minKeySlots = 1 << 10
 
-func newKeyTable() keyTable {
-	return keyTable{seed: maphash.MakeSeed(), slots: make([]keySlot, minKeySlots)}
+func newKeyTable(seed maphash.Seed) keyTable {
+	return keyTable{seed: seed, slots: make([]keySlot, minKeySlots)}
 }
 
 func (t *keyTable) hash(k *findingKey) uint64 { return maphash.Comparable(t.seed, *k) }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"testing"
 )
@@ -11,7 +12,7 @@ import (
 // added not found.
 func TestKeyTable(t *testing.T) {
 	var fs slab[aggFinding]
-	tab := newKeyTable()
+	tab := newKeyTable(maphash.MakeSeed())
 	key := func(i int) findingKey {
 		k := findingKey{server: netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 7)}), port: 53}
 		switch i % 3 {

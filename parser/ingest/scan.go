@@ -193,7 +193,7 @@ type batch struct {
 	// agg is the batch's aggregate, handed over by the workers; the store
 	// reads its rows as it merges them (store.Batch.Rows), so that a batch
 	// of 250,000 rows never exists as a slice of Count.
-	agg   *aggregate
+	agg   parts
 	next  store.Checkpoint
 	stats Stats
 }
@@ -374,7 +374,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	var bs Stats
 	var n int64 // lines in the batch being built
 	flush := func(m chunkEnd) error {
-		agg, st := pool.collect(m.last)
+		agg, st := pool.collect()
 		st.add(&bs)
 		b := &batch{
 			agg: agg,
@@ -393,7 +393,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 			return context.Cause(ctx)
 		}
 		if !m.last {
-			pool.reset() // worker 0 starts a new aggregate: b has its old one
+			pool.reset() // new shards: b has the old ones
 		}
 		bs, n = Stats{}, 0
 		return nil
@@ -444,23 +444,18 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		if err != nil {
 			continue // drain
 		}
-		if (b.agg == nil || b.agg.len() == 0) && b.stats.Lines == 0 {
+		if b.agg.len() == 0 && b.stats.Lines == 0 {
 			st.Incomplete += b.stats.Incomplete
 			continue
 		}
 		// Hand the aggregate over: once the store has merged its rows it is
 		// garbage, which matters for a batch of 250,000 rows.
-		agg, n := b.agg, 0
+		agg, n := b.agg, b.agg.len()
 		b.agg = nil
-		if agg != nil {
-			n = agg.len()
-		}
 		rows := func(yield func(*store.Count) bool) {
 			a := agg
 			agg = nil
-			if a != nil {
-				a.rows(yield)
-			}
+			a.rows(yield)
 		}
 		var res store.CommitResult
 		res, err = s.sink.Commit(ctx, store.Batch{Base: base, SeenMaxID: seen, Next: b.next, Rows: rows, RowsLen: n})

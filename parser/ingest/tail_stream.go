@@ -391,7 +391,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 			Offset: s.pos, TailHash: s.tailHash(), Lines: s.lines, State: s.p.State(),
 			Dev: s.dev, Inode: s.ino, Path: s.src.Path,
 		},
-		Counts: s.agg.counts(),
+		Counts: parts{s.agg}.counts(),
 	}
 	if b.Base.ID == 0 {
 		b.Base.Fingerprint = s.fp

@@ -1,53 +1,95 @@
 package ingest
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/lamers-dev/lamers/parser"
 )
 
 // workers parse a scan's chunks on several goroutines, each with its own
-// Parser and aggregate. Chunks that may touch the parser's multi-line state
-// (Unbound's groups) all go to worker 0, in order; the others go to
-// whichever worker is free. Observations are numbered by their line's
-// position in the content, so the merged aggregate is the same as one
-// worker's would be.
+// Parser. Chunks that may touch the parser's multi-line state (Unbound's
+// groups) all go to worker 0, in order; the others go to whichever worker
+// is free. Observations are numbered by their line's position in the
+// content, so the batch's aggregate is the same for any number of workers.
+//
+// The batch's aggregate is split by key hash into nShards shards, each
+// with its own lock, shared by the workers: a worker parses a whole chunk,
+// then adds its observations shard by shard. Each finding is in one place,
+// not in every worker's aggregate: half the memory with two workers, and
+// no merge at the end of a batch. (Measured on lame-2m, 84,000 findings,
+// against one aggregate per worker merged at the end: parsing 0.83 s ->
+// 0.74 s, the whole scan 1.80 s -> 1.71 s.)
 type workers struct {
 	ws       []*worker
-	stateCh  chan *chunk // worker 0 only: chunks in content order
+	shards   [nShards]shard
+	seed     maphash.Seed // of every shard's key table
+	rowsN    atomic.Int64 // count rows in the shards
+	stateCh  chan *chunk  // worker 0 only: chunks in content order
 	anyCh    chan *chunk
 	inFlight sync.WaitGroup // chunks handed out and not yet parsed
 	exited   sync.WaitGroup
 	free     chan<- *chunk
 }
 
+// nShards is the number of shards of a batch's aggregate; a key's shard is
+// the top bits of its hash.
+const (
+	shardBits = 4
+	nShards   = 1 << shardBits
+)
+
+type shard struct {
+	mu  sync.Mutex
+	agg *aggregate
+}
+
 // worker is one parse goroutine's state; the coordinator reads it only
 // between batches, when no chunk is in flight.
 type worker struct {
-	p   *parser.Parser
-	agg *aggregate
-	st  Stats
+	id int
+	p  *parser.Parser
+	st Stats
 	// firstBad is the seq of st.FirstUnrecognised.
 	firstBad int64
-	obs      []parser.Observation
-	rows     atomic.Int64 // agg.len() after the last chunk
 	name     string
+
+	// The chunk being added: its observations, their seqs, keys and
+	// hashes, the query names they point into (the parser's are
+	// transient), and the observations of each shard.
+	obs     []parser.Observation
+	seqs    []int64
+	keys    []findingKey
+	hashes  []uint64
+	names   []byte
+	byShard [nShards][]int32
 }
 
 func newWorkers(n int, opts parser.Options, name string, free chan<- *chunk) *workers {
 	w := &workers{
+		seed:    maphash.MakeSeed(),
 		stateCh: make(chan *chunk, 1),
 		anyCh:   make(chan *chunk, n),
 		free:    free,
 	}
+	w.newShards()
 	for i := range n {
-		wk := &worker{p: parser.New(opts), agg: newAggregate(), obs: make([]parser.Observation, 0, 8), name: name}
+		wk := &worker{id: i, p: parser.New(opts), name: name}
 		w.ws = append(w.ws, wk)
 		w.exited.Add(1)
 		go w.run(wk, i == 0)
 	}
 	return w
+}
+
+// newShards gives every shard a new, empty aggregate.
+func (w *workers) newShards() {
+	for i := range w.shards {
+		w.shards[i].agg = newAggregateSeed(w.seed)
+	}
+	w.rowsN.Store(0)
 }
 
 func (w *workers) run(wk *worker, stateful bool) {
@@ -82,8 +124,8 @@ func (w *workers) run(wk *worker, stateful bool) {
 
 // done parses ch, then recycles it.
 func (w *workers) done(wk *worker, ch *chunk) {
-	wk.parse(ch)
-	wk.rows.Store(int64(wk.agg.len()))
+	wk.parse(ch, w.seed)
+	w.add(wk)
 	select {
 	case w.free <- ch:
 	default:
@@ -114,33 +156,22 @@ func (w *workers) parse(ch *chunk) {
 // wait returns once every chunk handed out is parsed.
 func (w *workers) wait() { w.inFlight.Wait() }
 
-// rows is the count rows of the largest worker aggregate of the batch
-// being built: BatchKeys bounds each worker's part (most keys are in
-// every part, so the merged batch is not much larger).
-func (w *workers) rows() int {
-	n := int64(0)
-	for _, wk := range w.ws {
-		n = max(n, wk.rows.Load())
-	}
-	return int(n)
-}
+// rows is the count rows of the batch being built (what BatchKeys bounds).
+func (w *workers) rows() int { return int(w.rowsN.Load()) }
 
-// collect waits for the chunks in flight and returns the batch's aggregate
-// (worker 0's, with the others merged in) and line statistics. After the
-// last batch (final) the workers let go of their aggregates, so that the
-// memory is free while the batch is committed.
-func (w *workers) collect(final bool) (*aggregate, Stats) {
+// collect waits for the chunks in flight and returns the batch's aggregate,
+// its shards, and line statistics. The shards are the batch's now: the
+// next batch, if any, gets new ones (see reset).
+func (w *workers) collect() (parts, Stats) {
 	w.wait()
-	agg := w.ws[0].agg
+	ps := make(parts, 0, nShards)
+	for i := range w.shards {
+		ps = append(ps, w.shards[i].agg)
+		w.shards[i].agg = nil
+	}
 	var st Stats
 	bad := int64(-1)
-	for i, wk := range w.ws {
-		if i > 0 {
-			agg.merge(wk.agg)
-		}
-		if final {
-			wk.agg = nil
-		}
+	for _, wk := range w.ws {
 		st.Recognised += wk.st.Recognised
 		st.Unrecognised += wk.st.Unrecognised
 		if wk.st.FirstUnrecognised != "" && (bad < 0 || wk.firstBad < bad) {
@@ -148,21 +179,14 @@ func (w *workers) collect(final bool) (*aggregate, Stats) {
 			st.FirstUnrecognised, st.FirstUnrecognisedFile = wk.st.FirstUnrecognised, wk.st.FirstUnrecognisedFile
 		}
 	}
-	return agg, st
+	return ps, st
 }
 
-// reset empties every worker's aggregate and statistics for the next
-// batch. Worker 0's aggregate, which collect returned, is the batch's now:
-// worker 0 starts a new one.
+// reset starts the next batch: new shards, statistics zeroed.
 func (w *workers) reset() {
-	for i, wk := range w.ws {
-		if i == 0 {
-			wk.agg = newAggregate()
-		} else {
-			wk.agg.reset()
-		}
+	w.newShards()
+	for _, wk := range w.ws {
 		wk.st = Stats{}
-		wk.rows.Store(0)
 	}
 }
 
@@ -176,15 +200,18 @@ func (w *workers) close() {
 // seqShift leaves room for the observations of one line in their seq.
 const seqShift = 4
 
-// parse parses a chunk's candidate lines into the worker's aggregate.
-func (wk *worker) parse(ch *chunk) {
+// parse parses a chunk's candidate lines into wk.obs, and sorts them by
+// shard.
+func (wk *worker) parse(ch *chunk, seed maphash.Seed) {
+	wk.obs, wk.seqs, wk.keys, wk.hashes, wk.names = wk.obs[:0], wk.seqs[:0], wk.keys[:0], wk.hashes[:0], wk.names[:0]
 	start := 0
 	for i, end := range ch.ends {
 		line := ch.buf[start:end]
 		start = end
 		seq := (ch.first + int64(ch.idx[i])) << seqShift
 		var res parser.Result
-		wk.obs, res = wk.p.Parse(line, wk.obs[:0])
+		n := len(wk.obs)
+		wk.obs, res = wk.p.Parse(line, wk.obs)
 		switch res {
 		case parser.Recognised:
 			wk.st.Recognised++
@@ -195,8 +222,71 @@ func (wk *worker) parse(ch *chunk) {
 				wk.firstBad = seq
 			}
 		}
-		for j := range wk.obs {
-			wk.agg.add(&wk.obs[j], seq+int64(min(j, 1<<seqShift-1)))
+		for j := n; j < len(wk.obs); j++ {
+			o := &wk.obs[j]
+			o.QName = wk.keep(o.QName) // the parser's is gone at its next Parse
+			wk.seqs = append(wk.seqs, seq+int64(min(j-n, 1<<seqShift-1)))
 		}
 	}
+	for i := range wk.byShard {
+		wk.byShard[i] = wk.byShard[i][:0]
+	}
+	for i := range wk.obs {
+		k := keyOf(&wk.obs[i])
+		h := maphash.Comparable(seed, k)
+		wk.keys = append(wk.keys, k)
+		wk.hashes = append(wk.hashes, h)
+		s := h >> (64 - shardBits)
+		wk.byShard[s] = append(wk.byShard[s], int32(i))
+	}
+}
+
+// add counts the worker's observations into the shards, starting at a
+// shard of its own so that workers do not queue on the same locks, and
+// skipping the shards another worker holds until the end.
+func (w *workers) add(wk *worker) {
+	first := wk.id * nShards / len(w.ws)
+	var busy [nShards]bool
+	nbusy := 0
+	for j := range nShards {
+		i := (first + j) % nShards
+		if len(wk.byShard[i]) == 0 {
+			continue
+		}
+		if !w.shards[i].mu.TryLock() {
+			busy[i] = true
+			nbusy++
+			continue
+		}
+		w.addShard(wk, i)
+	}
+	for i := 0; nbusy > 0; i++ {
+		if busy[i] {
+			w.shards[i].mu.Lock()
+			w.addShard(wk, i)
+			nbusy--
+		}
+	}
+}
+
+// addShard adds the worker's observations of shard i, whose lock it holds,
+// and releases it.
+func (w *workers) addShard(wk *worker, i int) {
+	a := w.shards[i].agg
+	n := a.len()
+	for _, j := range wk.byShard[i] {
+		a.addKey(&wk.obs[j], wk.seqs[j], &wk.keys[j], wk.hashes[j])
+	}
+	w.rowsN.Add(int64(a.len() - n))
+	w.shards[i].mu.Unlock()
+}
+
+// keep copies s into wk.names: valid until the next chunk.
+func (wk *worker) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	n := len(wk.names)
+	wk.names = append(wk.names, s...)
+	return unsafe.String(&wk.names[n], len(s))
 }

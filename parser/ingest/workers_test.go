@@ -131,10 +131,11 @@ func TestWorkersSameOutput(t *testing.T) {
 	}
 }
 
-// TestAggregateMerge splits observations between aggregates at random, in
-// a random order (worker 0 takes stateful and other chunks as they come),
-// and wants their merge to give what one aggregate gives in input order.
-func TestAggregateMerge(t *testing.T) {
+// TestAggregateParts splits observations between the parts of an
+// aggregate by key, at random, and adds them in a random order (workers
+// take chunks as they come); it wants the parts to give what one aggregate
+// gives in input order.
+func TestAggregateParts(t *testing.T) {
 	p := parser.New(parser.Options{Location: time.UTC})
 	var obs []parser.Observation
 	lines := strings.Split(strings.TrimSuffix(lameLines(0, 500), "\n"), "\n")
@@ -156,24 +157,26 @@ func TestAggregateMerge(t *testing.T) {
 	for i := range obs {
 		one.add(&obs[i], seqs[i])
 	}
-	want := one.counts()
-	for parts := 2; parts <= 4; parts++ {
-		r := rand.New(rand.NewPCG(uint64(parts), 7))
-		aggs := make([]*aggregate, parts)
-		for i := range aggs {
-			aggs[i] = newAggregate()
+	want := parts{one}.counts()
+	for n := 2; n <= 4; n++ {
+		r := rand.New(rand.NewPCG(uint64(n), 7))
+		ps := make(parts, n)
+		for i := range ps {
+			ps[i] = newAggregate()
 		}
+		partOf := make(map[findingKey]int)
 		for _, i := range r.Perm(len(obs)) {
-			aggs[r.IntN(parts)].add(&obs[i], seqs[i])
+			k := keyOf(&obs[i])
+			if _, ok := partOf[k]; !ok {
+				partOf[k] = r.IntN(n)
+			}
+			ps[partOf[k]].add(&obs[i], seqs[i])
 		}
-		for _, a := range aggs[1:] {
-			aggs[0].merge(a)
+		if ps.len() != one.len() {
+			t.Errorf("%d parts: %d rows, want %d", n, ps.len(), one.len())
 		}
-		if aggs[0].len() != one.len() {
-			t.Errorf("%d parts: %d rows, want %d", parts, aggs[0].len(), one.len())
-		}
-		if diff := cmp.Diff(want, aggs[0].counts(), addrs); diff != "" {
-			t.Errorf("%d parts: merged counts differ (-want +got):\n%s", parts, diff)
+		if diff := cmp.Diff(want, ps.counts(), addrs); diff != "" {
+			t.Errorf("%d parts: counts differ (-want +got):\n%s", n, diff)
 		}
 	}
 }
