@@ -33,8 +33,9 @@ type Options struct {
 	// Location is the time zone of timestamps that carry none (nil: local).
 	Location *time.Location
 	// BatchLines and BatchKeys bound a batch: it is committed after that
-	// many lines or distinct count rows (in one worker's part), whichever
-	// comes first.
+	// many lines or distinct count rows, whichever comes first. (The rows
+	// are counted as the workers add them, so where a batch that reaches
+	// BatchKeys ends depends on timing; what is stored does not.)
 	BatchLines int
 	BatchKeys  int
 	// TempDir receives the spool file of standard input ("" = os.TempDir).
