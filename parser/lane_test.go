@@ -1,7 +1,7 @@
 package parser
 
 import (
-	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,44 +44,59 @@ func TestStateless(t *testing.T) {
 	}
 }
 
-// TestStatelessLines parses every lab log in order and wants each line that
-// Stateless calls stateless to give the same observations to a fresh
-// Parser: such lines may be parsed by any worker.
-func TestStatelessLines(t *testing.T) {
+// labLog is one of the lab's logs (testdata/lab) and the format to parse
+// it with.
+type labLog struct {
+	name   string
+	format Format
+	lines  [][]byte
+}
+
+// labLogs reads every lab log.
+func labLogs(t *testing.T) []labLog {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "lab", "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("lab logs: %v", err)
 	}
-	ref := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	var logs []labLog
 	for _, f := range files {
-		format := Auto
-		if filepath.Base(f) == "unbound-dump_infra.txt" {
-			format = UnboundInfra
+		l := labLog{name: filepath.Base(f), format: Auto}
+		if l.name == "unbound-dump_infra.txt" {
+			l.format = UnboundInfra
 		}
-		fh, err := os.Open(f)
+		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seq := New(Options{Format: format, Location: time.UTC, Reference: ref})
+		l.lines = bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+		logs = append(logs, l)
+	}
+	return logs
+}
+
+// labReference is the "now" of the lab logs.
+var labReference = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// TestStatelessLines parses every lab log in order and wants each line that
+// Stateless calls stateless to give the same observations to a fresh
+// Parser: such lines may be parsed by any worker.
+func TestStatelessLines(t *testing.T) {
+	for _, l := range labLogs(t) {
+		seq := New(Options{Format: l.format, Location: time.UTC, Reference: labReference})
 		stateless, stateful := 0, 0
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			line := sc.Bytes()
+		for _, line := range l.lines {
 			got, gres := seq.Parse(line, nil)
-			if !format.Stateless(line) {
+			if !l.format.Stateless(line) {
 				stateful++
 				continue
 			}
 			stateless++
-			want, wres := New(Options{Format: format, Location: time.UTC, Reference: ref}).Parse(line, nil)
+			want, wres := New(Options{Format: l.format, Location: time.UTC, Reference: labReference}).Parse(line, nil)
 			if gres != wres || !cmp.Equal(got, want, cmp.Comparer(func(a, b Observation) bool { return a == b })) {
-				t.Errorf("%s: %q: in sequence %v %v, alone %v %v", filepath.Base(f), line, gres, got, wres, want)
+				t.Errorf("%s: %q: in sequence %v %v, alone %v %v", l.name, line, gres, got, wres, want)
 			}
 		}
-		fh.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %d stateless, %d stateful lines", filepath.Base(f), stateless, stateful)
+		t.Logf("%s: %d stateless, %d stateful lines", l.name, stateless, stateful)
 	}
 }

@@ -1,9 +1,6 @@
 package parser
 
 import (
-	"bufio"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,35 +11,20 @@ import (
 // query names kept with strings.Clone must stay intact after the
 // transient Parser has gone on to later lines.
 func TestTransientQName(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "lab", "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("lab logs: %v", err)
-	}
-	ref := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	for _, f := range files {
-		format := Auto
-		if filepath.Base(f) == "unbound-dump_infra.txt" {
-			format = UnboundInfra
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plain := New(Options{Format: format, Location: time.UTC, Reference: ref})
-		transient := New(Options{Format: format, Location: time.UTC, Reference: ref, TransientQName: true})
+	for _, l := range labLogs(t) {
+		plain := New(Options{Format: l.format, Location: time.UTC, Reference: labReference})
+		transient := New(Options{Format: l.format, Location: time.UTC, Reference: labReference, TransientQName: true})
 		var kept, want []string
 		qnames := 0
-		sc := bufio.NewScanner(strings.NewReader(string(data)))
-		for sc.Scan() {
-			line := sc.Bytes()
+		for _, line := range l.lines {
 			w, wres := plain.Parse(line, nil)
 			g, gres := transient.Parse(line, nil)
 			if gres != wres || len(g) != len(w) {
-				t.Fatalf("%s: %q: transient %v %v, plain %v %v", filepath.Base(f), line, gres, g, wres, w)
+				t.Fatalf("%s: %q: transient %v %v, plain %v %v", l.name, line, gres, g, wres, w)
 			}
 			for i := range g {
 				if g[i] != w[i] {
-					t.Errorf("%s: %q: transient %+v, plain %+v", filepath.Base(f), line, g[i], w[i])
+					t.Errorf("%s: %q: transient %+v, plain %+v", l.name, line, g[i], w[i])
 				}
 				if g[i].QName != "" {
 					qnames++
@@ -51,15 +33,12 @@ func TestTransientQName(t *testing.T) {
 				want = append(want, w[i].QName)
 			}
 		}
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
 		for i := range kept {
 			if kept[i] != want[i] {
-				t.Fatalf("%s: kept query name %d = %q, want %q", filepath.Base(f), i, kept[i], want[i])
+				t.Fatalf("%s: kept query name %d = %q, want %q", l.name, i, kept[i], want[i])
 			}
 		}
-		t.Logf("%s: %d observations, %d with a query name", filepath.Base(f), len(kept), qnames)
+		t.Logf("%s: %d observations, %d with a query name", l.name, len(kept), qnames)
 	}
 }
 
