@@ -97,5 +97,9 @@
 // arrays, not maps: they start small, grow fourfold at most four times, up
 // to 131,072 names and 32,768 addresses, and a miss overwrites the least
 // recently used of two slots, so a log with more distinct names than that
-// costs some misses, never a cleared and regrown map.
+// costs some misses, never a cleared and regrown map. With
+// Options.TransientQName (ingest sets it) query names are not cached at all:
+// they are canonicalised into a buffer the next Parse reuses, so that a day
+// of distinct query names neither allocates nor pushes the zones out of the
+// cache.
 package parser
