@@ -188,7 +188,11 @@ func htmlText(s string) string {
 		s = s[gt+1:]
 		switch name {
 		case "script", "style":
-			if end := indexFold(s, "</"+name); !closing && end >= 0 {
+			if !closing {
+				end := indexFold(s, "</"+name)
+				if end < 0 {
+					end = len(s) // never closed: the rest is script
+				}
 				s = s[end:]
 			}
 		case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":

@@ -220,16 +220,37 @@ func (w *walker) collect(keep, scan bool) []byte {
 }
 
 // scanQuoted looks for a notification Message-ID in a fragment of text that
-// is not kept.
+// is not kept. Only a candidate with a token-shaped run and an "@" after the
+// prefix is turned into a string, so that text full of near misses costs
+// no allocation.
 func (w *walker) scanQuoted(frag []byte) {
-	i := bytes.Index(frag, []byte(MessageIDPrefix))
-	if i < 0 {
-		return
+	for i := 0; ; {
+		j := bytes.Index(frag[i:], []byte(MessageIDPrefix))
+		if j < 0 {
+			return
+		}
+		at := i + j
+		i = at + len(MessageIDPrefix)
+		end := i + TokenLen
+		if end >= len(frag) || frag[end] != '@' || !base32Run(frag[i:end]) {
+			continue
+		}
+		if t, ok := w.match.quoted(string(frag[max(0, at-1):min(len(frag), at+maxIDLen)])); ok {
+			w.quoted = t
+			return
+		}
 	}
-	end := min(len(frag), i+len(MessageIDPrefix)+TokenLen+1+255)
-	if t, ok := w.match.quoted(string(frag[max(0, i-1):end])); ok {
-		w.quoted = t
+}
+
+// base32Run reports whether b is made of base32 letters in either case.
+func base32Run(b []byte) bool {
+	for _, c := range b {
+		c |= 0x20
+		if !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+			return false
+		}
 	}
+	return true
 }
 
 // entity reads the body of an entity whose header h has been read.

@@ -20,6 +20,10 @@ const UnsubscribeSuffix = "-unsubscribe"
 // <lamers.TOKEN@DOMAIN>.
 const MessageIDPrefix = "lamers."
 
+// maxIDLen bounds the length of a notification Message-ID looked at in
+// free text: the prefix, the token, "@" and a domain.
+const maxIDLen = len(MessageIDPrefix) + TokenLen + 1 + 255
+
 var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // NewToken reads 13 bytes from rand (crypto/rand.Reader in production) and
@@ -136,11 +140,12 @@ func (m matcher) quoted(text string) (string, bool) {
 		if at > 0 && isAlnum(text[at-1]) {
 			continue
 		}
-		end := strings.IndexAny(text[at:], "> \t\r\n\"'")
+		window := text[at:min(len(text), at+maxIDLen)]
+		end := strings.IndexAny(window, "> \t\r\n\"'")
 		if end < 0 {
-			end = len(text) - at
+			end = len(window)
 		}
-		if t, ok := m.messageID(text[at : at+end]); ok {
+		if t, ok := m.messageID(window[:end]); ok {
 			return t, true
 		}
 	}
