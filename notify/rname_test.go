@@ -39,7 +39,8 @@ func TestRNAMEAddress(t *testing.T) {
 		// A 63-octet local part.
 		{long63 + `.example.com.`, long63 + "@example.com", ""},
 
-		// mail-and-bounces research table: a\\.b → local part "a\", not atext.
+		// An escaped backslash before an escaped dot: the local part is "a\",
+		// not atext (Zonemaster's SYNTAX06 regex reads it as "a.b").
 		{`a\\.b.example.com.`, "", `local part has "\\"`},
 		{`hostmaster@example.com.`, "", `local part has "@"`},
 		{`hostmaster\@example.com.`, "", `local part has "@"`},

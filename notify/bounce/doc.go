@@ -29,7 +29,10 @@
 //     the Original-Rcpt-To (or the reported message's To) as recipients.
 //   - RFC 3834 automatic replies: Auto-Submitted other than "no", the
 //     X-Autoreply / X-Autorespond fields, Precedence: auto_reply, and
-//     auto-reply subjects ("Automatic reply:", "Out of Office", …).
+//     auto-reply subjects ("Automatic reply:", "Out of Office", …) — only
+//     when nothing else was recognised, as Postfix and Exim mark their
+//     bounces Auto-Submitted: auto-replied too, and a bounce taken for a
+//     vacation message would be ignored.
 //   - Text bounces, recognised by the wording of qmail (QSBMF), Exim,
 //     Exchange and Office 365 NDRs, Gmail, Yahoo, Sendmail and Postfix, or
 //     by a bounce subject or a MAILER-DAEMON sender: the recipients are read
@@ -44,14 +47,27 @@
 //
 // # Classes
 //
-// Each recipient gets a Class from its Action, Status (or SMTP reply code)
-// and diagnostic text: see classify for the table. In short: hard for
-// 5.1.x, 5.2.1, 5.4.4 and "user unknown"-like texts under any 5.x.x; soft
-// for 4.x.x, 5.2.2 and any other 5.x.x; policy for 5.7.x and refusals that
-// blame the sender; delay for Action: delayed; unknown when nothing is
-// understood. ARF reports are complaints (unsubscribe for opt-out), mail to
-// the unsubscribe address is unsubscribe, automatic replies are autoreply.
-// Message.Class is the most severe class of the recipients.
+// Each recipient gets a Class from its Action, its Status (or, without one,
+// the SMTP reply code of its diagnostic) and the words of its diagnostic:
+//
+//   - Action delayed → Delay; delivered, relayed, expanded → Unknown;
+//   - 2.x.x → Unknown; 4.x.x → Soft, whatever the words;
+//   - 5.x.x refusing the sender (5.1.7, 5.1.8, "sender address rejected",
+//     refused at MAIL FROM or HELO) → Policy; then "user unknown", "no such
+//     user", "mailbox unavailable", "address rejected" and the like → Hard,
+//     even under 5.7.1 or 5.0.0; then 5.1.x, 5.2.1, 5.4.4 → Hard; 5.2.2 or
+//     "mailbox full" → Soft; 5.7.x or spam, block list, DMARC, SPF words →
+//     Policy; any other 5.x.x (5.0.0, 5.2.x, 5.3.x, 5.4.x, 5.5.x, 5.6.x) →
+//     Soft: final for that message, but saying nothing sure of the address,
+//     so it is scored rather than believed;
+//   - no code: the words decide in the same order, a temporary failure or an
+//     unreachable server is Soft, and nothing understood stays Unknown.
+//
+// An ARF report is Complaint (Unsubscribe for Feedback-Type opt-out, Policy
+// for auth-failure); a message to the unsubscribe address is Unsubscribe; an
+// automatic reply is AutoReply. Message.Class is the most severe class of
+// the recipients (unsubscribe, complaint, hard, policy, soft, delay,
+// autoreply, unknown).
 //
 // # Bounded memory, no failure
 //

@@ -35,6 +35,7 @@ var classes = [...]struct {
 	Unsubscribe: {"unsubscribe", 8},
 }
 
+// String returns the class name: "hard", "soft", ….
 func (c Class) String() string {
 	if int(c) < len(classes) {
 		return classes[c].name
@@ -101,6 +102,7 @@ var formats = [...]string{
 	FormatText:      "text",
 }
 
+// String returns the format name: "rfc3464", "exim", ….
 func (f Format) String() string { return enumName(formats[:], f, "Format") }
 
 // ParseFormat returns the Format named s (as String writes it).
@@ -148,6 +150,7 @@ var sources = [...]string{
 	SourceQuoted:            "quoted-message-id",
 }
 
+// String returns the source name: "delivered-to", …; "" for SourceNone.
 func (s Source) String() string { return enumName(sources[:], s, "Source") }
 
 // ParseSource returns the Source named s (as String writes it).
