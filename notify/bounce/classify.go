@@ -8,13 +8,15 @@ import "strings"
 // 365, Gmail, Yahoo and the samples under testdata/bounces.
 var (
 	// senderPhrases blame the sender, not the recipient's address: the
-	// message was refused for who sent it (or at MAIL FROM), so the contact
-	// may be fine.
+	// message was refused for who sent it (at MAIL FROM, for its SPF, DKIM
+	// or DMARC), so the contact may be fine, whatever the status says
+	// (Office 365 sends SPF failures as 5.1.0).
 	senderPhrases = []string{
 		"sender address rejected", "sender verify failed", "sender verification",
 		"sender rejected", "sender domain", "domain of sender", "sender address",
 		"after mail from", "in reply to mail from", "in reply to helo", "in reply to ehlo",
-		"after initial connection", "in reply to initial greeting",
+		"after initial connection", "in reply to initial greeting", "not allowed to send",
+		"spf", "dkim", "dmarc", "unauthenticated",
 	}
 	// hardPhrases say the address does not exist or takes no mail: hard
 	// even under 5.7.1 or 5.0.0, as some servers reply.
@@ -44,8 +46,7 @@ var (
 	// sender's reputation or authentication, not for the address.
 	policyPhrases = []string{
 		"spam", "blocked", "blacklist", "blocklist", "block list", "listed in", "rbl",
-		"spamhaus", "dnsbl", "reputation", "dmarc", "spf", "dkim", "unauthenticated",
-		"policy", "not authorized", "relay access denied", "relaying denied",
+		"spamhaus", "dnsbl", "reputation", "policy", "not authorized", "relay access denied", "relaying denied",
 		"relay not permitted", "content rejected", "message content", "virus", "malware",
 		"banned", "rate limit", "too many", "throttl",
 	}

@@ -45,6 +45,7 @@ func TestClassify(t *testing.T) {
 		{"failed", "5.1.8", 553, "553 5.1.8 <b@x.example>... domain of sender address does not exist", Policy},
 		{"failed", "5.1.7", 550, "bad sender's mailbox address syntax", Policy},
 		{"failed", "5.0.0", 550, "550 sender address rejected: domain not found (in reply to mail from command)", Policy},
+		{"failed", "5.1.0", 550, "550 5.1.0 192.0.2.222 is not allowed to send from <example.net> per its spf record", Policy},
 		// Other 5.x.x: permanent for this message, nothing said of the address.
 		{"failed", "5.3.4", 552, "message too big for system", Soft},
 		{"failed", "5.4.1", 0, "", Soft},

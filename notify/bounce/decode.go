@@ -127,15 +127,54 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Rea
 }}
 
 // decodeHeader decodes the encoded words of a header field value (RFC 2047
-// §6); a value that does not decode is kept as it is.
+// §6). When mime.WordDecoder leaves a word undecoded (bad padding, a stray
+// character), the words are decoded leniently, one by one.
 func decodeHeader(v string) string {
 	if !strings.Contains(v, "=?") {
 		return v
 	}
-	if d, err := wordDecoder.DecodeHeader(v); err == nil {
+	if d, err := wordDecoder.DecodeHeader(v); err == nil && !strings.Contains(d, "?=") {
 		return d
 	}
-	return v
+	return decodeWords(v)
+}
+
+// decodeWords decodes "=?charset?B|Q?text?=" words as decodeTransfer
+// decodes bodies; the white space between two words is dropped (RFC 2047
+// §6.2), anything that is no word is kept.
+func decodeWords(v string) string {
+	var b strings.Builder
+	afterWord := false
+	for {
+		start := strings.Index(v, "=?")
+		if start < 0 {
+			break
+		}
+		charset, rest, ok := strings.Cut(v[start+2:], "?")
+		if !ok || len(rest) < 2 || rest[1] != '?' {
+			break
+		}
+		text, tail, ok := strings.Cut(rest[2:], "?=")
+		if !ok {
+			break
+		}
+		if between := v[:start]; !afterWord || strings.TrimSpace(between) != "" {
+			b.WriteString(between)
+		}
+		charset, _, _ = strings.Cut(charset, "*") // RFC 2231 §5 language
+		switch rest[0] {
+		case 'B', 'b':
+			b.WriteString(toUTF8(decodeBase64([]byte(text)), charset))
+		case 'Q', 'q':
+			b.WriteString(toUTF8(decodeQP([]byte(strings.ReplaceAll(text, "_", " "))), charset))
+		default:
+			b.WriteString(v[start : len(v)-len(tail)])
+		}
+		afterWord = true
+		v = tail
+	}
+	b.WriteString(v)
+	return b.String()
 }
 
 // clean makes a one-line display string of attacker-controlled text: valid

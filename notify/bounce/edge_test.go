@@ -352,7 +352,12 @@ func TestDecode(t *testing.T) {
 		"=?iso-8859-1?Q?Non_remis_:_deuxi=E8me?=": "Non remis : deuxième",
 		"=?utf-8?B?44Gr44KD44KT44GT?=":            "にゃんこ",
 		"=?x-unknown?Q?abc?=":                     "abc",
-		"plain":                                   "plain",
+		// Bad base64 padding (Office 365), then words with white space
+		// between them, a Q word, and a word cut short.
+		"=?ISO-2022-JP?B?VW5kZWxpdmVyYWJsZTogGyRCJEskYyE8JHMbKEI==?=": "Undeliverable: にゃーん",
+		"=?utf-8?B?44Gr44KD?= \t =?utf-8?Q?=E3=82=93_x?= =?bad":       "にゃん x =?bad",
+		"a =?iso-8859-1?X?abc?= b =?utf-8?B?4oCZ?=!":                  "a =?iso-8859-1?X?abc?= b ’!",
+		"plain": "plain",
 	} {
 		if got := decodeHeader(in); got != want {
 			t.Errorf("decodeHeader(%q) = %q, want %q", in, got, want)

@@ -108,6 +108,12 @@ func TestSamples(t *testing.T) {
 		// The collection kept only the text parts of this NDR.
 		{"office365-dsn-qp-windows-1252.eml", "", SourceNone, FormatExchange, Hard,
 			[]rcpt{{"kijitora@example.com", "5.1.10", Hard}}},
+		{"office365-dsn-iso-2022-jp.eml", "", SourceNone, FormatDSN, Hard,
+			[]rcpt{{"kijitora-nyaan@neko.kyoto.example.jp", "5.1.10", Hard}}},
+		// Office 365 refusing for SPF with a 5.1.0 status: the sender's
+		// problem, not the address's.
+		{"office365-dsn-spf-5.1.0.eml", "", SourceNone, FormatDSN, Policy,
+			[]rcpt{{"kijitora@example.com", "5.1.0", Policy}}},
 		{"office365-text.eml", "", SourceNone, FormatExchange, Hard,
 			[]rcpt{{"kijitora@example.onmicrosoft.com", "5.1.1", Hard}}},
 		{"gmail-text-user-unknown.eml", "", SourceNone, FormatGmail, Hard,
