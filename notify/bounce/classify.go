@@ -79,9 +79,9 @@ func hasPhrase(lower string, phrases []string) bool {
 //     failure);
 //   - 2.x.x → Unknown; 4.x.x → Soft, whatever the text;
 //   - 5.x.x: blaming the sender (5.1.7, 5.1.8, "sender address rejected",
-//     refused at MAIL FROM or HELO) → Policy; a "no such user" text → Hard;
+//     refused at MAIL FROM or HELO, SPF/DKIM/DMARC) → Policy; a "no such user" text → Hard;
 //     5.1.x, 5.2.1, 5.4.4 → Hard; 5.2.2 or a "mailbox full" text → Soft;
-//     5.7.x or a spam/block/DMARC text → Policy; any other 5.x.x (5.0.0,
+//     5.7.x or a spam/block/reputation text → Policy; any other 5.x.x (5.0.0,
 //     5.2.x, 5.3.x, 5.4.x, 5.5.x, 5.6.x) → Soft: permanent for this message
 //     but saying nothing of the address, so it is scored, not believed;
 //   - no code at all: the texts decide in the order above, a temporary text

@@ -53,11 +53,11 @@
 //   - Action delayed → Delay; delivered, relayed, expanded → Unknown;
 //   - 2.x.x → Unknown; 4.x.x → Soft, whatever the words;
 //   - 5.x.x refusing the sender (5.1.7, 5.1.8, "sender address rejected",
-//     refused at MAIL FROM or HELO) → Policy; then "user unknown", "no such
-//     user", "mailbox unavailable", "address rejected" and the like → Hard,
-//     even under 5.7.1 or 5.0.0; then 5.1.x, 5.2.1, 5.4.4 → Hard; 5.2.2 or
-//     "mailbox full" → Soft; 5.7.x or spam, block list, DMARC, SPF words →
-//     Policy; any other 5.x.x (5.0.0, 5.2.x, 5.3.x, 5.4.x, 5.5.x, 5.6.x) →
+//     refused at MAIL FROM or HELO, SPF, DKIM or DMARC failures) → Policy;
+//     then "user unknown", "no such user", "mailbox unavailable", "address
+//     rejected" and the like → Hard, even under 5.7.1 or 5.0.0; then 5.1.x,
+//     5.2.1, 5.4.4 → Hard; 5.2.2 or "mailbox full" → Soft; 5.7.x or spam,
+//     block list, reputation words → Policy; any other 5.x.x (5.0.0, 5.2.x, 5.3.x, 5.4.x, 5.5.x, 5.6.x) →
 //     Soft: final for that message, but saying nothing sure of the address,
 //     so it is scored rather than believed;
 //   - no code: the words decide in the same order, a temporary failure or an
