@@ -11,11 +11,7 @@ import (
 
 func TestRNAMEAddress(t *testing.T) {
 	long63 := strings.Repeat("a", 63)
-	tests := []struct {
-		rname string
-		want  string // "" when rejected
-		rule  string // part of the error text when rejected
-	}{
+	tests := []addressCase{
 		// RFC 1035 §8: a dot in the local part is escaped.
 		{`first\.last.example.com.`, "first.last@example.com", ""},
 		// RFC 1035 §5.1: \DDD is a decimal octet, \046 is ".".
@@ -97,27 +93,39 @@ func TestRNAMEAddress(t *testing.T) {
 		// U+3002 IDEOGRAPHIC FULL STOP maps to "." under UTS #46.
 		{`a.example\227\128\130com.net.`, "", "labels change under IDNA mapping"},
 	}
+	checkAddresses(t, "RNAMEAddress", RNAMEAddress, ErrInvalidRNAME, ErrInvalidName, "notify: rname ", tests)
+}
+
+// addressCase is one input of a name-to-address function, the address it
+// must give, or (want "") the words its error must hold.
+type addressCase struct{ in, want, rule string }
+
+// checkAddresses runs fn over the cases: an accepted name gives exactly the
+// address; a rejected one an error that starts with prefix, names the
+// rule, matches sentinel and not other, and holds no raw control bytes.
+func checkAddresses(t *testing.T, name string, fn func(string) (string, error), sentinel, other error, prefix string, tests []addressCase) {
+	t.Helper()
 	for _, tt := range tests {
-		got, err := RNAMEAddress(tt.rname)
+		got, err := fn(tt.in)
 		if tt.want != "" {
 			if err != nil || got != tt.want {
-				t.Errorf("RNAMEAddress(%q) = %q, %v; want %q", tt.rname, got, err, tt.want)
+				t.Errorf("%s(%q) = %q, %v; want %q", name, tt.in, got, err, tt.want)
 			}
 			continue
 		}
 		if err == nil {
-			t.Errorf("RNAMEAddress(%q) = %q, want an error with %q", tt.rname, got, tt.rule)
+			t.Errorf("%s(%q) = %q, want an error naming %q", name, tt.in, got, tt.rule)
 			continue
 		}
-		if !errors.Is(err, ErrInvalidRNAME) || errors.Is(err, ErrInvalidName) {
-			t.Errorf("RNAMEAddress(%q): %v does not match ErrInvalidRNAME alone", tt.rname, err)
-		}
 		msg := err.Error()
-		if !strings.Contains(msg, tt.rule) || !strings.HasPrefix(msg, "notify: rname ") {
-			t.Errorf("RNAMEAddress(%q) error %q, want it to name %q", tt.rname, msg, tt.rule)
+		if !errors.Is(err, sentinel) || errors.Is(err, other) {
+			t.Errorf("%s(%q): %v matches the wrong sentinel", name, tt.in, err)
+		}
+		if !strings.Contains(msg, tt.rule) || !strings.HasPrefix(msg, prefix) {
+			t.Errorf("%s(%q) error %q, want it to start %q and name %q", name, tt.in, msg, prefix, tt.rule)
 		}
 		if strings.ContainsAny(msg, "\r\n\x00") {
-			t.Errorf("RNAMEAddress(%q) error %q has raw control characters", tt.rname, msg)
+			t.Errorf("%s(%q) error %q has raw control characters", name, tt.in, msg)
 		}
 	}
 }
@@ -141,7 +149,7 @@ func TestRNAMEAddressErrorText(t *testing.T) {
 }
 
 func TestHostmaster(t *testing.T) {
-	tests := []struct{ zone, want, rule string }{
+	tests := []addressCase{
 		// RFC 2142 §4: HOSTMASTER for DNS.
 		{"example.com.", "hostmaster@example.com", ""},
 		{"Example.COM", "hostmaster@example.com", ""},
@@ -154,23 +162,11 @@ func TestHostmaster(t *testing.T) {
 		{`a\.b.example.com.`, "", "escaped dot"},
 		{"2.0.192.in-addr.arpa.", "hostmaster@2.0.192.in-addr.arpa", ""},
 	}
-	for _, tt := range tests {
-		got, err := Hostmaster(tt.zone)
-		if tt.want != "" {
-			if err != nil || got != tt.want {
-				t.Errorf("Hostmaster(%q) = %q, %v; want %q", tt.zone, got, err, tt.want)
-			}
-			continue
-		}
-		if err == nil || !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), tt.rule) ||
-			!strings.HasPrefix(err.Error(), "notify: zone ") {
-			t.Errorf("Hostmaster(%q) = %q, %v; want an ErrInvalidName naming %q", tt.zone, got, err, tt.rule)
-		}
-	}
+	checkAddresses(t, "Hostmaster", Hostmaster, ErrInvalidName, ErrInvalidRNAME, "notify: zone ", tests)
 }
 
 func TestPostmaster(t *testing.T) {
-	tests := []struct{ ns, want, rule string }{
+	tests := []addressCase{
 		// The registered domain of the server's name (public suffix list).
 		{"ns1.example.com.", "postmaster@example.com", ""},
 		{"ns1.dns.example.co.uk.", "postmaster@example.co.uk", ""},
@@ -189,19 +185,7 @@ func TestPostmaster(t *testing.T) {
 		{"ns1.example.com.\r\n", "", "control character"},
 		{"", "", "empty name"},
 	}
-	for _, tt := range tests {
-		got, err := Postmaster(tt.ns)
-		if tt.want != "" {
-			if err != nil || got != tt.want {
-				t.Errorf("Postmaster(%q) = %q, %v; want %q", tt.ns, got, err, tt.want)
-			}
-			continue
-		}
-		if err == nil || !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), tt.rule) ||
-			!strings.HasPrefix(err.Error(), "notify: ns name ") {
-			t.Errorf("Postmaster(%q) = %q, %v; want an ErrInvalidName naming %q", tt.ns, got, err, tt.rule)
-		}
-	}
+	checkAddresses(t, "Postmaster", Postmaster, ErrInvalidName, ErrInvalidRNAME, "notify: ns name ", tests)
 }
 
 // FuzzRNAMEAddress checks what an accepted address promises: net/mail parses

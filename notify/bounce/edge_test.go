@@ -33,7 +33,7 @@ const (
 		"Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>: User unknown\n"
 )
 
-func mustParse(t *testing.T, msg string, opts Options) *Message {
+func mustParse(t testing.TB, msg string, opts Options) *Message {
 	t.Helper()
 	m, err := Parse(strings.NewReader(msg), opts)
 	if err != nil {

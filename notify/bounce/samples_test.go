@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/bounce")
@@ -45,11 +47,7 @@ func readSample(t testing.TB, name string) []byte {
 
 func parseSample(t testing.TB, name string) *Message {
 	t.Helper()
-	m, err := Parse(bytes.NewReader(readSample(t, name)), sampleOptions(name))
-	if err != nil {
-		t.Fatalf("Parse(%s): %v", name, err)
-	}
-	return m
+	return mustParse(t, string(readSample(t, name)), sampleOptions(name))
 }
 
 // rcpt is the expected address, status and class of one recipient.
@@ -216,28 +214,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run with -update to create it)", err)
 			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from %s:\n%s", name, golden, lineDiff(string(want), buf.String()))
+			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+				t.Errorf("%s differs from %s (-want +got):\n%s", name, golden, diff)
 			}
 		})
 	}
-}
-
-// lineDiff lists the lines that differ between two texts.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("- " + wl + "\n+ " + gl + "\n")
-		}
-	}
-	return b.String()
 }
