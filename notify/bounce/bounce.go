@@ -229,13 +229,15 @@ func (m *Message) findToken(w *walker, opts Options, text string) {
 			return
 		}
 	}
-	if t, ok := w.match.messageIDs(w.top.get("in-reply-to")); ok {
-		set(SourceInReplyTo, t, false)
-		return
-	}
-	if t, ok := w.match.messageIDs(w.top.get("references")); ok {
-		set(SourceReferences, t, false)
-		return
+	for _, h := range []header{w.top, w.returned} {
+		if t, ok := w.match.messageIDs(h.get("in-reply-to")); ok {
+			set(SourceInReplyTo, t, false)
+			return
+		}
+		if t, ok := w.match.messageIDs(h.get("references")); ok {
+			set(SourceReferences, t, false)
+			return
+		}
 	}
 	if t, ok := w.match.quoted(text); ok {
 		set(SourceQuoted, t, false)

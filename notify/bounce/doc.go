@@ -14,8 +14,9 @@
 // the order of the Source constants: the envelope recipient the MTA hands
 // over (Options), Delivered-To, X-Original-To, Envelope-To and To, then the
 // Message-ID of the returned message (message/rfc822, text/rfc822-headers,
-// message/global-headers), In-Reply-To and References (auto-replies, Gmail),
-// and a Message-ID quoted in the text. A malformed token is no token.
+// message/global-headers), In-Reply-To and References (of the message:
+// auto-replies, Gmail; then of the returned message), and a Message-ID
+// quoted in the text. A malformed token is no token.
 //
 // # What it reads
 //

@@ -193,6 +193,15 @@ func TestReports(t *testing.T) {
 			addr: "gone@example.org", status: "5.1.1", diag: "550 5.1.1 <gone@example.org>: User unknown",
 		},
 		{
+			// A reply to a notification that bounced: the token is in the
+			// returned message's In-Reply-To.
+			name:  "returned in-reply-to",
+			msg:   dsn(oneFailed, "Message-ID: <reply@example.org>\nIn-Reply-To: <lamers."+tok+"@example.net>\n"),
+			opts:  Options{Local: "other"},
+			token: tok, source: SourceInReplyTo, format: FormatDSN, class: Hard,
+			addr: "gone@example.org", status: "5.1.1",
+		},
+		{
 			// Options.Domain rules out a token in another domain.
 			name:  "other domain",
 			msg:   dsn(oneFailed, "Message-ID: <lamers."+tok+"@evil.example>\n"),

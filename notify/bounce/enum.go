@@ -131,8 +131,8 @@ const (
 	SourceEnvelopeTo                      // an Envelope-To field (Exim)
 	SourceTo                              // the To field
 	SourceReturnedMessageID               // Message-ID of the returned message (message/rfc822, text/rfc822-headers)
-	SourceInReplyTo                       // the In-Reply-To field (auto-replies, Gmail DSNs)
-	SourceReferences                      // the References field
+	SourceInReplyTo                       // In-Reply-To of the message (auto-replies, Gmail DSNs) or of the returned one
+	SourceReferences                      // References of the message or of the returned one
 	SourceQuoted                          // a Message-ID quoted in the text of the message
 )
 
