@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
+
 	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
@@ -84,19 +86,19 @@ func newVerifyLab(t *testing.T) *labTest {
 	l.serve(t, netip.MustParseAddr("127.53.0.1"), auth(vlabRoot), true)
 	l.serve(t, netip.MustParseAddr("127.53.1.1"), auth(vlabLab), true)
 	l.serve(t, netip.MustParseAddr("127.53.2.1"), auth(vlabGood, vlabHalflame, vlabRname), true)
-	l.serve(t, netip.MustParseAddr("127.53.3.1"), fixed(t, reply{rcode: dns.RcodeRefused}), true)
+	l.serve(t, netip.MustParseAddr("127.53.3.1"), resolvertest.Reply{Rcode: dns.RcodeRefused}, true)
 	// BIND with recursion yes; allow-recursion { none; }: an upward
 	// referral, except for servfail.lab, whose zone file fails to load.
 	upref := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		if dns.IsSubDomain("servfail.lab.", canonical(req.Question[0].Name)) {
-			w.WriteMsg(build(t, req, reply{rcode: dns.RcodeServerFailure}))
+			w.WriteMsg(resolvertest.Reply{Rcode: dns.RcodeServerFailure}.Msg(req))
 			return
 		}
-		w.WriteMsg(build(t, req, reply{ns: `. 3600000 IN NS a.root-servers.lab.`}))
+		w.WriteMsg(resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.lab.`}.Msg(req))
 	})
 	l.serve(t, netip.MustParseAddr("127.53.4.1"), upref, true)
 	serve6(t, netip.AddrPortFrom(netip.IPv6Loopback(), l.port), upref)
-	l.serve(t, netip.MustParseAddr("127.53.5.1"), fixed(t, reply{ra: true, answer: `recursive.lab. 300 IN SOA ns.recursive.lab. h.recursive.lab. 1 2 3 4 5`}), true)
+	l.serve(t, netip.MustParseAddr("127.53.5.1"), resolvertest.Reply{RA: true, Answer: `recursive.lab. 300 IN SOA ns.recursive.lab. h.recursive.lab. 1 2 3 4 5`}, true)
 	// 127.53.6.1: nothing listens (closed.lab).
 	return l
 }
@@ -108,7 +110,7 @@ func serve6(t *testing.T, ap netip.AddrPort, h dns.Handler) {
 	if err != nil {
 		t.Fatalf("IPv6 loopback: %v", err)
 	}
-	start(t, &dns.Server{PacketConn: pc, Handler: h})
+	activate(t, &dns.Server{PacketConn: pc, Handler: h})
 }
 
 // Scan the real bind9.log of the lab, then verify against the same tree:

@@ -21,7 +21,6 @@ package resolvertest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -117,7 +116,7 @@ type Tree struct {
 	Zones     []Zone
 
 	counters map[netip.Addr]*counter
-	servers  []*dns.Server
+	net      *Network
 	tmpDir   string
 }
 
@@ -155,9 +154,10 @@ func Start(cfg Config) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.listen(handlers); err != nil {
+	if t.net, err = Listen(handlers); err != nil {
 		return nil, err
 	}
+	t.Port = t.net.Port
 	if err := t.writeHints(cfg); err != nil {
 		t.Close()
 		return nil, err
@@ -266,7 +266,7 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 		case Authoritative:
 			sh = authoritative(zones[i])
 		case Refused:
-			sh = rcode(dns.RcodeRefused)
+			sh = Reply{Rcode: dns.RcodeRefused}
 		case UpwardReferral:
 			ns, _ := dns.NewRR(". 518400 IN NS " + rootNS)
 			glue, _ := dns.NewRR(rootNS + " 518400 IN A " + t.Root.String())
@@ -327,6 +327,11 @@ func authoritative(zs zoneSet) dns.Handler {
 		if opt := req.IsEdns0(); opt != nil {
 			m.SetEdns0(1232, false)
 		}
+		if len(req.Question) != 1 {
+			m.Rcode = dns.RcodeFormatError
+			w.WriteMsg(m)
+			return
+		}
 		q := req.Question[0]
 		z := zs.find(dns.CanonicalName(q.Name))
 		if z == nil || q.Qclass != dns.ClassINET {
@@ -334,14 +339,6 @@ func authoritative(zs zoneSet) dns.Handler {
 		} else {
 			z.answer(m, q)
 		}
-		w.WriteMsg(m)
-	})
-}
-
-func rcode(rc int) dns.Handler {
-	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetRcode(req, rc)
 		w.WriteMsg(m)
 	})
 }
@@ -354,78 +351,6 @@ func referral(ns, glue dns.RR) dns.Handler {
 		m.Extra = []dns.RR{glue}
 		w.WriteMsg(m)
 	})
-}
-
-// listen binds every address on one port, picked at random on the root's
-// address, retrying with another port when one of the others is taken.
-func (t *Tree) listen(handlers map[netip.Addr]dns.Handler) error {
-	var lastErr error
-	for range 20 {
-		pc, err := net.ListenPacket("udp4", netip.AddrPortFrom(t.Root, 0).String())
-		if err != nil {
-			return fmt.Errorf("resolvertest: listen on %s: %w", t.Root, err)
-		}
-		port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-		servers, err := bindAll(handlers, port, t.Root, pc)
-		if err == nil {
-			t.Port, t.servers = port, servers
-			if err := startAll(servers); err != nil {
-				t.Close()
-				return err
-			}
-			return nil
-		}
-		lastErr = err
-	}
-	return fmt.Errorf("resolvertest: no port free on all %d addresses: %w", len(handlers), lastErr)
-}
-
-// bindAll opens the sockets of every address on port; rootPC is the root's
-// UDP socket, already bound. On error everything is closed.
-func bindAll(handlers map[netip.Addr]dns.Handler, port uint16, root netip.Addr, rootPC net.PacketConn) ([]*dns.Server, error) {
-	var servers []*dns.Server
-	var closers []func() error
-	fail := func(err error) ([]*dns.Server, error) {
-		for _, c := range closers {
-			c()
-		}
-		return nil, err
-	}
-	closers = append(closers, rootPC.Close)
-	for a, h := range handlers {
-		addr := netip.AddrPortFrom(a, port).String()
-		pc := rootPC
-		if a != root {
-			var err error
-			if pc, err = net.ListenPacket("udp4", addr); err != nil {
-				return fail(err)
-			}
-			closers = append(closers, pc.Close)
-		}
-		ln, err := net.Listen("tcp4", addr)
-		if err != nil {
-			return fail(err)
-		}
-		closers = append(closers, ln.Close)
-		servers = append(servers, &dns.Server{PacketConn: pc, Handler: h}, &dns.Server{Listener: ln, Handler: h})
-	}
-	return servers, nil
-}
-
-// startAll starts the servers and waits until each one serves.
-func startAll(servers []*dns.Server) error {
-	for _, s := range servers {
-		started := make(chan struct{})
-		s.NotifyStartedFunc = func() { close(started) }
-		errc := make(chan error, 1)
-		go func() { errc <- s.ActivateAndServe() }()
-		select {
-		case <-started:
-		case err := <-errc:
-			return fmt.Errorf("resolvertest: serve: %w", err)
-		}
-	}
-	return nil
 }
 
 func (t *Tree) writeHints(cfg Config) error {
@@ -449,12 +374,10 @@ func (t *Tree) writeHints(cfg Config) error {
 // Close stops every server and removes the temporary directory.
 func (t *Tree) Close() error {
 	var errs []error
-	for _, s := range t.servers {
-		if err := s.Shutdown(); err != nil {
-			errs = append(errs, err)
-		}
+	if t.net != nil {
+		errs = append(errs, t.net.Close())
+		t.net = nil
 	}
-	t.servers = nil
 	if t.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(t.tmpDir))
 	}
