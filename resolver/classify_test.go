@@ -68,8 +68,8 @@ func TestKnownReason(t *testing.T) {
 			t.Errorf("KnownReason(%q) = true", r)
 		}
 	}
-	if ClassOf("rcode_badcookie") != NotCounted || ClassOf("rcode_notauth") != Hard {
-		t.Error("ClassOf of rcode reasons")
+	if VerdictOf("rcode_badcookie") != VerdictInconclusive || VerdictOf("rcode_notauth") != VerdictLame {
+		t.Error("VerdictOf of rcode reasons")
 	}
 }
 

@@ -25,9 +25,6 @@ type Probe struct {
 	Serial  uint32 // SOA serial when authoritative
 }
 
-// Class returns how this round counts for the confirmation policy.
-func (p Probe) Class() RoundClass { return ClassOf(p.Reason) }
-
 // maxProbePackets is the packet budget of one round (lame-verification.md §7).
 const maxProbePackets = 4
 

@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -84,7 +83,8 @@ func TestProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := patient
-			if ClassOf(tt.reason) == Soft || tt.reason == ReasonMismatchedReply || tt.reason == ReasonIntermittentServfail {
+			switch tt.reason {
+			case ReasonUnresponsive, ReasonNoDNSService, ReasonMismatchedReply, ReasonIntermittentServfail:
 				r = quick
 			}
 			p := r.Probe(context.Background(), tt.zone, netip.AddrPortFrom(tt.server, 0))
@@ -92,8 +92,8 @@ func TestProbe(t *testing.T) {
 			if flags == nil {
 				flags = []string{}
 			}
-			got := []any{p.Verdict, p.Reason, p.Flags, p.Packets, p.Class()}
-			want := []any{tt.verdict, tt.reason, flags, tt.packets, ClassOf(tt.reason)}
+			got := []any{p.Verdict, p.Reason, p.Flags, p.Packets, VerdictOf(p.Reason)}
+			want := []any{tt.verdict, tt.reason, flags, tt.packets, tt.verdict}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Probe(%s, %s) (-want +got):\n%s", tt.zone, tt.server, diff)
 			}
@@ -126,7 +126,7 @@ func TestProbeVantageError(t *testing.T) {
 	r := newTestResolver(t, cfg)
 	for _, s := range []string{"[::1]:53", "[fe80::1]:53", "0.0.0.0:53"} {
 		p := r.Probe(context.Background(), "good.test.", netip.MustParseAddrPort(s))
-		if p.Reason != ReasonVantageError || p.Verdict != VerdictInconclusive || p.Packets != 0 || p.Class() != NotCounted {
+		if p.Reason != ReasonVantageError || p.Verdict != VerdictInconclusive || p.Packets != 0 {
 			t.Errorf("Probe(%s) = %s/%s after %d packets, want inconclusive/vantage_error after 0", s, p.Verdict, p.Reason, p.Packets)
 		}
 	}
@@ -153,5 +153,4 @@ func TestProbeAfterClose(t *testing.T) {
 	if _, err := r.Delegation(context.Background(), "good.test."); err == nil {
 		t.Error("Delegation after Close: no error")
 	}
-	_ = slices.Clone[[]int]
 }

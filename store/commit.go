@@ -24,9 +24,6 @@ const OverflowBucket = "*"
 // when a server is blamed for thousands of unrelated query names (DESIGN §4).
 const MaxZonelessPerServer = 256
 
-// dayLayout is the format of Count.Day and of the day arguments.
-const dayLayout = "2006-01-02"
-
 // Count is aggregated evidence for one finding, one source, one evidence kind,
 // one UTC day.
 type Count struct {
@@ -229,8 +226,7 @@ func checkBase(ctx context.Context, tx *sql.Tx, b Batch) error {
 // writeCheckpoint is Commit step 3.
 func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpoint, error) {
 	n := b.Next
-	now := db.now().UTC()
-	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(now)}
+	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(db.clock().UTC())}
 	if b.Base.ID != 0 {
 		r, err := tx.ExecContext(ctx, `UPDATE checkpoints SET byte_offset = ?, tail_hash = ?, lines = ?, state = ?,
 			dev = ?, inode = ?, path = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,

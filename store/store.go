@@ -79,8 +79,8 @@ type DB struct {
 	path string
 	db   *sql.DB
 
-	// now returns the current time; tests replace it.
-	now func() time.Time
+	// clock returns the current time; tests replace it.
+	clock func() time.Time
 
 	// writeMu serialises this process's write transactions so that they
 	// queue here instead of polling SQLite's busy handler.
@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{path: path, db: sqldb, now: time.Now}
+	db := &DB{path: path, db: sqldb, clock: time.Now}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)

@@ -307,19 +307,6 @@ func (f *findingTx) insertDaily(rows []dailyRow) error {
 	return nil
 }
 
-// mergeJSONSet adds add (sorted) to the JSON set stored and returns it
-// encoded.
-func mergeJSONSet(stored string, add []string) (string, error) {
-	var set []string
-	if err := json.Unmarshal([]byte(stored), &set); err != nil {
-		return "", err
-	}
-	for _, s := range add {
-		set = addToSet(set, s)
-	}
-	return jsonSet(set), nil
-}
-
 // jsonSet encodes a sorted set as a JSON array ("[]" for none).
 func jsonSet(s []string) string {
 	if len(s) == 0 {
