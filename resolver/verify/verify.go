@@ -148,6 +148,12 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	for range min(v.Concurrency, max(len(fs), 1)) {
 		wg.Go(func() {
 			for f := range work {
+				mu.Lock()
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop {
+					continue // handed over just before the database failed
+				}
 				out, err := v.verifyOne(ctx, f)
 				mu.Lock()
 				switch {
@@ -170,8 +176,8 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 			}
 		})
 	}
-	// The database failing ends the feed: what is probed now could not be
-	// recorded.
+	// The database failing ends the run: what would be probed now could not
+	// be recorded.
 feed:
 	for _, f := range fs {
 		select {
