@@ -19,8 +19,13 @@ import (
 // nesting depth for NS address lookups.
 
 var (
-	// ErrParentUnreachable: none of the servers of some zone on the way
-	// down to the parent answered usefully (lame-verification.md §8.5).
+	// ErrNoAuthoritative: no server of a zone gave a usable reply — an
+	// authoritative answer or, on the way down, a referral: each one was
+	// lame, silent or unreachable.
+	ErrNoAuthoritative = errors.New("no server answers authoritatively")
+	// ErrParentUnreachable: Delegation found no server of some zone on the
+	// way down to the zone's parent that answered usefully (it comes with
+	// ErrNoAuthoritative); verification records parent_unreachable.
 	ErrParentUnreachable = errors.New("parent unreachable")
 	// ErrNotDelegated: the zone has no delegation (NXDOMAIN, or no zone cut).
 	ErrNotDelegated = errors.New("not delegated")
@@ -276,7 +281,7 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 			break
 		}
 	}
-	return nil, netip.Addr{}, fmt.Errorf("%w: zone %s: %w", ErrParentUnreachable, c.zone, lastErr)
+	return nil, netip.Addr{}, fmt.Errorf("zone %s: %w: %w", c.zone, ErrNoAuthoritative, lastErr)
 }
 
 // queryAddr sends one iterative query (EDNS0, RD=0; without EDNS after

@@ -147,8 +147,8 @@ const (
 	logKeyErr     = "err"
 )
 
-// ErrClosed is returned by calls made after Close.
-var ErrClosed = errors.New("resolver: closed")
+// ErrClosed is returned (wrapped) by calls made after Close.
+var ErrClosed = errors.New("resolver closed")
 
 // Resolver is the bundled verifying resolver. It is safe for concurrent use;
 // politeness limits (one query in flight per server address, the global rate)

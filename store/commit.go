@@ -234,8 +234,10 @@ func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpo
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %w", b.Base.ID, err)
 		}
-		if n, err := r.RowsAffected(); err != nil || n != 1 {
-			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %d rows changed (%v)", b.Base.ID, n, err)
+		if n, err := r.RowsAffected(); err != nil {
+			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %w", b.Base.ID, err)
+		} else if n != 1 {
+			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %d rows changed", b.Base.ID, n)
 		}
 	}
 	var id int64
