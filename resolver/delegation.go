@@ -171,7 +171,7 @@ func (r *Resolver) nameServers(ctx context.Context, servers []nsServer, b *budge
 		if !s.glue {
 			addrs, err := r.lookupAddrs(ctx, s.name, b)
 			switch {
-			case errors.Is(err, errNXDomain):
+			case errors.Is(err, ErrNXDomain):
 				ns.Err = ReasonNSNameNXDomain
 			case err != nil:
 				ns.Err = ReasonNSLookupFailed

@@ -31,6 +31,9 @@ var (
 	ErrNotDelegated = errors.New("not delegated")
 	// ErrNotListed: ZoneFor found no zone cut listing the address.
 	ErrNotListed = errors.New("address not listed in any delegation")
+	// ErrNXDomain: the name looked up does not exist (an authoritative
+	// NXDOMAIN).
+	ErrNXDomain = errors.New("name does not exist")
 	// ErrBudget: a resolution hit MaxReferrals, MaxCNAMEs or MaxQueries.
 	ErrBudget = errors.New("resolution budget exhausted")
 )
@@ -314,15 +317,13 @@ type addrEntry struct {
 	nxdomain bool
 }
 
-var errNXDomain = errors.New("name does not exist")
-
 // lookupAddrs resolves name's A and AAAA records iteratively. It returns an
-// error wrapping errNXDomain when the name does not exist.
+// error wrapping ErrNXDomain when the name does not exist.
 func (r *Resolver) lookupAddrs(ctx context.Context, name string, b *budget) ([]netip.Addr, error) {
 	name = canonical(name)
 	if e, ok := r.addrs.get(name); ok {
 		if e.nxdomain {
-			return nil, fmt.Errorf("lookup %s: %w", name, errNXDomain)
+			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
 		return e.addrs, nil
 	}
@@ -345,7 +346,7 @@ func (r *Resolver) lookupAddrs(ctx context.Context, name string, b *budget) ([]n
 		}
 		if nx {
 			r.addrs.put(name, addrEntry{nxdomain: true}, negativeTTL)
-			return nil, fmt.Errorf("lookup %s: %w", name, errNXDomain)
+			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
 		ttl = min(ttl, t)
 		for _, rr := range rrs {

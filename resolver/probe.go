@@ -21,8 +21,20 @@ type Probe struct {
 	RTT     time.Duration
 	Packets int // packets sent to Server in this round, at most 4
 	At      time.Time
-	RName   string // SOA RNAME (presentation format) when authoritative
-	Serial  uint32 // SOA serial when authoritative
+	// SOA is the zone's SOA record from the reply when Verdict is
+	// authoritative (AA, exactly one SOA owned by the zone); zero otherwise:
+	// never taken from a referral, a recursive answer or a parent's
+	// NXDOMAIN.
+	SOA SOA
+}
+
+// SOA is what lamers reads of a zone's SOA record (RFC 1035 §3.3.13). The
+// names are in presentation form as miekg/dns writes them: absolute,
+// escapes kept (first\.last.example.com.), in the case the server sent.
+type SOA struct {
+	MName  string // the zone's primary server
+	RName  string // the mailbox of the person responsible for the zone
+	Serial uint32
 }
 
 // maxProbePackets is the packet budget of one round (lame-verification.md §7).
@@ -42,7 +54,7 @@ const maxProbePackets = 4
 // disabled address family, a link-local IPv6 address without a zone, an
 // invalid zone name or a cancelled ctx give vantage_error without counting.
 func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort) Probe {
-	return r.probe(ctx, zone, server, false)
+	return r.probe(ctx, zone, server, probeMode{ednsCheck: !r.cfg.SkipEDNSCheck})
 }
 
 // ProbeSilent is Probe for an address that has just been silent for other
@@ -52,10 +64,16 @@ func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort
 // hundreds of delegations so costs one packet and one timeout per zone,
 // not three of each.
 func (r *Resolver) ProbeSilent(ctx context.Context, zone string, server netip.AddrPort) Probe {
-	return r.probe(ctx, zone, server, true)
+	return r.probe(ctx, zone, server, probeMode{short: true, ednsCheck: !r.cfg.SkipEDNSCheck})
 }
 
-func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort, silent bool) Probe {
+// probeMode varies a probe round.
+type probeMode struct {
+	short     bool // give up after one silent P1 (ProbeSilent)
+	ednsCheck bool // send the EDNS check after an authoritative P1
+}
+
+func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort, mode probeMode) Probe {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if server.Port() == 0 {
 		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
@@ -69,7 +87,7 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 		return p.finish(ReasonVantageError, nil)
 	}
 	defer done()
-	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server, short: silent}
+	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server, mode: mode}
 	reason, reply, flags := rd.run()
 	p.Packets = rd.packets
 	p.RTT = rd.rtt
@@ -98,10 +116,8 @@ func (p Probe) finish(reason string, reply *dns.Msg) Probe {
 	if reply != nil {
 		p.Rcode = rcodeName(reply.Rcode)
 		if reason == ReasonAuthoritative {
-			c := classify(p.Zone, reply)
-			if c.soa != nil {
-				p.RName = c.soa.Mbox
-				p.Serial = c.soa.Serial
+			if soa := classify(p.Zone, reply).soa; soa != nil {
+				p.SOA = SOA{MName: soa.Ns, RName: soa.Mbox, Serial: soa.Serial}
 			}
 		}
 	}
@@ -128,7 +144,7 @@ type round struct {
 	zone       string
 	server     netip.AddrPort
 	packets    int
-	short      bool // give up after one silent P1 (ProbeSilent)
+	mode       probeMode
 	mismatched bool
 	rtt        time.Duration
 }
@@ -238,7 +254,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 
 	// P1, retransmitted once after a timeout.
 	p1 := rd.query(false, false, rd.timeout(0))
-	if rd.short && !p1.replied() {
+	if rd.mode.short && !p1.replied() {
 		return rd.silence(p1.err), nil, nil
 	}
 	if !p1.replied() && !hardStop(p1.err) {
@@ -331,7 +347,7 @@ func (rd *round) reasonOf(o outcome) string {
 // one P2 to flag EDNS faults (row 15).
 func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
 	reason := rd.reasonOf(o)
-	if reason != ReasonAuthoritative || rd.r.cfg.SkipEDNSCheck || rd.packets >= maxProbePackets {
+	if reason != ReasonAuthoritative || !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
 		return reason, o.m, nil
 	}
 	rtt := rd.rtt

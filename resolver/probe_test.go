@@ -97,6 +97,11 @@ func TestProbe(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Probe(%s, %s) (-want +got):\n%s", tt.zone, tt.server, diff)
 			}
+			// The SOA of an authoritative reply only: not from a recursive
+			// answer, a referral or a stale parent's NXDOMAIN.
+			if hasSOA := p.SOA != (SOA{}); hasSOA != (tt.verdict == VerdictAuthoritative) {
+				t.Errorf("Probe(%s, %s) SOA %+v with verdict %s", tt.zone, tt.server, p.SOA, p.Verdict)
+			}
 			if p.Zone != tt.zone || p.Server != netip.AddrPortFrom(tt.server, l.port) {
 				t.Errorf("Probe identifies %s %s", p.Zone, p.Server)
 			}
@@ -111,7 +116,8 @@ func TestProbeSOAFields(t *testing.T) {
 	l := newLab(t)
 	r := newTestResolver(t, l.config())
 	p := r.Probe(context.Background(), "Good.Test", netip.AddrPortFrom(addrGood1, l.port))
-	if p.Verdict != VerdictAuthoritative || p.RName != `first\.last.good.test.` || p.Serial != 2025112201 || p.Rcode != "NOERROR" {
+	want := SOA{MName: "ns1.good.test.", RName: `first\.last.good.test.`, Serial: 2025112201}
+	if p.Verdict != VerdictAuthoritative || p.SOA != want || p.Rcode != "NOERROR" {
 		t.Errorf("Probe = %+v", p)
 	}
 	if p.Zone != "good.test." {

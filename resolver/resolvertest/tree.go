@@ -47,9 +47,13 @@ const (
 	UpwardReferral
 	// Silent reads every query and answers none.
 	Silent
+	// Recursive answers from its zones' data like a recursive resolver
+	// from its cache: RA=1, AA=0 (Unbound's rec_lame); REFUSED outside
+	// them.
+	Recursive
 )
 
-var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent"}
+var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent", "recursive"}
 
 func (b Behavior) String() string {
 	if b >= 0 && int(b) < len(behaviorNames) {
@@ -81,6 +85,12 @@ type Config struct {
 	NSPerZone int
 	// Latency delays every answer (and every drop) of the zone servers.
 	Latency time.Duration
+	// Records are more records for the delegated zones, in zone-file text,
+	// one record a string; each one goes into the zone its owner name lies
+	// in ("z000.test. 300 IN MX 10 mail.z000.test.",
+	// "mail.z000.test. 300 IN A 192.0.2.25"). An owner outside every zone
+	// is an error.
+	Records []string
 	// Dir is where the root hints file is written; a temporary directory
 	// removed by Close when empty.
 	Dir string
@@ -215,10 +225,19 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 		fmt.Fprintf(&top, "%s 86400 IN A %s\n", name, a)
 	}
 	zwidth := max(3, len(fmt.Sprint(cfg.Zones-1)))
+	zoneName := func(z int) string { return fmt.Sprintf("z%0*d.%s", zwidth, z, tld) }
+	names := map[string]bool{}
+	for z := range cfg.Zones {
+		names[zoneName(z)] = true
+	}
+	extra, err := sortRecords(cfg.Records, names)
+	if err != nil {
+		return nil, err
+	}
 	zones := make([]zoneSet, n)
 	stride := n / cfg.NSPerZone
 	for z := range cfg.Zones {
-		name := fmt.Sprintf("z%0*d.%s", zwidth, z, tld)
+		name := zoneName(z)
 		zone := Zone{Name: name}
 		var text strings.Builder
 		fmt.Fprintf(&text, "%s 3600 IN SOA %s hostmaster.%s %d 1800 900 604800 300\n",
@@ -234,6 +253,9 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 			s.Zones = append(s.Zones, name)
 			fmt.Fprintf(&top, "%s 86400 IN NS %s\n", name, s.Name)
 			fmt.Fprintf(&text, "%s 3600 IN NS %s\n", name, s.Name)
+		}
+		for _, rr := range extra[name] {
+			fmt.Fprintln(&text, rr)
 		}
 		zd, err := newZone(text.String())
 		if err != nil {
@@ -273,12 +295,41 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 			sh = referral(ns, glue)
 		case Silent:
 			sh = dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {})
+		case Recursive:
+			sh = recursive(authoritative(zones[i]))
 		default:
 			return nil, fmt.Errorf("resolvertest: config: server %d: unknown behaviour %d", i, s.Behavior)
 		}
 		h[s.Addr] = t.counted(s.Addr, cfg.Latency, sh)
 	}
 	return h, nil
+}
+
+// sortRecords returns records by the zone of zones their owner lies in.
+func sortRecords(records []string, zones map[string]bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, text := range records {
+		rrs, err := parseRRs(text)
+		if err != nil {
+			return nil, err
+		}
+		if len(rrs) != 1 {
+			return nil, fmt.Errorf("resolvertest: config: record %q: want one record", text)
+		}
+		owner := dns.CanonicalName(rrs[0].Header().Name)
+		zone := ""
+		for _, off := range dns.Split(owner) {
+			if zones[owner[off:]] {
+				zone = owner[off:]
+				break
+			}
+		}
+		if zone == "" {
+			return nil, fmt.Errorf("resolvertest: config: record %q: owner in none of the zones", text)
+		}
+		out[zone] = append(out[zone], rrs[0].String())
+	}
+	return out, nil
 }
 
 // counted wraps h with a's counters and the latency.
@@ -341,6 +392,23 @@ func authoritative(zs zoneSet) dns.Handler {
 		}
 		w.WriteMsg(m)
 	})
+}
+
+// recursive turns h's answers into a recursive resolver's: RA=1, AA=0.
+func recursive(h dns.Handler) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		h.ServeDNS(&recursiveWriter{w}, req)
+	})
+}
+
+// recursiveWriter clears AA and sets RA on the messages it writes.
+type recursiveWriter struct{ dns.ResponseWriter }
+
+func (w *recursiveWriter) WriteMsg(m *dns.Msg) error {
+	if m.Rcode != dns.RcodeRefused {
+		m.Authoritative, m.RecursionAvailable = false, true
+	}
+	return w.ResponseWriter.WriteMsg(m)
 }
 
 func referral(ns, glue dns.RR) dns.Handler {
