@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// CheckResult is what `lamers check` prints (DESIGN §2).
+// CheckResult is what `lamers check` prints.
 type CheckResult struct {
 	Zone       string         `json:"zone"`
 	Parent     string         `json:"parent"`

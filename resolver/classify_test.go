@@ -20,7 +20,7 @@ func TestClassify(t *testing.T) {
 		{"authoritative, owner in another case", resolvertest.Reply{AA: true, Answer: `EXAMPLE.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`}, ReasonAuthoritative},
 		{"two SOAs at the apex", resolvertest.Reply{AA: true, Answer: "example.org. 300 IN SOA a. b. 1 2 3 4 5\nexample.org. 300 IN SOA a. b. 2 2 3 4 5"}, ReasonBrokenServer},
 		{"SOA of another class", resolvertest.Reply{AA: true, Answer: `example.org. 300 CH SOA a. b. 1 2 3 4 5`}, ReasonNoSOA},
-		// BIND's "recursion yes" NS answering from cache (lab (c') cached).
+		// BIND with "recursion yes" answering from its cache (the e2e lab's recursive.lab.).
 		{"RA=1 AA=0 answer", resolvertest.Reply{RA: true, Answer: `example.org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonRecursiveNotAuthoritative},
 		// Lab (c') uncached: RA=1 referral to itself.
 		{"RA=1 referral", resolvertest.Reply{RA: true, Ns: `example.org. 300 IN NS ns.example.net.`}, ReasonRecursiveNotAuthoritative},

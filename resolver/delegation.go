@@ -20,7 +20,7 @@ type Delegation struct {
 	NS        []NameServer // the parent's NS set, sorted by name
 	ChildNS   []string     // the NS names at the child's apex, sorted; empty if no server answered authoritatively
 	// ChildOnly are the names of ChildNS that the parent does not list, with
-	// their addresses (lame-verification.md §8.2: "report it separately").
+	// their addresses: RFC 2181 §6.1 makes them authoritative too.
 	ChildOnly []NameServer
 }
 
@@ -34,7 +34,8 @@ type NameServer struct {
 
 // Lists reports whether addr is an address of the delegation: of the parent's
 // NS set or of the child's apex NS set. A finding whose address is not
-// listed, or whose zone is not Delegated, is stale (DESIGN §5.1); deciding
+// listed, or whose zone is not Delegated, is stale (docs/verification.md,
+// section 1); deciding
 // that is the caller's business.
 func (d Delegation) Lists(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")

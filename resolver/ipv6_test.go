@@ -11,7 +11,7 @@ import (
 	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
-// TestProbeIPv6 probes over ::1: a lame server (shared/lab (i) v6.lab, an
+// TestProbeIPv6 probes over ::1: a lame server (the e2e lab's v6.lab., an
 // upward referral) and a closed port (ICMPv6 port unreachable).
 func TestProbeIPv6(t *testing.T) {
 	pc, err := net.ListenPacket("udp6", "[::1]:0")

@@ -14,9 +14,10 @@ import (
 	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
-// A private DNS tree on loopback, modelled on shared/lab (dnslab.sh): a root,
+// A private DNS tree on loopback, modelled on the e2e suite's lab (real BIND,
+// Unbound and NSD in a network namespace, e2e/expect_test.go): a root,
 // the TLDs test. and alt., and one child zone per row of the classification
-// table (lame-verification.md §6). Every server listens on the same random
+// table (docs/verification.md, section 3). Every server listens on the same random
 // port on its own 127.53.x.y address, UDP and TCP.
 
 // The tree's addresses.
@@ -86,7 +87,7 @@ nsnx.test.            3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns-upref.nic.test.
 sub.upref.test.       3600 IN NS  ns-upref.nic.test.
-; NS name that is a CNAME (shared/lab (j) cnamens.lab), and a CNAME chain
+; NS name that is a CNAME (as the e2e lab's cnamens.lab.), and a CNAME chain
 ; longer than RFC 1536 allows
 cnamens.test.         3600 IN NS    alias.nic.test.
 alias.nic.test.       3600 IN CNAME ns1.good.test.
@@ -171,7 +172,7 @@ func newLab(t testing.TB) *labTest {
 	l.serve(t, addrGood2, auth(goodZone), true)
 
 	// A stale copy of test. that no longer has these delegations
-	// (shared/lab (e) parentsoa.lab).
+	// (the e2e lab's parentsoa.lab.).
 	l.serve(t, addrStale, auth(`
 test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 2019010101 1800 900 604800 300
 test. 300 IN NS  ns1.nic.test.`), true)
@@ -187,7 +188,7 @@ test. 300 IN NS  ns1.nic.test.`), true)
 			w.WriteMsg(m)
 		}
 	}), true)
-	// BIND with recursion yes; allow-recursion {none;} (shared/lab (b)).
+	// BIND with recursion yes; allow-recursion {none;} (the e2e lab's upref.lab.).
 	l.serve(t, addrUpref, resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}, true)
 	l.serve(t, addrOtherRef, resolvertest.Reply{Ns: `elsewhere.alt. 3600 IN NS ns1.elsewhere.alt.`}, true)
 	l.serve(t, addrNonAuth, resolvertest.Reply{Answer: `nonauth.test. 300 IN SOA ns1.nonauth.test. h.nonauth.test. 1 2 3 4 5`}, true)

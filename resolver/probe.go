@@ -10,7 +10,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Probe is one probe round of one zone on one server address (DESIGN §5.2-3).
+// Probe is one probe round of one zone on one server address
+// (docs/verification.md, sections 2 and 3).
 type Probe struct {
 	Zone    string         // canonical: lowercase, absolute
 	Server  netip.AddrPort // the address probed (IPv4-mapped addresses unmapped)
@@ -37,11 +38,12 @@ type SOA struct {
 	Serial uint32
 }
 
-// maxProbePackets is the packet budget of one round (lame-verification.md §7).
+// maxProbePackets is the packet budget of one round (docs/verification.md,
+// section 2).
 const maxProbePackets = 4
 
 // Probe runs one round of "SOA <zone> IN, RD=0" against server
-// (lame-verification.md §7) and classifies the outcome (§6):
+// and classifies the outcome (docs/verification.md, sections 2 and 3):
 //
 //  1. P1: UDP without EDNS, Timeouts[0]; after a timeout P1 again, Timeouts[1];
 //  2. P2: UDP with EDNS0 (payload 1232, DO=0), last timeout, after P1 timed out
@@ -179,7 +181,7 @@ func (o outcome) rcode() int {
 	return o.m.Rcode
 }
 
-// malformed: FORMERR, NOTIMP or garbage (row 14).
+// malformed: FORMERR, NOTIMP or garbage (broken_server when P2 agrees).
 func (o outcome) malformed() bool {
 	return o.m != nil && (o.err != nil || o.m.Rcode == dns.RcodeFormatError || o.m.Rcode == dns.RcodeNotImplemented)
 }
@@ -223,7 +225,7 @@ func hardStop(err error) bool {
 		errors.Is(err, context.Canceled)
 }
 
-// afterTC follows a truncated reply with TCP (row 18/19). ok is false when
+// afterTC follows a truncated reply with TCP (RFC 7766). ok is false when
 // TCP failed.
 func (rd *round) afterTC(o outcome, edns bool) (outcome, bool) {
 	if !o.replied() || !o.m.Truncated {
@@ -293,7 +295,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 		switch {
 		case p1.rcode() == dns.RcodeServerFailure && p1.err == nil:
 			// SERVFAIL once, then nothing: not the "SERVFAIL on P1, P2
-			// and TCP" of row 12.
+			// and TCP" of servfail.
 			return ReasonIntermittentServfail, p1.m, nil
 		default:
 			// REFUSED or FORMERR/garbage stand on their own.
@@ -311,7 +313,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 	case p1.malformed() && p2.malformed():
 		return ReasonBrokenServer, p2.m, nil
 	case p1.rcode() == dns.RcodeServerFailure && p2.rcode() == dns.RcodeServerFailure && p2.err == nil && !p2.m.Truncated:
-		// Row 12: SERVFAIL on P1 and P2; TCP decides.
+		// SERVFAIL on P1 and P2; TCP decides.
 		if rd.packets >= maxProbePackets {
 			return ReasonServfail, p2.m, nil
 		}
@@ -344,7 +346,7 @@ func (rd *round) reasonOf(o outcome) string {
 }
 
 // withEDNSCheck classifies a clean reply and, when it is authoritative, sends
-// one P2 to flag EDNS faults (row 15).
+// one P2 to flag EDNS faults (edns_noncompliant; RFC 8906 §3.2).
 func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
 	reason := rd.reasonOf(o)
 	if reason != ReasonAuthoritative || !rd.mode.ednsCheck || rd.packets >= maxProbePackets {

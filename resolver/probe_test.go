@@ -10,7 +10,7 @@ import (
 )
 
 // TestProbe runs one probe round against one server per row of the
-// classification table (lame-verification.md §6) in the private tree.
+// classification table (docs/verification.md, section 3) in the private tree.
 func TestProbe(t *testing.T) {
 	l := newLab(t)
 	// Rows that wait for silence use short timeouts; rows that expect
@@ -30,53 +30,53 @@ func TestProbe(t *testing.T) {
 		flags   []string
 		packets int
 	}{
-		// Row 1: NSD serving the zone (shared/lab (f) good.lab); P1 plus the EDNS check.
+		// NSD serving the zone (the e2e lab's good.lab.); P1 plus the EDNS check.
 		{"authoritative", "good.test.", addrGood1, VerdictAuthoritative, ReasonAuthoritative, nil, 2},
-		// Row 11: NSD that does not serve the zone (lab (a)): REFUSED on P1 and P2.
+		// NSD that does not serve the zone (refused.lab.): REFUSED on P1 and P2.
 		{"refused", "refused.test.", addrRefused, VerdictLame, ReasonRefused, nil, 2},
-		// Row 12: zone configured but not loaded (lab (c'')): SERVFAIL on P1, P2 and TCP.
+		// Zone configured but not loaded (servfail.lab.): SERVFAIL on P1, P2 and TCP.
 		{"servfail always", "servfail.test.", addrServfail, VerdictLame, ReasonServfail, nil, 3},
-		// Row 13: SERVFAIL, then silence.
+		// SERVFAIL, then silence.
 		{"servfail sometimes", "flaky.test.", addrFlaky, VerdictInconclusive, ReasonIntermittentServfail, nil, 2},
-		// Row 3: BIND recursion yes / allow-recursion none (lab (b)).
+		// BIND recursion yes / allow-recursion none (upref.lab.).
 		{"upward referral", "upref.test.", addrUpref, VerdictLame, ReasonUpwardReferral, nil, 1},
-		// Row 4: the parent's own server (lab (e') selfref.lab).
+		// The parent's own server (selfref.lab.).
 		{"self referral", "selfref.test.", addrTest, VerdictLame, ReasonSelfReferral, nil, 1},
-		// Row 5.
+		// A referral to a zone that is neither the zone nor an ancestor.
 		{"referral to another zone", "otherref.test.", addrOtherRef, VerdictLame, ReasonReferralOtherZone, nil, 1},
-		// Row 2.
+		// An answer without AA.
 		{"AA=0 answer", "nonauth.test.", addrNonAuth, VerdictLame, ReasonNotAuthoritative, nil, 1},
-		// Row 2, rec_lame (lab (c') recursive.lab).
+		// The same from a recursive resolver, Unbound's rec_lame (recursive.lab.).
 		{"RA=1 AA=0", "recursive.test.", addrRecursive, VerdictLame, ReasonRecursiveNotAuthoritative, []string{FlagOpenRecursor}, 1},
-		// Row 6.
+		// AA=1 and the parent's SOA.
 		{"SOA with the wrong owner", "wrongsoa.test.", addrWrongSOA, VerdictLame, ReasonWrongSOAOwner, nil, 1},
-		// Row 7.
+		// AA=1, NODATA without an SOA.
 		{"no SOA", "nosoa.test.", addrNoSOA, VerdictLame, ReasonNoSOA, nil, 1},
-		// Row 8.
+		// A CNAME at the zone name.
 		{"CNAME at the apex", "cname.test.", addrCNAME, VerdictLame, ReasonCNAMEAtApex, nil, 1},
-		// Row 10: a stale copy of the parent (lab (e) parentsoa.lab).
+		// A stale copy of the parent (parentsoa.lab.).
 		{"NXDOMAIN", "parentsoa.test.", addrStale, VerdictLame, ReasonNXDomain, nil, 1},
-		// Row 9.
+		// NOERROR, AA=0, nothing in any section.
 		{"empty non-authoritative", "empty.test.", addrEmpty, VerdictLame, ReasonEmptyNonAuthoritative, nil, 1},
-		// Row 17.
+		// An rcode without a reason of its own.
 		{"NOTAUTH", "notauth.test.", addrNotAuth, VerdictLame, "rcode_notauth", nil, 1},
-		// Row 14: FORMERR with and without EDNS.
+		// FORMERR with and without EDNS.
 		{"FORMERR always", "formerr.test.", addrFormerr, VerdictLame, ReasonBrokenServer, nil, 2},
-		// Row 15: EDNS-intolerant, fine without.
+		// EDNS-intolerant, fine without.
 		{"EDNS intolerant", "noedns.test.", addrNoEDNS, VerdictAuthoritative, ReasonAuthoritative, []string{FlagEDNSNoncompliant}, 2},
 		// FORMERR without EDNS, fine with it: classified by P2.
 		{"EDNS required", "ednsonly.test.", addrEDNSOnly, VerdictAuthoritative, ReasonAuthoritative, nil, 2},
-		// Row 18: TC=1, TCP answers; then the EDNS check (TC again: compliant).
+		// TC=1, TCP answers; then the EDNS check (TC again: compliant).
 		{"TC=1, TCP works", "tc.test.", addrTC, VerdictAuthoritative, ReasonAuthoritative, nil, 3},
-		// Row 19.
+		// TC=1, and nothing listens on TCP.
 		{"TC=1, TCP fails", "tcfail.test.", addrTCNoTCP, VerdictInconclusive, ReasonTCPFailedAfterTruncation, nil, 2},
-		// Row 20: lab (d') blackhole.lab. P1, P1 again, P2.
+		// Silence (blackhole.lab.): P1, P1 again, P2.
 		{"silence", "blackhole.test.", addrSilent, VerdictInconclusive, ReasonUnresponsive, nil, 3},
-		// Row 21: lab (d) closed.lab, ICMP port unreachable.
+		// Nothing listens (closed.lab.): ICMP port unreachable.
 		{"closed port", "closed.test.", addrClosed, VerdictInconclusive, ReasonNoDNSService, nil, 1},
-		// Row 23: replies with a wrong ID only.
+		// Replies with a wrong ID only.
 		{"wrong ID", "wrongid.test.", addrWrongID, VerdictInconclusive, ReasonMismatchedReply, nil, 3},
-		// Row 23: replies from another address only.
+		// Replies from another address only.
 		{"reply from another address", "elsewhere.test.", addrElsewhere, VerdictInconclusive, ReasonMismatchedReply, nil, 3},
 	}
 	for _, tt := range tests {

@@ -5,14 +5,14 @@ import "strings"
 // Verdict is the outcome of one probe round for one (zone, server address).
 type Verdict string
 
-// The three verdicts of DESIGN §5 step 3.
+// The three verdicts of a round (docs/verification.md, section 3).
 const (
 	VerdictAuthoritative Verdict = "authoritative"
 	VerdictLame          Verdict = "lame"
 	VerdictInconclusive  Verdict = "inconclusive"
 )
 
-// Verdict reasons (DESIGN §5 step 3; lame-verification.md §6). Rcodes without a
+// Verdict reasons (docs/verification.md, section 3). Rcodes without a
 // reason of their own are reported as "rcode_" + the lowercase mnemonic, e.g.
 // "rcode_notauth", or "rcode_" + the decimal value when it has no mnemonic.
 const (
@@ -74,7 +74,7 @@ var inconclusiveReasons = map[string]bool{
 
 // VerdictOf returns the verdict a single round with this reason gets:
 // authoritative; lame for the hard reasons and for rcodes without a reason
-// of their own, except BADCOOKIE (RFC 7873 §5.3: a client resends with the
+// of their own, except BADCOOKIE (RFC 7873: a client resends with the
 // server's cookie; it is never lame by itself); inconclusive for silence,
 // the inconclusive reasons and unknown reasons.
 func VerdictOf(reason string) Verdict {

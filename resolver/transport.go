@@ -200,8 +200,8 @@ func (t *tcpExchanger) ExchangeContext(ctx context.Context, m *dns.Msg, addr str
 
 // transportError maps socket errors to the classes the probe cares about.
 // ICMP host unreachable is a remote condition and counts as silence; local
-// routing and address-family failures are vantage errors (lame-verification.md
-// §6 row 22).
+// routing and address-family failures are vantage errors
+// (docs/verification.md, section 2).
 func transportError(ctx context.Context, err error) error {
 	var ne net.Error
 	switch {

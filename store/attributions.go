@@ -12,7 +12,8 @@ import (
 
 // Attribute assigns zone to the zone-less finding findingID, once
 // verification has found the zone cut above its sample query name whose
-// delegation lists its server (DESIGN §4). In one transaction:
+// delegation lists its server (docs/verification.md, section 1). In one
+// transaction:
 //
 //   - the finding's evidence moves into the finding (zone, "", server,
 //     port), which is created if missing and merged into if present: Count

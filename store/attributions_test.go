@@ -241,8 +241,8 @@ func TestAttributeRefuses(t *testing.T) {
 func TestAttributeRoutesLaterCommits(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	// Two buckets of one server that belong to two zones (DESIGN §4: not
-	// collapsed into one), and the same bucket on another port.
+	// Two buckets of one server that belong to two zones (each zone gets its
+	// own finding, not one for both), and the same bucket on another port.
 	other := zoneless("b.example.", "www.b.example.", srvA, "refused", 1, at(1, 0), at(1, 0))
 	r := mustCommit(t, db, firstBatch(fpNamed, 100, 7, append(refusedLab(), other)...))
 	if _, err := db.Attribute(ctx, findingID(t, db, "", "refused.lab."), "refused.lab."); err != nil {

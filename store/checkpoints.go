@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Checkpoint is the ingest position in one content stream (DESIGN §4: device,
-// inode, fingerprint of its first bytes, offset). A stream is identified by
+// Checkpoint is the ingest position in one content stream
+// (docs/exactly-once.md: device, inode, fingerprint of its first bytes,
+// offset). A stream is identified by
 // its content, not by its file: the same content renamed, rotated or gzipped
 // resumes from the same checkpoint.
 type Checkpoint struct {

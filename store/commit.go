@@ -21,7 +21,7 @@ const OverflowBucket = "*"
 // bucket "*", server, port) instead. Existing buckets keep receiving their
 // counts, and so do buckets that Attribute gave a zone: their counts go to the
 // zoned finding and do not count against the cap. This keeps storage bounded
-// when a server is blamed for thousands of unrelated query names (DESIGN §4).
+// when a server is blamed for thousands of unrelated query names.
 const MaxZonelessPerServer = 256
 
 // Count is aggregated evidence for one finding, one source, one evidence kind,

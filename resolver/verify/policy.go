@@ -16,7 +16,7 @@ type Policy struct {
 	LameSpan           time.Duration // first to last of them at least, 30m
 	UnresponsiveRounds int           // soft rounds needed for "unresponsive", 3
 	UnresponsiveSpan   time.Duration // first to last of them at least, 24h
-	MinInterval        time.Duration // between rounds of one (zone, address), 30m (RFC 4697 §2.2.1)
+	MinInterval        time.Duration // between rounds of one (zone, address), 30m (RFC 4697 §2.2)
 }
 
 // DefaultPolicy returns the defaults of docs/verification.md.
