@@ -193,7 +193,10 @@ feed:
 	if firstErr != nil {
 		return st, firstErr
 	}
-	return st, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("verify: %w", err)
+	}
+	return st, nil
 }
 
 // storeError marks errors of the database, which stop a run (probe errors
@@ -217,8 +220,8 @@ func (v *Verifier) attribute(ctx context.Context, opts Options, statuses []store
 		return fmt.Errorf("verify: %w", err)
 	}
 	for _, f := range fs {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("verify: %w", err)
 		}
 		if f.Bucket == store.OverflowBucket {
 			continue // many zones share it: a human has to look
