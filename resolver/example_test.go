@@ -10,9 +10,10 @@ import (
 )
 
 // exampleTree starts a private tree on loopback and a Resolver for it, as
-// `lamers --root-hints FILE` would use one. The zone z000.test. is
-// delegated to an authoritative server and to one that answers REFUSED.
-func exampleTree(records ...string) (*resolvertest.Tree, *resolver.Resolver, error) {
+// `lamers --root-hints FILE` would use one, and returns them with the
+// function that stops both. The zone z000.test. is delegated to an
+// authoritative server and to one that answers REFUSED.
+func exampleTree(records ...string) (*resolver.Resolver, func(), error) {
 	tree, err := resolvertest.Start(resolvertest.Config{
 		Net:       62,
 		Servers:   []resolvertest.Behavior{resolvertest.Authoritative, resolvertest.Refused},
@@ -22,35 +23,34 @@ func exampleTree(records ...string) (*resolvertest.Tree, *resolver.Resolver, err
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(tree.RootHints)
+	r, err := func() (*resolver.Resolver, error) {
+		f, err := os.Open(tree.RootHints)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		hints, err := resolver.ParseRootHints(f)
+		if err != nil {
+			return nil, err
+		}
+		return resolver.New(resolver.Config{RootHints: hints, Port: tree.Port})
+	}()
 	if err != nil {
 		tree.Close()
 		return nil, nil, err
 	}
-	defer f.Close()
-	hints, err := resolver.ParseRootHints(f)
-	if err != nil {
-		tree.Close()
-		return nil, nil, err
-	}
-	r, err := resolver.New(resolver.Config{RootHints: hints, Port: tree.Port})
-	if err != nil {
-		tree.Close()
-		return nil, nil, err
-	}
-	return tree, r, nil
+	return r, func() { r.Close(context.Background()); tree.Close() }, nil
 }
 
 // What `lamers check ZONE` does: the delegation, then one probe round per
 // server address.
 func ExampleResolver_Check() {
-	tree, r, err := exampleTree()
+	r, stop, err := exampleTree()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer tree.Close()
-	defer r.Close(context.Background())
+	defer stop()
 
 	res, err := r.Check(context.Background(), "z000.test.", nil)
 	if err != nil {
@@ -72,13 +72,12 @@ func ExampleResolver_Check() {
 // The SOA of a zone, from a server that answers authoritatively: where the
 // hostmaster's address (RNAME) comes from.
 func ExampleResolver_SOA() {
-	tree, r, err := exampleTree()
+	r, stop, err := exampleTree()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer tree.Close()
-	defer r.Close(context.Background())
+	defer stop()
 
 	soa, err := r.SOA(context.Background(), "z000.test.")
 	if err != nil {
@@ -92,7 +91,7 @@ func ExampleResolver_SOA() {
 
 // Whether mail for a domain can be delivered at all (RFC 5321 §5.1).
 func ExampleResolver_MailHosts() {
-	tree, r, err := exampleTree(
+	r, stop, err := exampleTree(
 		"z000.test. 300 IN MX 10 mail.z000.test.",
 		"mail.z000.test. 300 IN A 192.0.2.25",
 		"mail.z000.test. 300 IN A 127.0.0.1",
@@ -101,8 +100,7 @@ func ExampleResolver_MailHosts() {
 		fmt.Println(err)
 		return
 	}
-	defer tree.Close()
-	defer r.Close(context.Background())
+	defer stop()
 
 	m, err := r.MailHosts(context.Background(), "z000.test.")
 	if err != nil {

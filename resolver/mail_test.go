@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +62,8 @@ var contactTree = resolvertest.Config{
 	},
 }
 
-// startTree starts cfg and returns it with a Resolver that reads its root
-// hints file, as --root-hints does, with short timeouts and no rate limit.
+// startTree starts cfg and returns it with a Resolver for it: short
+// timeouts, no rate limit.
 func startTree(t testing.TB, cfg resolvertest.Config) (*resolvertest.Tree, *resolver.Resolver) {
 	t.Helper()
 	tree, err := resolvertest.Start(cfg)
@@ -76,17 +75,8 @@ func startTree(t testing.TB, cfg resolvertest.Config) (*resolvertest.Tree, *reso
 			t.Error(err)
 		}
 	})
-	f, err := os.Open(tree.RootHints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	hints, err := resolver.ParseRootHints(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := resolver.New(resolver.Config{
-		RootHints: hints, Port: tree.Port, QPS: -1,
+		RootHints: []netip.Addr{tree.Root}, Port: tree.Port, QPS: -1,
 		Timeouts: []time.Duration{time.Second, time.Second}, TCPTimeout: time.Second,
 	})
 	if err != nil {

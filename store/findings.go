@@ -149,27 +149,6 @@ func scanFinding(r rowScanner) (Finding, error) {
 	return fd, nil
 }
 
-// queryFindings runs a SELECT of findingColumns and scans every row.
-func (db *DB) queryFindings(ctx context.Context, op, q string, args ...any) ([]Finding, error) {
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-	}
-	defer rows.Close()
-	var fs []Finding
-	for rows.Next() {
-		fd, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-		}
-		fs = append(fs, fd)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-	}
-	return fs, nil
-}
-
 // inList returns "col IN (?, ?, …)" and its arguments.
 func inList(col string, vals []string) (string, []any) {
 	args := make([]any, len(vals))
@@ -186,7 +165,7 @@ func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: findings: %w", err)
 	}
-	fs, err := db.queryFindings(ctx, "findings", "SELECT "+findingColumns+" FROM findings"+where, args...)
+	fs, err := queryAll(ctx, db, "findings", scanFinding, "SELECT "+findingColumns+" FROM findings"+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +195,7 @@ func (db *DB) DueFindings(ctx context.Context, f Filter) ([]Finding, error) {
 	if f.Limit > 0 {
 		q, args = q+" LIMIT ?", append(args, f.Limit)
 	}
-	return db.queryFindings(ctx, "due findings", q, args...)
+	return queryAll(ctx, db, "due findings", scanFinding, q, args...)
 }
 
 // Finding returns the finding with the given ID, or an error wrapping

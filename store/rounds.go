@@ -115,23 +115,7 @@ func (db *DB) Rounds(ctx context.Context, findingID int64, limit int) ([]Round, 
 		q = "SELECT * FROM (SELECT " + roundColumns + " FROM rounds WHERE finding_id = ? ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id"
 		args = append(args, limit)
 	}
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: rounds of finding %d %s: %w", findingID, db.path, err)
-	}
-	defer rows.Close()
-	var rs []Round
-	for rows.Next() {
-		r, err := scanRound(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: rounds of finding %d %s: %w", findingID, db.path, err)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: rounds of finding %d %s: %w", findingID, db.path, err)
-	}
-	return rs, nil
+	return queryAll(ctx, db, fmt.Sprintf("rounds of finding %d", findingID), scanRound, q, args...)
 }
 
 // scanRound reads one row of roundColumns.

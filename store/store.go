@@ -244,3 +244,30 @@ func fromUnixNano(ns int64) time.Time {
 	}
 	return time.Unix(0, ns).UTC()
 }
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// queryAll runs the query q and reads every row with scan; errors name op
+// and the database.
+func queryAll[T any](ctx context.Context, db *DB, op string, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	return out, nil
+}
