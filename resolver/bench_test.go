@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
 // BenchmarkVerify probes 5,000 (zone, address) pairs: 500 zones, each on 10
@@ -34,12 +36,12 @@ func BenchmarkVerify(b *testing.B) {
 		case i < 80:
 			l.serve(b, a, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 				z := req.Question[0].Name
-				w.WriteMsg(build(b, req, reply{aa: true, answer: z + " 300 IN SOA ns." + z + " hostmaster." + z + " 1 1800 900 604800 300"}))
+				w.WriteMsg(resolvertest.Reply{AA: true, Answer: z + " 300 IN SOA ns." + z + " hostmaster." + z + " 1 1800 900 604800 300"}.Msg(req))
 			}), false)
 		case i < 90:
-			l.serve(b, a, fixed(b, reply{rcode: dns.RcodeRefused}), false)
+			l.serve(b, a, resolvertest.Reply{Rcode: dns.RcodeRefused}, false)
 		case i < 95:
-			l.serve(b, a, fixed(b, reply{ns: `. 3600000 IN NS a.root-servers.test.`}), false)
+			l.serve(b, a, resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}, false)
 		default:
 			l.rawUDP(b, a, func(*net.UDPConn, netip.AddrPort, *dns.Msg) {})
 		}

@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// CheckResult is what `lamers check` prints (DESIGN §2).
+// CheckResult is what `lamers check` prints.
 type CheckResult struct {
 	Zone       string         `json:"zone"`
 	Parent     string         `json:"parent"`
@@ -38,7 +38,7 @@ type ServerResult struct {
 // names is probed once. The error wraps ErrNotDelegated when the zone has no
 // delegation, ErrParentUnreachable when it could not be found.
 func (r *Resolver) Check(ctx context.Context, zone string, servers []netip.Addr) (CheckResult, error) {
-	d, err := r.Delegation(ctx, zone)
+	d, err := r.delegation(ctx, zone)
 	res := CheckResult{Zone: d.Zone, Parent: d.Parent, Delegation: []string{}, Servers: []ServerResult{}}
 	if err != nil {
 		return res, fmt.Errorf("resolver: check %s: %w", d.Zone, err)

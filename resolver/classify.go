@@ -14,10 +14,12 @@ type classification struct {
 	soa    *dns.SOA // the zone's SOA when authoritative
 }
 
-// classify applies lame-verification.md §6 rows 1-10, 14 and 17 to one reply
-// that already passed the transport's ID, question and source checks. zone is
-// canonical (lowercase, absolute). The fallbacks between packets (rows 11-13,
-// 15, 18-23) are the probe round's business, not this function's.
+// classify applies the table of docs/verification.md, section 3, to one
+// reply that already passed the transport's ID, question and source checks.
+// zone is canonical (lowercase, absolute). What takes more than one packet —
+// REFUSED and SERVFAIL confirmed by P2 and TCP, intermittent SERVFAIL, TCP
+// after truncation, the EDNS check, silence and mismatched replies — is the
+// probe round's business, not this function's.
 func classify(zone string, m *dns.Msg) classification {
 	var c classification
 	if m.RecursionAvailable {
@@ -68,7 +70,7 @@ func classify(zone string, m *dns.Msg) classification {
 	if !m.Authoritative {
 		switch {
 		case m.RecursionAvailable:
-			// Row 2 (rec_lame): a resolver answering from its cache or
+			// Unbound's rec_lame: a resolver answering from its cache or
 			// referring to what it has cached.
 			if len(m.Answer) == 0 && len(m.Ns) == 0 && len(extraWithoutOPT(m)) == 0 {
 				c.reason = ReasonEmptyNonAuthoritative
@@ -100,7 +102,8 @@ func classify(zone string, m *dns.Msg) classification {
 }
 
 // referralReason tells the kinds of non-authoritative replies without an
-// answer apart (rows 3-5 and 9).
+// answer apart: upward, self and other referrals, empty replies, negative
+// answers without AA.
 func referralReason(zone string, m *dns.Msg) string {
 	var owner string
 	for _, rr := range m.Ns {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
 // TestClassify covers the classifier on replies written as zone-file text,
@@ -11,39 +13,39 @@ import (
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		name   string
-		r      reply
+		r      resolvertest.Reply
 		reason string
 	}{
-		{"authoritative", reply{aa: true, answer: `example.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`}, ReasonAuthoritative},
-		{"authoritative, owner in another case", reply{aa: true, answer: `EXAMPLE.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`}, ReasonAuthoritative},
-		{"two SOAs at the apex", reply{aa: true, answer: "example.org. 300 IN SOA a. b. 1 2 3 4 5\nexample.org. 300 IN SOA a. b. 2 2 3 4 5"}, ReasonBrokenServer},
-		{"SOA of another class", reply{aa: true, answer: `example.org. 300 CH SOA a. b. 1 2 3 4 5`}, ReasonNoSOA},
-		// BIND's "recursion yes" NS answering from cache (lab (c') cached).
-		{"RA=1 AA=0 answer", reply{ra: true, answer: `example.org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonRecursiveNotAuthoritative},
+		{"authoritative", resolvertest.Reply{AA: true, Answer: `example.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`}, ReasonAuthoritative},
+		{"authoritative, owner in another case", resolvertest.Reply{AA: true, Answer: `EXAMPLE.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`}, ReasonAuthoritative},
+		{"two SOAs at the apex", resolvertest.Reply{AA: true, Answer: "example.org. 300 IN SOA a. b. 1 2 3 4 5\nexample.org. 300 IN SOA a. b. 2 2 3 4 5"}, ReasonBrokenServer},
+		{"SOA of another class", resolvertest.Reply{AA: true, Answer: `example.org. 300 CH SOA a. b. 1 2 3 4 5`}, ReasonNoSOA},
+		// BIND with "recursion yes" answering from its cache (the e2e lab's recursive.lab.).
+		{"RA=1 AA=0 answer", resolvertest.Reply{RA: true, Answer: `example.org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonRecursiveNotAuthoritative},
 		// Lab (c') uncached: RA=1 referral to itself.
-		{"RA=1 referral", reply{ra: true, ns: `example.org. 300 IN NS ns.example.net.`}, ReasonRecursiveNotAuthoritative},
-		{"RA=1 all empty", reply{ra: true}, ReasonEmptyNonAuthoritative},
+		{"RA=1 referral", resolvertest.Reply{RA: true, Ns: `example.org. 300 IN NS ns.example.net.`}, ReasonRecursiveNotAuthoritative},
+		{"RA=1 all empty", resolvertest.Reply{RA: true}, ReasonEmptyNonAuthoritative},
 		// Lab (c) otherauth.lab: the root refers to lab.
-		{"referral to the parent", reply{ns: `org. 172800 IN NS a.gtld.example.`}, ReasonUpwardReferral},
-		{"referral to the root", reply{ns: `. 3600000 IN NS a.root-servers.net.`}, ReasonUpwardReferral},
-		{"referral to a child", reply{ns: `sub.example.org. 3600 IN NS ns.sub.example.org.`}, ReasonReferralOtherZone},
-		{"referral to a sibling", reply{ns: `example.com. 3600 IN NS ns.example.com.`}, ReasonReferralOtherZone},
-		{"AA=0 NODATA", reply{ns: `org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonNotAuthoritative},
-		{"AA=0 glue only", reply{ex: `ns.example.org. 300 IN A 192.0.2.1`}, ReasonNotAuthoritative},
-		{"AA=1 referral", reply{aa: true, ns: `example.org. 300 IN NS ns.example.org.`}, ReasonNoSOA},
-		{"AA=1 other zone's SOA in authority", reply{aa: true, ns: `org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonNoSOA},
-		{"AA=1 answer of another type", reply{aa: true, answer: `example.org. 300 IN A 192.0.2.1`}, ReasonNoSOA},
-		{"CNAME at apex, AA=0", reply{answer: `example.org. 300 IN CNAME example.net.`}, ReasonCNAMEAtApex},
-		{"NXDOMAIN AA=0", reply{rcode: dns.RcodeNameError}, ReasonNXDomain},
-		{"NOTIMP", reply{rcode: dns.RcodeNotImplemented}, ReasonBrokenServer},
-		{"YXDOMAIN", reply{rcode: dns.RcodeYXDomain}, "rcode_yxdomain"},
-		{"rcode 12", reply{rcode: 12}, "rcode_12"},
+		{"referral to the parent", resolvertest.Reply{Ns: `org. 172800 IN NS a.gtld.example.`}, ReasonUpwardReferral},
+		{"referral to the root", resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.net.`}, ReasonUpwardReferral},
+		{"referral to a child", resolvertest.Reply{Ns: `sub.example.org. 3600 IN NS ns.sub.example.org.`}, ReasonReferralOtherZone},
+		{"referral to a sibling", resolvertest.Reply{Ns: `example.com. 3600 IN NS ns.example.com.`}, ReasonReferralOtherZone},
+		{"AA=0 NODATA", resolvertest.Reply{Ns: `org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonNotAuthoritative},
+		{"AA=0 glue only", resolvertest.Reply{Extra: `ns.example.org. 300 IN A 192.0.2.1`}, ReasonNotAuthoritative},
+		{"AA=1 referral", resolvertest.Reply{AA: true, Ns: `example.org. 300 IN NS ns.example.org.`}, ReasonNoSOA},
+		{"AA=1 other zone's SOA in authority", resolvertest.Reply{AA: true, Ns: `org. 300 IN SOA a. b. 1 2 3 4 5`}, ReasonNoSOA},
+		{"AA=1 answer of another type", resolvertest.Reply{AA: true, Answer: `example.org. 300 IN A 192.0.2.1`}, ReasonNoSOA},
+		{"CNAME at apex, AA=0", resolvertest.Reply{Answer: `example.org. 300 IN CNAME example.net.`}, ReasonCNAMEAtApex},
+		{"NXDOMAIN AA=0", resolvertest.Reply{Rcode: dns.RcodeNameError}, ReasonNXDomain},
+		{"NOTIMP", resolvertest.Reply{Rcode: dns.RcodeNotImplemented}, ReasonBrokenServer},
+		{"YXDOMAIN", resolvertest.Reply{Rcode: dns.RcodeYXDomain}, "rcode_yxdomain"},
+		{"rcode 12", resolvertest.Reply{Rcode: 12}, "rcode_12"},
 	}
 	req := new(dns.Msg)
 	req.SetQuestion("example.org.", dns.TypeSOA)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := build(t, req, tt.r)
+			m := tt.r.Msg(req)
 			c := classify("example.org.", m)
 			if c.reason != tt.reason {
 				t.Errorf("classify = %s, want %s\n%v", c.reason, tt.reason, m)
@@ -66,8 +68,8 @@ func TestKnownReason(t *testing.T) {
 			t.Errorf("KnownReason(%q) = true", r)
 		}
 	}
-	if ClassOf("rcode_badcookie") != NotCounted || ClassOf("rcode_notauth") != Hard {
-		t.Error("ClassOf of rcode reasons")
+	if VerdictOf("rcode_badcookie") != VerdictInconclusive || VerdictOf("rcode_notauth") != VerdictLame {
+		t.Error("VerdictOf of rcode reasons")
 	}
 }
 
@@ -114,14 +116,14 @@ func TestMatchReply(t *testing.T) {
 func FuzzClassify(f *testing.F) {
 	req := new(dns.Msg)
 	req.SetQuestion("example.org.", dns.TypeSOA)
-	for _, r := range []reply{
-		{aa: true, answer: `example.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`},
-		{ns: `. 3600000 IN NS a.root-servers.net.`, ex: `a.root-servers.net. 300 IN A 198.41.0.4`},
-		{rcode: dns.RcodeRefused},
-		{ra: true, answer: `example.org. 300 IN CNAME example.net.`},
-		{rcode: dns.RcodeNameError, aa: true, ns: `org. 300 IN SOA a. b. 1 2 3 4 5`},
+	for _, r := range []resolvertest.Reply{
+		{AA: true, Answer: `example.org. 300 IN SOA ns.example.org. h.example.org. 1 2 3 4 5`},
+		{Ns: `. 3600000 IN NS a.root-servers.net.`, Extra: `a.root-servers.net. 300 IN A 198.41.0.4`},
+		{Rcode: dns.RcodeRefused},
+		{RA: true, Answer: `example.org. 300 IN CNAME example.net.`},
+		{Rcode: dns.RcodeNameError, AA: true, Ns: `org. 300 IN SOA a. b. 1 2 3 4 5`},
 	} {
-		b, err := build(f, req, r).Pack()
+		b, err := r.Msg(req).Pack()
 		if err != nil {
 			f.Fatal(err)
 		}

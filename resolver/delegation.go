@@ -20,7 +20,7 @@ type Delegation struct {
 	NS        []NameServer // the parent's NS set, sorted by name
 	ChildNS   []string     // the NS names at the child's apex, sorted; empty if no server answered authoritatively
 	// ChildOnly are the names of ChildNS that the parent does not list, with
-	// their addresses (lame-verification.md §8.2: "report it separately").
+	// their addresses: RFC 2181 §6.1 makes them authoritative too.
 	ChildOnly []NameServer
 }
 
@@ -34,7 +34,8 @@ type NameServer struct {
 
 // Lists reports whether addr is an address of the delegation: of the parent's
 // NS set or of the child's apex NS set. A finding whose address is not
-// listed, or whose zone is not Delegated, is stale (DESIGN §5.1); deciding
+// listed, or whose zone is not Delegated, is stale (docs/verification.md,
+// section 1); deciding
 // that is the caller's business.
 func (d Delegation) Lists(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
@@ -50,9 +51,9 @@ func (d Delegation) Lists(addr netip.Addr) bool {
 	return false
 }
 
-// Delegation finds zone's current delegation (DESIGN §5.1,
-// lame-verification.md §8): it iterates from the root to the parent, asks the
-// parent's servers "NS <zone>" with RD=0, takes glue for names inside the
+// Delegation finds zone's current delegation (docs/verification.md,
+// "Finding the delegation"): it iterates from the root to the parent, asks
+// the parent's servers "NS <zone>" with RD=0, takes glue for names inside the
 // parent, resolves the other names' addresses iteratively, and asks the
 // delegated servers for the apex NS set. Results are cached by TTL.
 //
@@ -60,10 +61,19 @@ func (d Delegation) Lists(addr netip.Addr) bool {
 // the servers of a zone on the way down all fail, the error wraps
 // ErrParentUnreachable.
 func (r *Resolver) Delegation(ctx context.Context, zone string) (Delegation, error) {
+	d, err := r.delegation(ctx, zone)
+	if err != nil {
+		return d, fmt.Errorf("resolver: delegation %s: %w", d.Zone, err)
+	}
+	return d, nil
+}
+
+// delegation is Delegation with errors that do not name the call.
+func (r *Resolver) delegation(ctx context.Context, zone string) (Delegation, error) {
 	zone = canonical(zone)
 	d := Delegation{Zone: zone}
 	if _, ok := dns.IsDomainName(zone); !ok || zone == "." {
-		return d, fmt.Errorf("resolver: delegation %q: not a delegable zone name", zone)
+		return d, errors.New("not a delegable zone name")
 	}
 	if cached, ok := r.delegs.get(zone); ok {
 		return cached.clone(), nil
@@ -78,7 +88,10 @@ func (r *Resolver) Delegation(ctx context.Context, zone string) (Delegation, err
 	last := res.cuts[len(res.cuts)-1]
 	if err != nil {
 		d.Parent = last.zone
-		return d, fmt.Errorf("resolver: delegation %s: %w", zone, err)
+		if errors.Is(err, ErrNoAuthoritative) {
+			return d, fmt.Errorf("%w: %w", ErrParentUnreachable, err)
+		}
+		return d, err
 	}
 	var servers []nsServer
 	ttl := maxCacheTTL
@@ -109,7 +122,7 @@ func (r *Resolver) Delegation(ctx context.Context, zone string) (Delegation, err
 	d.Delegated = true
 	d.NS, ttl = r.nameServers(ctx, servers, b, ttl)
 	if ctx.Err() != nil {
-		return d, fmt.Errorf("resolver: delegation %s: %w", zone, ctx.Err())
+		return d, ctx.Err()
 	}
 	d.ChildNS = r.childNS(ctx, zone, d.NS, b)
 	for _, name := range d.ChildNS {
@@ -120,7 +133,7 @@ func (r *Resolver) Delegation(ctx context.Context, zone string) (Delegation, err
 		}
 	}
 	if ctx.Err() != nil {
-		return d, fmt.Errorf("resolver: delegation %s: %w", zone, ctx.Err())
+		return d, ctx.Err()
 	}
 	r.delegs.put(zone, d.clone(), ttl)
 	return d, nil
@@ -159,7 +172,7 @@ func (r *Resolver) nameServers(ctx context.Context, servers []nsServer, b *budge
 		if !s.glue {
 			addrs, err := r.lookupAddrs(ctx, s.name, b)
 			switch {
-			case errors.Is(err, errNXDomain):
+			case errors.Is(err, ErrNXDomain):
 				ns.Err = ReasonNSNameNXDomain
 			case err != nil:
 				ns.Err = ReasonNSLookupFailed
@@ -230,7 +243,7 @@ func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr)
 	server = server.Unmap().WithZone("")
 	wctx, done, err := r.begin(ctx)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("resolver: zone for %s @%s: %w", qname, server, err)
 	}
 	b := newBudget()
 	res, walkErr := r.walk(wctx, qname, dns.TypeNS, "", b)
@@ -244,7 +257,7 @@ func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr)
 	done()
 	// The child's apex NS sets, deepest first.
 	for i := len(cuts) - 1; i >= 1; i-- {
-		d, err := r.Delegation(ctx, cuts[i].zone)
+		d, err := r.delegation(ctx, cuts[i].zone)
 		if err == nil && d.Lists(server) {
 			return cuts[i].zone, nil
 		}

@@ -30,7 +30,7 @@ func TestDelegation(t *testing.T) {
 			ChildNS:   []string{"ns-good.alt.", "ns-old.alt.", "ns1.good.test."},
 			ChildOnly: []NameServer{{Name: "ns-old.alt.", Addrs: []netip.Addr{addrOld}}},
 		}},
-		// NS name that does not exist (row 24); glue for ns1.good.test in
+		// NS name that does not exist (ns_name_nxdomain); glue for ns1.good.test in
 		// the parent's bailiwick (a sibling zone's name).
 		{"nsnx.test.", Delegation{
 			Zone: "nsnx.test.", Parent: "test.", Delegated: true,
@@ -125,7 +125,7 @@ func TestZoneFor(t *testing.T) {
 		{"www.halflame.test", addrUpref, "halflame.test."},
 		{"a.b.sub.upref.test", addrUpref, "sub.upref.test."},
 		{"www.upref.test", addrUpref, "upref.test."},
-		// The parent's server is listed for selfref.test itself (lab (e')).
+		// The parent's server is listed for selfref.test itself (the e2e lab's selfref.lab.).
 		{"www.selfref.test", addrTest, "selfref.test."},
 		{"www.test", addrTest, "test."},
 		// An address no longer listed anywhere: stale.

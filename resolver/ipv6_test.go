@@ -7,16 +7,18 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
-// TestProbeIPv6 probes over ::1: a lame server (shared/lab (i) v6.lab, an
+// TestProbeIPv6 probes over ::1: a lame server (the e2e lab's v6.lab., an
 // upward referral) and a closed port (ICMPv6 port unreachable).
 func TestProbeIPv6(t *testing.T) {
 	pc, err := net.ListenPacket("udp6", "[::1]:0")
 	if err != nil {
 		t.Fatalf("IPv6 loopback unusable here: %v", err)
 	}
-	start(t, &dns.Server{PacketConn: pc, Handler: fixed(t, reply{ns: `. 3600000 IN NS a.root-servers.test.`})})
+	activate(t, &dns.Server{PacketConn: pc, Handler: resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}})
 	server := netip.MustParseAddrPort(pc.LocalAddr().String())
 
 	closed, err := net.ListenPacket("udp6", "[::1]:0")

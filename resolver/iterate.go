@@ -19,13 +19,21 @@ import (
 // nesting depth for NS address lookups.
 
 var (
-	// ErrParentUnreachable: none of the servers of some zone on the way
-	// down to the parent answered usefully (lame-verification.md §8.5).
+	// ErrNoAuthoritative: no server of a zone gave a usable reply — an
+	// authoritative answer or, on the way down, a referral: each one was
+	// lame, silent or unreachable.
+	ErrNoAuthoritative = errors.New("no server answers authoritatively")
+	// ErrParentUnreachable: Delegation found no server of some zone on the
+	// way down to the zone's parent that answered usefully (it comes with
+	// ErrNoAuthoritative); verification records parent_unreachable.
 	ErrParentUnreachable = errors.New("parent unreachable")
 	// ErrNotDelegated: the zone has no delegation (NXDOMAIN, or no zone cut).
 	ErrNotDelegated = errors.New("not delegated")
 	// ErrNotListed: ZoneFor found no zone cut listing the address.
 	ErrNotListed = errors.New("address not listed in any delegation")
+	// ErrNXDomain: the name looked up does not exist (an authoritative
+	// NXDOMAIN).
+	ErrNXDomain = errors.New("name does not exist")
 	// ErrBudget: a resolution hit MaxReferrals, MaxCNAMEs or MaxQueries.
 	ErrBudget = errors.New("resolution budget exhausted")
 )
@@ -276,7 +284,7 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 			break
 		}
 	}
-	return nil, netip.Addr{}, fmt.Errorf("%w: zone %s: %w", ErrParentUnreachable, c.zone, lastErr)
+	return nil, netip.Addr{}, fmt.Errorf("zone %s: %w: %w", c.zone, ErrNoAuthoritative, lastErr)
 }
 
 // queryAddr sends one iterative query (EDNS0, RD=0; without EDNS after
@@ -309,15 +317,13 @@ type addrEntry struct {
 	nxdomain bool
 }
 
-var errNXDomain = errors.New("name does not exist")
-
 // lookupAddrs resolves name's A and AAAA records iteratively. It returns an
-// error wrapping errNXDomain when the name does not exist.
+// error wrapping ErrNXDomain when the name does not exist.
 func (r *Resolver) lookupAddrs(ctx context.Context, name string, b *budget) ([]netip.Addr, error) {
 	name = canonical(name)
 	if e, ok := r.addrs.get(name); ok {
 		if e.nxdomain {
-			return nil, fmt.Errorf("lookup %s: %w", name, errNXDomain)
+			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
 		return e.addrs, nil
 	}
@@ -340,7 +346,7 @@ func (r *Resolver) lookupAddrs(ctx context.Context, name string, b *budget) ([]n
 		}
 		if nx {
 			r.addrs.put(name, addrEntry{nxdomain: true}, negativeTTL)
-			return nil, fmt.Errorf("lookup %s: %w", name, errNXDomain)
+			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
 		ttl = min(ttl, t)
 		for _, rr := range rrs {

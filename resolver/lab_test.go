@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
 )
 
-// A private DNS tree on loopback, modelled on shared/lab (dnslab.sh): a root,
+// A private DNS tree on loopback, modelled on the e2e suite's lab (real BIND,
+// Unbound and NSD in a network namespace, e2e/expect_test.go): a root,
 // the TLDs test. and alt., and one child zone per row of the classification
-// table (lame-verification.md §6). Every server listens on the same random
+// table (docs/verification.md, section 3). Every server listens on the same random
 // port on its own 127.53.x.y address, UDP and TCP.
 
 // The tree's addresses.
@@ -84,7 +87,7 @@ nsnx.test.            3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns1.good.test.
 halflame.test.        3600 IN NS  ns-upref.nic.test.
 sub.upref.test.       3600 IN NS  ns-upref.nic.test.
-; NS name that is a CNAME (shared/lab (j) cnamens.lab), and a CNAME chain
+; NS name that is a CNAME (as the e2e lab's cnamens.lab.), and a CNAME chain
 ; longer than RFC 1536 allows
 cnamens.test.         3600 IN NS    alias.nic.test.
 alias.nic.test.       3600 IN CNAME ns1.good.test.
@@ -169,14 +172,14 @@ func newLab(t testing.TB) *labTest {
 	l.serve(t, addrGood2, auth(goodZone), true)
 
 	// A stale copy of test. that no longer has these delegations
-	// (shared/lab (e) parentsoa.lab).
+	// (the e2e lab's parentsoa.lab.).
 	l.serve(t, addrStale, auth(`
 test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 2019010101 1800 900 604800 300
 test. 300 IN NS  ns1.nic.test.`), true)
 
 	// The lame servers, each answering what a real broken server answers.
-	l.serve(t, addrRefused, fixed(t, reply{rcode: dns.RcodeRefused}), true)
-	l.serve(t, addrServfail, fixed(t, reply{rcode: dns.RcodeServerFailure}), true)
+	l.serve(t, addrRefused, resolvertest.Reply{Rcode: dns.RcodeRefused}, true)
+	l.serve(t, addrServfail, resolvertest.Reply{Rcode: dns.RcodeServerFailure}, true)
 	var flaky atomic.Int64
 	l.serve(t, addrFlaky, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		if flaky.Add(1)%2 == 1 { // SERVFAIL, then silence, and so on
@@ -185,24 +188,24 @@ test. 300 IN NS  ns1.nic.test.`), true)
 			w.WriteMsg(m)
 		}
 	}), true)
-	// BIND with recursion yes; allow-recursion {none;} (shared/lab (b)).
-	l.serve(t, addrUpref, fixed(t, reply{ns: `. 3600000 IN NS a.root-servers.test.`}), true)
-	l.serve(t, addrOtherRef, fixed(t, reply{ns: `elsewhere.alt. 3600 IN NS ns1.elsewhere.alt.`}), true)
-	l.serve(t, addrNonAuth, fixed(t, reply{answer: `nonauth.test. 300 IN SOA ns1.nonauth.test. h.nonauth.test. 1 2 3 4 5`}), true)
-	l.serve(t, addrRecursive, fixed(t, reply{ra: true, answer: `recursive.test. 300 IN SOA ns.recursive.test. h.recursive.test. 1 2 3 4 5`}), true)
-	l.serve(t, addrWrongSOA, fixed(t, reply{aa: true, answer: `test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 1 2 3 4 5`}), true)
-	l.serve(t, addrNoSOA, fixed(t, reply{aa: true}), true)
-	l.serve(t, addrCNAME, fixed(t, reply{aa: true, answer: `cname.test. 300 IN CNAME good.test.`}), true)
-	l.serve(t, addrEmpty, fixed(t, reply{}), true)
-	l.serve(t, addrNotAuth, fixed(t, reply{rcode: dns.RcodeNotAuth}), true)
-	l.serve(t, addrFormerr, fixed(t, reply{rcode: dns.RcodeFormatError}), true)
-	soaReply := func(zone string) reply {
-		return reply{aa: true, answer: zone + ` 300 IN SOA ns.` + zone + ` hostmaster.` + zone + ` 3 1800 900 604800 300`}
+	// BIND with recursion yes; allow-recursion {none;} (the e2e lab's upref.lab.).
+	l.serve(t, addrUpref, resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}, true)
+	l.serve(t, addrOtherRef, resolvertest.Reply{Ns: `elsewhere.alt. 3600 IN NS ns1.elsewhere.alt.`}, true)
+	l.serve(t, addrNonAuth, resolvertest.Reply{Answer: `nonauth.test. 300 IN SOA ns1.nonauth.test. h.nonauth.test. 1 2 3 4 5`}, true)
+	l.serve(t, addrRecursive, resolvertest.Reply{RA: true, Answer: `recursive.test. 300 IN SOA ns.recursive.test. h.recursive.test. 1 2 3 4 5`}, true)
+	l.serve(t, addrWrongSOA, resolvertest.Reply{AA: true, Answer: `test. 300 IN SOA ns1.nic.test. hostmaster.nic.test. 1 2 3 4 5`}, true)
+	l.serve(t, addrNoSOA, resolvertest.Reply{AA: true}, true)
+	l.serve(t, addrCNAME, resolvertest.Reply{AA: true, Answer: `cname.test. 300 IN CNAME good.test.`}, true)
+	l.serve(t, addrEmpty, resolvertest.Reply{}, true)
+	l.serve(t, addrNotAuth, resolvertest.Reply{Rcode: dns.RcodeNotAuth}, true)
+	l.serve(t, addrFormerr, resolvertest.Reply{Rcode: dns.RcodeFormatError}, true)
+	soaReply := func(zone string) resolvertest.Reply {
+		return resolvertest.Reply{AA: true, Answer: zone + ` 300 IN SOA ns.` + zone + ` hostmaster.` + zone + ` 3 1800 900 604800 300`}
 	}
-	l.serve(t, addrNoEDNS, ednsSplit(t, soaReply("noedns.test."), reply{rcode: dns.RcodeFormatError}), true)
-	l.serve(t, addrEDNSOnly, ednsSplit(t, reply{rcode: dns.RcodeFormatError}, soaReply("ednsonly.test.")), true)
-	l.serve(t, addrTC, transportSplit(t, reply{tc: true}, soaReply("tc.test.")), true)
-	l.serve(t, addrTCNoTCP, fixed(t, reply{tc: true}), false)
+	l.serve(t, addrNoEDNS, ednsSplit(soaReply("noedns.test."), resolvertest.Reply{Rcode: dns.RcodeFormatError}), true)
+	l.serve(t, addrEDNSOnly, ednsSplit(resolvertest.Reply{Rcode: dns.RcodeFormatError}, soaReply("ednsonly.test.")), true)
+	l.serve(t, addrTC, transportSplit(resolvertest.Reply{TC: true}, soaReply("tc.test.")), true)
+	l.serve(t, addrTCNoTCP, resolvertest.Reply{TC: true}, false)
 
 	// Refers every query one label further down towards the query name.
 	deepN := l.counter(addrDeep)
@@ -211,15 +214,15 @@ test. 300 IN NS  ns1.nic.test.`), true)
 		m.SetReply(req)
 		labels := dns.SplitDomainName(req.Question[0].Name)
 		owner := dns.Fqdn(strings.Join(labels[max(0, len(labels)-int(deepN.Load())-2):], "."))
-		m.Ns = rrs(t, owner+" 3600 IN NS ns-deep.nic.test.")
-		m.Extra = rrs(t, "ns-deep.nic.test. 3600 IN A 127.53.11.1")
+		m.Ns = resolvertest.MustRRs(owner + " 3600 IN NS ns-deep.nic.test.")
+		m.Extra = resolvertest.MustRRs("ns-deep.nic.test. 3600 IN A 127.53.11.1")
 		w.WriteMsg(m)
 	}), false)
 
 	// Raw sockets for what dns.Server will not do.
 	l.rawUDP(t, addrSilent, func(*net.UDPConn, netip.AddrPort, *dns.Msg) {})
 	l.rawUDP(t, addrWrongID, func(c *net.UDPConn, from netip.AddrPort, req *dns.Msg) {
-		m := build(t, req, soaReply("wrongid.test."))
+		m := soaReply("wrongid.test.").Msg(req)
 		m.Id++
 		out, _ := m.Pack()
 		c.WriteToUDPAddrPort(out, from)
@@ -230,7 +233,7 @@ test. 300 IN NS  ns1.nic.test.`), true)
 	}
 	t.Cleanup(func() { other.Close() })
 	l.rawUDP(t, addrElsewhere, func(_ *net.UDPConn, from netip.AddrPort, req *dns.Msg) {
-		out, _ := build(t, req, soaReply("elsewhere.test.")).Pack()
+		out, _ := soaReply("elsewhere.test.").Msg(req).Pack()
 		other.WriteToUDPAddrPort(out, from)
 	})
 	return l
@@ -265,24 +268,20 @@ func (l *labTest) serve(t testing.TB, a netip.Addr, h dns.Handler, tcp bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, &dns.Server{PacketConn: pc, Handler: counted})
+	activate(t, &dns.Server{PacketConn: pc, Handler: counted})
 	if tcp {
 		ln, err := net.Listen("tcp4", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		start(t, &dns.Server{Listener: ln, Handler: counted})
+		activate(t, &dns.Server{Listener: ln, Handler: counted})
 	}
 }
 
-func start(t testing.TB, s *dns.Server) {
-	started := make(chan struct{})
-	s.NotifyStartedFunc = func() { close(started) }
-	errc := make(chan error, 1)
-	go func() { errc <- s.ActivateAndServe() }()
-	select {
-	case <-started:
-	case err := <-errc:
+// activate starts s and stops it when the test ends.
+func activate(t testing.TB, s *dns.Server) {
+	t.Helper()
+	if err := resolvertest.Activate(s); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Shutdown() })
@@ -316,63 +315,23 @@ func (l *labTest) rawUDP(t testing.TB, a netip.Addr, h func(*net.UDPConn, netip.
 	}()
 }
 
-// reply is a canned reply written as zone-file text.
-type reply struct {
-	rcode          int
-	aa, ra, tc     bool
-	answer, ns, ex string // one RR per line
-}
-
-func rrs(t testing.TB, text string) []dns.RR {
-	t.Helper()
-	var out []dns.RR
-	for _, line := range strings.Split(text, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		rr, err := dns.NewRR(line)
-		if err != nil {
-			t.Fatalf("bad test RR %q: %v", line, err)
-		}
-		if rr != nil { // a comment line
-			out = append(out, rr)
-		}
-	}
-	return out
-}
-
-func build(t testing.TB, req *dns.Msg, r reply) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetRcode(req, r.rcode)
-	m.Authoritative, m.RecursionAvailable, m.Truncated = r.aa, r.ra, r.tc
-	m.Answer, m.Ns, m.Extra = rrs(t, r.answer), rrs(t, r.ns), rrs(t, r.ex)
-	if opt := req.IsEdns0(); opt != nil && r.rcode != dns.RcodeFormatError {
-		m.SetEdns0(opt.UDPSize(), false)
-	}
-	return m
-}
-
-func fixed(t testing.TB, r reply) dns.Handler {
-	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { w.WriteMsg(build(t, req, r)) })
-}
-
-func ednsSplit(t testing.TB, plain, edns reply) dns.Handler {
+func ednsSplit(plain, edns resolvertest.Reply) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		if req.IsEdns0() != nil {
-			w.WriteMsg(build(t, req, edns))
+			w.WriteMsg(edns.Msg(req))
 			return
 		}
-		w.WriteMsg(build(t, req, plain))
+		w.WriteMsg(plain.Msg(req))
 	})
 }
 
-func transportSplit(t testing.TB, udp, tcp reply) dns.Handler {
+func transportSplit(udp, tcp resolvertest.Reply) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		if w.RemoteAddr().Network() == "tcp" {
-			w.WriteMsg(build(t, req, tcp))
+			w.WriteMsg(tcp.Msg(req))
 			return
 		}
-		w.WriteMsg(build(t, req, udp))
+		w.WriteMsg(udp.Msg(req))
 	})
 }
 
@@ -386,7 +345,7 @@ func authHandler(t testing.TB, zones ...string) dns.Handler {
 	}
 	var zs []zone
 	for _, text := range zones {
-		all := rrs(t, text)
+		all := resolvertest.MustRRs(text)
 		zs = append(zs, zone{apex: canonical(all[0].Header().Name), rrs: all})
 	}
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {

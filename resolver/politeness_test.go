@@ -35,7 +35,7 @@ func TestPoliteness(t *testing.T) {
 				if p.Packets > maxProbePackets || p.Packets == 0 {
 					t.Errorf("probe of %s sent %d packets", tg.addr, p.Packets)
 				}
-				if p.Class() == NotCounted {
+				if p.Verdict == VerdictInconclusive {
 					t.Errorf("probe of %s: %s", tg.addr, p.Reason)
 				}
 				mu.Lock()

@@ -10,7 +10,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Probe is one probe round of one zone on one server address (DESIGN §5.2-3).
+// Probe is one probe round of one zone on one server address
+// (docs/verification.md, sections 2 and 3).
 type Probe struct {
 	Zone    string         // canonical: lowercase, absolute
 	Server  netip.AddrPort // the address probed (IPv4-mapped addresses unmapped)
@@ -21,18 +22,28 @@ type Probe struct {
 	RTT     time.Duration
 	Packets int // packets sent to Server in this round, at most 4
 	At      time.Time
-	RName   string // SOA RNAME (presentation format) when authoritative
-	Serial  uint32 // SOA serial when authoritative
+	// SOA is the zone's SOA record from the reply when Verdict is
+	// authoritative (AA, exactly one SOA owned by the zone); zero otherwise:
+	// never taken from a referral, a recursive answer or a parent's
+	// NXDOMAIN.
+	SOA SOA
 }
 
-// Class returns how this round counts for the confirmation policy.
-func (p Probe) Class() RoundClass { return ClassOf(p.Reason) }
+// SOA is what lamers reads of a zone's SOA record (RFC 1035 §3.3.13). The
+// names are in presentation form as miekg/dns writes them: absolute,
+// escapes kept (first\.last.example.com.), in the case the server sent.
+type SOA struct {
+	MName  string // the zone's primary server
+	RName  string // the mailbox of the person responsible for the zone
+	Serial uint32
+}
 
-// maxProbePackets is the packet budget of one round (lame-verification.md §7).
+// maxProbePackets is the packet budget of one round (docs/verification.md,
+// section 2).
 const maxProbePackets = 4
 
 // Probe runs one round of "SOA <zone> IN, RD=0" against server
-// (lame-verification.md §7) and classifies the outcome (§6):
+// and classifies the outcome (docs/verification.md, sections 2 and 3):
 //
 //  1. P1: UDP without EDNS, Timeouts[0]; after a timeout P1 again, Timeouts[1];
 //  2. P2: UDP with EDNS0 (payload 1232, DO=0), last timeout, after P1 timed out
@@ -45,7 +56,7 @@ const maxProbePackets = 4
 // disabled address family, a link-local IPv6 address without a zone, an
 // invalid zone name or a cancelled ctx give vantage_error without counting.
 func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort) Probe {
-	return r.probe(ctx, zone, server, false)
+	return r.probe(ctx, zone, server, probeMode{ednsCheck: !r.cfg.SkipEDNSCheck})
 }
 
 // ProbeSilent is Probe for an address that has just been silent for other
@@ -55,10 +66,16 @@ func (r *Resolver) Probe(ctx context.Context, zone string, server netip.AddrPort
 // hundreds of delegations so costs one packet and one timeout per zone,
 // not three of each.
 func (r *Resolver) ProbeSilent(ctx context.Context, zone string, server netip.AddrPort) Probe {
-	return r.probe(ctx, zone, server, true)
+	return r.probe(ctx, zone, server, probeMode{short: true, ednsCheck: !r.cfg.SkipEDNSCheck})
 }
 
-func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort, silent bool) Probe {
+// probeMode varies a probe round.
+type probeMode struct {
+	short     bool // give up after one silent P1 (ProbeSilent)
+	ednsCheck bool // send the EDNS check after an authoritative P1
+}
+
+func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort, mode probeMode) Probe {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if server.Port() == 0 {
 		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
@@ -72,7 +89,7 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 		return p.finish(ReasonVantageError, nil)
 	}
 	defer done()
-	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server, short: silent}
+	rd := &round{r: r, ctx: ctx, zone: p.Zone, server: server, mode: mode}
 	reason, reply, flags := rd.run()
 	p.Packets = rd.packets
 	p.RTT = rd.rtt
@@ -101,10 +118,8 @@ func (p Probe) finish(reason string, reply *dns.Msg) Probe {
 	if reply != nil {
 		p.Rcode = rcodeName(reply.Rcode)
 		if reason == ReasonAuthoritative {
-			c := classify(p.Zone, reply)
-			if c.soa != nil {
-				p.RName = c.soa.Mbox
-				p.Serial = c.soa.Serial
+			if soa := classify(p.Zone, reply).soa; soa != nil {
+				p.SOA = SOA{MName: soa.Ns, RName: soa.Mbox, Serial: soa.Serial}
 			}
 		}
 	}
@@ -131,7 +146,7 @@ type round struct {
 	zone       string
 	server     netip.AddrPort
 	packets    int
-	short      bool // give up after one silent P1 (ProbeSilent)
+	mode       probeMode
 	mismatched bool
 	rtt        time.Duration
 }
@@ -166,7 +181,7 @@ func (o outcome) rcode() int {
 	return o.m.Rcode
 }
 
-// malformed: FORMERR, NOTIMP or garbage (row 14).
+// malformed: FORMERR, NOTIMP or garbage (broken_server when P2 agrees).
 func (o outcome) malformed() bool {
 	return o.m != nil && (o.err != nil || o.m.Rcode == dns.RcodeFormatError || o.m.Rcode == dns.RcodeNotImplemented)
 }
@@ -210,7 +225,7 @@ func hardStop(err error) bool {
 		errors.Is(err, context.Canceled)
 }
 
-// afterTC follows a truncated reply with TCP (row 18/19). ok is false when
+// afterTC follows a truncated reply with TCP (RFC 7766). ok is false when
 // TCP failed.
 func (rd *round) afterTC(o outcome, edns bool) (outcome, bool) {
 	if !o.replied() || !o.m.Truncated {
@@ -241,7 +256,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 
 	// P1, retransmitted once after a timeout.
 	p1 := rd.query(false, false, rd.timeout(0))
-	if rd.short && !p1.replied() {
+	if rd.mode.short && !p1.replied() {
 		return rd.silence(p1.err), nil, nil
 	}
 	if !p1.replied() && !hardStop(p1.err) {
@@ -280,7 +295,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 		switch {
 		case p1.rcode() == dns.RcodeServerFailure && p1.err == nil:
 			// SERVFAIL once, then nothing: not the "SERVFAIL on P1, P2
-			// and TCP" of row 12.
+			// and TCP" of servfail.
 			return ReasonIntermittentServfail, p1.m, nil
 		default:
 			// REFUSED or FORMERR/garbage stand on their own.
@@ -298,7 +313,7 @@ func (rd *round) run() (string, *dns.Msg, []string) {
 	case p1.malformed() && p2.malformed():
 		return ReasonBrokenServer, p2.m, nil
 	case p1.rcode() == dns.RcodeServerFailure && p2.rcode() == dns.RcodeServerFailure && p2.err == nil && !p2.m.Truncated:
-		// Row 12: SERVFAIL on P1 and P2; TCP decides.
+		// SERVFAIL on P1 and P2; TCP decides.
 		if rd.packets >= maxProbePackets {
 			return ReasonServfail, p2.m, nil
 		}
@@ -331,10 +346,10 @@ func (rd *round) reasonOf(o outcome) string {
 }
 
 // withEDNSCheck classifies a clean reply and, when it is authoritative, sends
-// one P2 to flag EDNS faults (row 15).
+// one P2 to flag EDNS faults (edns_noncompliant; RFC 8906 §3.2).
 func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
 	reason := rd.reasonOf(o)
-	if reason != ReasonAuthoritative || rd.r.cfg.SkipEDNSCheck || rd.packets >= maxProbePackets {
+	if reason != ReasonAuthoritative || !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
 		return reason, o.m, nil
 	}
 	rtt := rd.rtt

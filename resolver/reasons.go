@@ -5,14 +5,14 @@ import "strings"
 // Verdict is the outcome of one probe round for one (zone, server address).
 type Verdict string
 
-// The three verdicts of DESIGN §5 step 3.
+// The three verdicts of a round (docs/verification.md, section 3).
 const (
 	VerdictAuthoritative Verdict = "authoritative"
 	VerdictLame          Verdict = "lame"
 	VerdictInconclusive  Verdict = "inconclusive"
 )
 
-// Verdict reasons (DESIGN §5 step 3; lame-verification.md §6). Rcodes without a
+// Verdict reasons (docs/verification.md, section 3). Rcodes without a
 // reason of their own are reported as "rcode_" + the lowercase mnemonic, e.g.
 // "rcode_notauth", or "rcode_" + the decimal value when it has no mnemonic.
 const (
@@ -58,37 +58,6 @@ const (
 	FlagEDNSNoncompliant = "edns_noncompliant"
 )
 
-// RoundClass says how a probe round counts for the confirmation policy.
-type RoundClass int
-
-// Round classes (lame-verification.md §6 "Confirmation classes").
-const (
-	// NotCounted rounds (vantage errors, mismatched replies, intermittent
-	// SERVFAIL, TCP failing after truncation, NS lookups failing, the parent
-	// unreachable, BADCOOKIE) prove nothing either way.
-	NotCounted RoundClass = iota
-	// Authoritative: the server answered authoritatively for the zone.
-	Authoritative
-	// Hard: the server answered and the answer is lame.
-	Hard
-	// Soft: no answer at all (timeouts, ICMP port unreachable).
-	Soft
-)
-
-// String returns the lowercase name of c.
-func (c RoundClass) String() string {
-	switch c {
-	case Authoritative:
-		return "authoritative"
-	case Hard:
-		return "hard"
-	case Soft:
-		return "soft"
-	default:
-		return "not_counted"
-	}
-}
-
 var hardReasons = map[string]bool{
 	ReasonNotAuthoritative: true, ReasonRecursiveNotAuthoritative: true,
 	ReasonUpwardReferral: true, ReasonSelfReferral: true, ReasonReferralOtherZone: true,
@@ -103,33 +72,20 @@ var inconclusiveReasons = map[string]bool{
 	ReasonParentUnreachable: true,
 }
 
-// ClassOf returns the confirmation class of a verdict reason. Unknown reasons
-// are NotCounted.
-func ClassOf(reason string) RoundClass {
+// VerdictOf returns the verdict a single round with this reason gets:
+// authoritative; lame for the hard reasons and for rcodes without a reason
+// of their own, except BADCOOKIE (RFC 7873: a client resends with the
+// server's cookie; it is never lame by itself); inconclusive for silence,
+// the inconclusive reasons and unknown reasons.
+func VerdictOf(reason string) Verdict {
 	switch {
 	case reason == ReasonAuthoritative:
-		return Authoritative
-	case reason == ReasonUnresponsive, reason == ReasonNoDNSService:
-		return Soft
-	case hardReasons[reason]:
-		return Hard
-	case reason == rcodePrefix+"badcookie":
-		// lame-verification.md §6 row 16: never lame by itself.
-		return NotCounted
-	case strings.HasPrefix(reason, rcodePrefix) && len(reason) > len(rcodePrefix):
-		return Hard
-	default:
-		return NotCounted
-	}
-}
-
-// VerdictOf returns the verdict a single round with this reason gets: soft
-// reasons are inconclusive per round (lame-verification.md §6 rows 20-21).
-func VerdictOf(reason string) Verdict {
-	switch ClassOf(reason) {
-	case Authoritative:
 		return VerdictAuthoritative
-	case Hard:
+	case hardReasons[reason]:
+		return VerdictLame
+	case reason == rcodePrefix+"badcookie":
+		return VerdictInconclusive
+	case strings.HasPrefix(reason, rcodePrefix) && len(reason) > len(rcodePrefix):
 		return VerdictLame
 	default:
 		return VerdictInconclusive

@@ -16,7 +16,7 @@ func TestParseRootHints(t *testing.T) {
 		t.Errorf("embedded hints: %d addresses, first %v", len(addrs), addrs[0])
 	}
 
-	// A private tree's hints (shared/lab: a.root-servers.lab); the stray A
+	// A private tree's hints (the e2e lab's a.root-servers.lab.); the stray A
 	// record is not a root NS target and is ignored.
 	addrs, err = ParseRootHints(strings.NewReader(`
 ; private root

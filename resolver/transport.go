@@ -52,7 +52,7 @@ type udpExchanger struct {
 func (u *udpExchanger) ExchangeContext(ctx context.Context, m *dns.Msg, addr string) (*dns.Msg, time.Duration, error) {
 	server, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errVantage, err)
+		return nil, 0, fmt.Errorf("%w: %w", errVantage, err)
 	}
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	out, err := m.Pack()
@@ -69,7 +69,7 @@ func (u *udpExchanger) ExchangeContext(ctx context.Context, m *dns.Msg, addr str
 	lc := net.ListenConfig{Control: recvErrControl}
 	pc, err := lc.ListenPacket(ctx, network, laddr.String())
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errVantage, err)
+		return nil, 0, fmt.Errorf("%w: %w", errVantage, err)
 	}
 	conn := pc.(*net.UDPConn)
 	defer conn.Close()
@@ -200,23 +200,23 @@ func (t *tcpExchanger) ExchangeContext(ctx context.Context, m *dns.Msg, addr str
 
 // transportError maps socket errors to the classes the probe cares about.
 // ICMP host unreachable is a remote condition and counts as silence; local
-// routing and address-family failures are vantage errors (lame-verification.md
-// §6 row 22).
+// routing and address-family failures are vantage errors
+// (docs/verification.md, section 2).
 func transportError(ctx context.Context, err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return ctx.Err()
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
-		return fmt.Errorf("%w: %v", errConnRefused, err)
+		return fmt.Errorf("%w: %w", errConnRefused, err)
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ETIMEDOUT):
-		return fmt.Errorf("%w: %v", errTimeout, err)
+		return fmt.Errorf("%w: %w", errTimeout, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("%w: %v", errTimeout, err)
+		return fmt.Errorf("%w: %w", errTimeout, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// The peer closed the TCP connection without an answer.
-		return fmt.Errorf("%w: %v", errConnRefused, err)
+		return fmt.Errorf("%w: %w", errConnRefused, err)
 	default:
-		return fmt.Errorf("%w: %v", errVantage, err)
+		return fmt.Errorf("%w: %w", errVantage, err)
 	}
 }

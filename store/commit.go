@@ -21,11 +21,8 @@ const OverflowBucket = "*"
 // bucket "*", server, port) instead. Existing buckets keep receiving their
 // counts, and so do buckets that Attribute gave a zone: their counts go to the
 // zoned finding and do not count against the cap. This keeps storage bounded
-// when a server is blamed for thousands of unrelated query names (DESIGN §4).
+// when a server is blamed for thousands of unrelated query names.
 const MaxZonelessPerServer = 256
-
-// dayLayout is the format of Count.Day and of the day arguments.
-const dayLayout = "2006-01-02"
 
 // Count is aggregated evidence for one finding, one source, one evidence kind,
 // one UTC day.
@@ -229,8 +226,7 @@ func checkBase(ctx context.Context, tx *sql.Tx, b Batch) error {
 // writeCheckpoint is Commit step 3.
 func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpoint, error) {
 	n := b.Next
-	now := db.now().UTC()
-	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(now)}
+	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(db.clock().UTC())}
 	if b.Base.ID != 0 {
 		r, err := tx.ExecContext(ctx, `UPDATE checkpoints SET byte_offset = ?, tail_hash = ?, lines = ?, state = ?,
 			dev = ?, inode = ?, path = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
@@ -238,8 +234,10 @@ func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpo
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %w", b.Base.ID, err)
 		}
-		if n, err := r.RowsAffected(); err != nil || n != 1 {
-			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %d rows changed (%v)", b.Base.ID, n, err)
+		if n, err := r.RowsAffected(); err != nil {
+			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %w", b.Base.ID, err)
+		} else if n != 1 {
+			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %d rows changed", b.Base.ID, n)
 		}
 	}
 	var id int64

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -66,9 +65,9 @@ func TestCommit(t *testing.T) {
 			check: func(t *testing.T, db *DB) {
 				wantFindings(t, db, []Finding{
 					{Zone: "", Bucket: "refused.lab.", QName: "x.refused.lab.", Server: srvB, Port: 53, Sources: []string{"bind"},
-						Observed: []string{"refused"}, Count: 1, FirstSeen: at(1, 5), LastSeen: at(1, 5), Status: "new"},
+						Observed: []string{"refused"}, Count: 1, FirstSeen: at(1, 5), LastSeen: at(1, 5), Status: StatusNew},
 					{Zone: "example.com.", Server: srvA, Port: 53, Sources: []string{"bind"},
-						Observed: []string{"lame_referral"}, Count: 1, FirstSeen: at(1, 0), LastSeen: at(1, 0), Status: "new"},
+						Observed: []string{"lame_referral"}, Count: 1, FirstSeen: at(1, 0), LastSeen: at(1, 0), Status: StatusNew},
 				})
 			},
 		},
@@ -87,7 +86,7 @@ func TestCommit(t *testing.T) {
 			check: func(t *testing.T, db *DB) {
 				wantFindings(t, db, []Finding{
 					{Zone: "example.com.", Server: srvA, Port: 53, Sources: []string{"bind"},
-						Observed: []string{"lame_referral"}, Count: 3, FirstSeen: at(1, 0), LastSeen: at(2, 30), Status: "new"},
+						Observed: []string{"lame_referral"}, Count: 3, FirstSeen: at(1, 0), LastSeen: at(2, 30), Status: StatusNew},
 				})
 			},
 		},
@@ -190,16 +189,16 @@ func TestCommit(t *testing.T) {
 				fs := wantFindings(t, db, []Finding{
 					{Zone: "example.com.", QName: "www.example.com.", Server: srvA, Port: 53, Sources: []string{"bind", "unbound"},
 						Observed: []string{"lame_referral", "rec_lame", "refused"}, Count: 12,
-						FirstSeen: at(0, 30), LastSeen: testNow, Status: "new"},
+						FirstSeen: at(0, 30), LastSeen: testNow, Status: StatusNew},
 				})
-				got, err := db.DailyCounts(ctx, fs[0].ID, "")
+				got, err := db.DailyCounts(ctx, fs[0].ID, time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := cmp.Diff(map[string]int64{"2026-11-21": 7, "2026-11-22": 5}, got); diff != "" {
+				if diff := cmp.Diff(days(map[string]int64{"2026-11-21": 7, "2026-11-22": 5}), got); diff != "" {
 					t.Errorf("DailyCounts (-want +got):\n%s", diff)
 				}
-				if got, _ := db.DailyCounts(ctx, fs[0].ID, "2026-11-22"); !cmp.Equal(got, map[string]int64{"2026-11-22": 5}) {
+				if got, _ := db.DailyCounts(ctx, fs[0].ID, utcDay("2026-11-22")); !cmp.Equal(got, days(map[string]int64{"2026-11-22": 5})) {
 					t.Errorf("DailyCounts since 2026-11-22 = %v", got)
 				}
 			},
@@ -353,11 +352,11 @@ func TestCommitZonelessCap(t *testing.T) {
 	}
 	want := map[string]Finding{
 		"|*|53": {Zone: "", Bucket: "*", QName: "q.over1.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-			Observed: []string{"refused", "servfail"}, Count: 7, FirstSeen: at(1, 1), LastSeen: at(3, 0), Status: "new"},
+			Observed: []string{"refused", "servfail"}, Count: 7, FirstSeen: at(1, 1), LastSeen: at(3, 0), Status: StatusNew},
 		"|*|5353": {Zone: "", Bucket: "*", Server: srvA, Port: 5353, Sources: []string{"bind"},
-			Observed: []string{"timeout"}, Count: 1, FirstSeen: at(2, 0), LastSeen: at(2, 0), Status: "new"},
+			Observed: []string{"timeout"}, Count: 1, FirstSeen: at(2, 0), LastSeen: at(2, 0), Status: StatusNew},
 		"|b000.lab.|53": {Zone: "", Bucket: "b000.lab.", QName: "q.b000.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-			Observed: []string{"refused"}, Count: 5, FirstSeen: at(1, 0), LastSeen: at(2, 0), Status: "new"},
+			Observed: []string{"refused"}, Count: 5, FirstSeen: at(1, 0), LastSeen: at(2, 0), Status: StatusNew},
 	}
 	for k, w := range want {
 		if diff := cmp.Diff(w, got[k], append(cmpOpts, cmpopts.IgnoreFields(Finding{}, "ID"))...); diff != "" {
@@ -372,120 +371,12 @@ func TestCommitZonelessCap(t *testing.T) {
 	if fsB, err := db.Findings(ctx, Filter{Server: srvB}); err != nil || len(fsB) != 2 {
 		t.Errorf("srvB findings = %d (%v), want 2", len(fsB), err)
 	}
-	daily, err := db.DailyCounts(ctx, got["|*|53"].ID, "")
+	daily, err := db.DailyCounts(ctx, got["|*|53"].ID, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cmp.Equal(daily, map[string]int64{"2026-11-21": 7}) {
+	if !cmp.Equal(daily, days(map[string]int64{"2026-11-21": 7})) {
 		t.Errorf("overflow daily counts = %v, want 7 on 2026-11-21", daily)
-	}
-}
-
-func TestFindingsFilter(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	mustCommit(t, db, firstBatch(fpNamed, 100, 4,
-		zoned("b.example.", srvB, "bind", "lame_referral", 1, at(1, 0), at(1, 0)),
-		zoned("b.example.", srvA, "bind", "lame_referral", 1, at(5, 0), at(5, 0)),
-		zoned("a.example.", srvA, "unbound", "lame_referral", 1, at(3, 0), at(3, 0)),
-		zoneless("x.lab.", "", srvA, "refused", 1, at(2, 0), at(2, 0)),
-	))
-	if _, err := db.db.ExecContext(ctx, "UPDATE findings SET status = 'lame' WHERE zone = 'a.example.'"); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		f    Filter
-		want []string
-	}{
-		{"all, ordered by zone, server, port, bucket", Filter{},
-			[]string{" 192.0.2.53 x.lab.", "a.example. 192.0.2.53 ", "b.example. 192.0.2.53 ", "b.example. 2001:db8::53 "}},
-		{"zone", Filter{Zone: "b.example."}, []string{"b.example. 192.0.2.53 ", "b.example. 2001:db8::53 "}},
-		{"status", Filter{Status: "lame"}, []string{"a.example. 192.0.2.53 "}},
-		{"statuses", Filter{Statuses: []string{"lame", "ok"}}, []string{"a.example. 192.0.2.53 "}},
-		{"status and statuses", Filter{Status: "new", Statuses: []string{"lame"}}, nil},
-		{"since compares last seen", Filter{Since: at(3, 0)}, []string{"a.example. 192.0.2.53 ", "b.example. 192.0.2.53 "}},
-		{"server", Filter{Server: srvB}, []string{"b.example. 2001:db8::53 "}},
-		{"all together", Filter{Zone: "b.example.", Server: srvA, Since: at(4, 0), Status: "new"}, []string{"b.example. 192.0.2.53 "}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs, err := db.Findings(ctx, tt.f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, f := range fs {
-				got = append(got, f.Zone+" "+f.Server.String()+" "+f.Bucket)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Findings (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestPruneKeepsTotals(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	day := func(d int) Count {
-		ts := at(12, 0).AddDate(0, 0, d)
-		return zoned("example.com.", srvA, "bind", "lame_referral", int64(d+3), ts, ts)
-	}
-	mustCommit(t, db, firstBatch(fpNamed, 100, 10, day(-2), day(-1), day(0), day(1)))
-	before, err := db.Findings(ctx, Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := db.Prune(ctx, "2026-11-21")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 2 {
-		t.Errorf("Prune deleted %d rows, want 2", n)
-	}
-	after := wantFindings(t, db, before)
-	if after[0].Count != 1+2+3+4 {
-		t.Errorf("Count = %d, want 10", after[0].Count)
-	}
-	daily, err := db.DailyCounts(ctx, after[0].ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]int64{"2026-11-21": 3, "2026-11-22": 4}, daily); diff != "" {
-		t.Errorf("DailyCounts after Prune (-want +got):\n%s", diff)
-	}
-	if _, err := db.Prune(ctx, "21-Nov-2026"); err == nil {
-		t.Error("Prune accepted a malformed day")
-	}
-}
-
-func TestCheckpointLookups(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	if id, err := db.MaxCheckpointID(ctx); err != nil || id != 0 {
-		t.Fatalf("MaxCheckpointID on an empty database = %d, %v", id, err)
-	}
-	_, err := db.Checkpoint(ctx, 42)
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, sql.ErrNoRows) {
-		t.Errorf("Checkpoint(42) error = %v, want ErrNotFound wrapping sql.ErrNoRows", err)
-	}
-	stdin := firstBatch(fpOther, 10, 1)
-	stdin.Next.Dev, stdin.Next.Inode, stdin.Next.Path = 0, 0, "-"
-	mustCommit(t, db, stdin)
-	r := mustCommit(t, db, firstBatch(fpNamed, 10, 1))
-	cs, err := db.CheckpointsByInode(ctx, 2049, 1<<63)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) != 1 || cs[0].ID != r.Checkpoint.ID || cs[0].Inode != 1<<63 {
-		t.Errorf("CheckpointsByInode = %+v, want checkpoint %d", cs, r.Checkpoint.ID)
-	}
-	if id, _ := db.MaxCheckpointID(ctx); id != 2 {
-		t.Errorf("MaxCheckpointID = %d, want 2", id)
-	}
-	if cs, _ := db.CheckpointsByFingerprint(ctx, []byte("unknown")); len(cs) != 0 {
-		t.Errorf("CheckpointsByFingerprint(unknown) = %d checkpoints", len(cs))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,13 +16,21 @@ import (
 	"time"
 )
 
-// The test binary re-executes itself as a second lamers process: with
-// childEnv set, TestMain runs ingestChild instead of the tests.
-const childEnv = "LAMERS_STORE_TEST_CHILD"
+// The test binary re-executes itself as a second lamers process (child):
+// given -store.child-db, TestMain runs ingestChild instead of the tests.
+// Only child sets these flags, and it runs no test in that process
+// (-test.run=^$): the flags reach no other process, as an environment
+// variable would, and no test passes there without running.
+var (
+	childDB      = flag.String("store.child-db", "", "run as a child process ingesting into this database (test-internal)")
+	childStream  = flag.String("store.child-stream", "", "the child's stream name")
+	childBatches = flag.Int("store.child-batches", 0, "the child's number of batches")
+)
 
 func TestMain(m *testing.M) {
-	if args := os.Getenv(childEnv); args != "" {
-		if err := ingestChild(strings.Fields(args)); err != nil {
+	flag.Parse()
+	if *childDB != "" {
+		if err := ingestChild(*childDB, *childStream, *childBatches); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -30,24 +39,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// ingestChild is "PATH STREAM BATCHES": it ingests BATCHES batches of one
-// line each into stream STREAM, printing the line count after each commit.
-func ingestChild(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("child: want PATH STREAM BATCHES, got %q", args)
-	}
-	n, err := strconv.Atoi(args[2])
-	if err != nil {
-		return err
+// ingestChild ingests batches batches of one line each into stream,
+// printing the line count after each commit.
+func ingestChild(path, stream string, batches int) error {
+	if stream == "" || batches <= 0 {
+		return fmt.Errorf("child: want a stream and a positive number of batches, got %q and %d", stream, batches)
 	}
 	ctx := context.Background()
-	db, err := Open(ctx, args[0])
+	db, err := Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close(ctx)
 	out := bufio.NewWriter(os.Stdout)
-	err = ingest(ctx, db, args[1], n, func(lines int64) {
+	err = ingest(ctx, db, stream, batches, func(lines int64) {
 		fmt.Fprintln(out, lines)
 		out.Flush()
 	})
@@ -160,9 +165,8 @@ func child(t *testing.T, path, stream string, batches int) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d", childEnv, path, stream, batches))
-	return cmd
+	return exec.Command(exe, "-test.run=^$", "-store.child-db="+path, "-store.child-stream="+stream,
+		"-store.child-batches="+strconv.Itoa(batches))
 }
 
 // TestConcurrentProcesses runs two lamers processes against one file.

@@ -27,13 +27,31 @@ func openPath(t testing.TB, path string) *DB {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	db.now = func() time.Time { return testNow }
+	db.clock = func() time.Time { return testNow }
 	t.Cleanup(func() {
 		if err := db.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
 	return db
+}
+
+// utcDay returns the first instant of a UTC day written 2006-01-02.
+func utcDay(s string) time.Time {
+	t, err := time.Parse(dayLayout, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// days turns daily counts keyed by day text into DailyCounts's form.
+func days(m map[string]int64) map[time.Time]int64 {
+	out := make(map[time.Time]int64, len(m))
+	for d, n := range m {
+		out[utcDay(d)] = n
+	}
+	return out
 }
 
 // at returns a log timestamp on 2026-11-21 (UTC).
@@ -69,7 +87,7 @@ var cmpOpts = []cmp.Option{
 type snapshot struct {
 	Findings    []Finding
 	Checkpoints []Checkpoint
-	Daily       map[int64]map[string]int64
+	Daily       map[int64]map[time.Time]int64
 }
 
 func takeSnapshot(t *testing.T, db *DB) snapshot {
@@ -83,7 +101,7 @@ func takeSnapshot(t *testing.T, db *DB) snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := snapshot{Findings: fs, Daily: make(map[int64]map[string]int64)}
+	s := snapshot{Findings: fs, Daily: make(map[int64]map[time.Time]int64)}
 	for id := int64(1); id <= max; id++ {
 		c, err := db.Checkpoint(ctx, id)
 		if err != nil {
@@ -92,7 +110,7 @@ func takeSnapshot(t *testing.T, db *DB) snapshot {
 		s.Checkpoints = append(s.Checkpoints, c)
 	}
 	for _, f := range fs {
-		if s.Daily[f.ID], err = db.DailyCounts(ctx, f.ID, ""); err != nil {
+		if s.Daily[f.ID], err = db.DailyCounts(ctx, f.ID, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}

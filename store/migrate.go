@@ -157,7 +157,7 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 	}
 	if _, err := tx.ExecContext(ctx,
 		"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, db.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		m.version, m.name, db.clock().UTC().Format(time.RFC3339Nano)); err != nil {
 		return fmt.Errorf("migrate %s: record: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -115,7 +115,7 @@ func TestMigrate0002KeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &DB{path: path, db: raw, now: func() time.Time { return testNow }}
+	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
 	init, err := migrationFS.ReadFile("migrations/0001_init.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestMigrate0002KeepsData(t *testing.T) {
 		t.Errorf("findings changed by the upgrade (-before +after):\n%s", diff)
 	}
 	for id, want := range before.Daily {
-		if got, _ := db.DailyCounts(ctx, id, ""); !cmp.Equal(got, want) {
+		if got, _ := db.DailyCounts(ctx, id, time.Time{}); !cmp.Equal(got, want) {
 			t.Errorf("finding %d daily counts after the upgrade = %v, want %v", id, got, want)
 		}
 	}

@@ -1,17 +1,25 @@
 // Package store keeps lamers' state in one SQLite database: ingest
-// checkpoints, findings and their per-day evidence counts (DESIGN §4), and
-// verification's probe rounds, verdicts and the zones it attributed to
-// zone-less findings (DESIGN §5).
+// checkpoints, findings and their per-day evidence counts
+// (docs/exactly-once.md), and verification's probe rounds, verdicts and the
+// zones it attributed to zone-less findings (docs/verification.md).
+//
+// Conventions: one file per table (findings.go, daily_counts.go, rounds.go,
+// checkpoints.go, attributions.go; Commit's stages in commit*.go); every
+// enum stored as text has one type and one table of names (enums.go); times
+// in the API are time.Time, in UTC, stored as unix nanoseconds; the clock is
+// injected (DB.clock); tests of other packages open a scratch database with
+// store/storetest.
 //
 // Retention (Prune): daily counts and probe rounds older than the retention
 // day go, except each finding's newest KeepRounds rounds; findings keep
 // their totals and verdict.
 //
 // The database is opened through database/sql with the mattn/go-sqlite3
-// driver in WAL mode with a busy timeout and immediate write transactions
-// (reference/dependencies.md §4), so several lamers processes — a tailing
-// daemon and a cron job — can share one file without "database is locked"
-// errors. The driver name and the DSN are built in one place (dsn below).
+// driver in WAL mode (https://sqlite.org/wal.html) with a busy timeout and
+// immediate write transactions (BEGIN IMMEDIATE,
+// https://sqlite.org/lang_transaction.html), so several lamers processes — a
+// tailing daemon and a cron job — can share one file without "database is
+// locked" errors. The driver name and the DSN are built in one place (dsn below).
 // Commit's bulk statements bypass database/sql: they run on go-sqlite3's
 // connection inside the database/sql transaction (rawconn.go).
 //
@@ -79,8 +87,8 @@ type DB struct {
 	path string
 	db   *sql.DB
 
-	// now returns the current time; tests replace it.
-	now func() time.Time
+	// clock returns the current time; tests replace it.
+	clock func() time.Time
 
 	// writeMu serialises this process's write transactions so that they
 	// queue here instead of polling SQLite's busy handler.
@@ -109,7 +117,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{path: path, db: sqldb, now: time.Now}
+	db := &DB{path: path, db: sqldb, clock: time.Now}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)
@@ -235,4 +243,31 @@ func fromUnixNano(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// queryAll runs the query q and reads every row with scan; errors name op
+// and the database.
+func queryAll[T any](ctx context.Context, db *DB, op string, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
+	}
+	return out, nil
 }

@@ -1,7 +1,7 @@
 // Command verifybench measures `lamers verify` end to end on loopback: a
 // private DNS tree (resolver/resolvertest) of 500 zones on 100 server
 // addresses, 5,000 findings in a fresh SQLite database, one
-// resolver.Verifier.Run over all of them, then the baseline of running
+// verify.Verifier.Run over all of them, then the baseline of running
 // `dig +norec SOA` once per finding, sequentially. It prints a table and
 // MET/MISSED for each target (bench/README.md, section verify).
 //
@@ -34,6 +34,7 @@ import (
 
 	"github.com/lamers-dev/lamers/resolver"
 	"github.com/lamers-dev/lamers/resolver/resolvertest"
+	"github.com/lamers-dev/lamers/resolver/verify"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -42,7 +43,7 @@ const (
 	minSpeedup         = 10  // dig baseline wall / verify wall
 	maxQueriesAnswered = 1.5 // queries per answering finding
 	maxRSSBytes        = 100 << 20
-	maxProbePackets    = 4 // packets per round (DESIGN §5.2)
+	maxProbePackets    = 4 // packets per round (docs/verification.md, section 2)
 )
 
 func main() {
@@ -160,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "verifybench: %d findings = %d zones x %d addresses (of %d: %d authoritative, %d refused, %d upward referral, %d silent) on 127.%d.0.0/16 port %d; GOMAXPROCS %d\n",
 		len(fs), o.zones, o.nsPerZone, len(servers), o.auth, o.refused, o.upref, o.silent, o.net, tree.Port, runtime.GOMAXPROCS(0))
 
-	m, err := verify(ctx, o, tree, db)
+	m, err := runVerify(ctx, o, tree, db)
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ func commitFindings(ctx context.Context, db *store.DB, fs []finding) error {
 // measurements of the verify run.
 type measurements struct {
 	wall         time.Duration
-	stats        resolver.VerifyStats
+	stats        verify.Stats
 	packets      int64 // Resolver.Stats
 	serverTotal  int64 // the tree's counters, during the run
 	perServer    map[netip.Addr]int64
@@ -225,7 +226,7 @@ type measurements struct {
 	silentPkts   int64
 }
 
-func verify(ctx context.Context, o options, tree *resolvertest.Tree, db *store.DB) (*measurements, error) {
+func runVerify(ctx context.Context, o options, tree *resolvertest.Tree, db *store.DB) (*measurements, error) {
 	f, err := os.Open(tree.RootHints)
 	if err != nil {
 		return nil, err
@@ -243,8 +244,8 @@ func verify(ctx context.Context, o options, tree *resolvertest.Tree, db *store.D
 		return nil, err
 	}
 	defer r.Close(context.WithoutCancel(ctx))
-	v := &resolver.Verifier{
-		Resolver: r, Store: db, Policy: resolver.DefaultPolicy(), Concurrency: o.concurrency, MaxRounds: 5000,
+	v := &verify.Verifier{
+		Resolver: r, Store: db, Policy: verify.DefaultPolicy(), Concurrency: o.concurrency, MaxRounds: 5000,
 		Log: slog.New(slog.DiscardHandler),
 	}
 
@@ -254,7 +255,7 @@ func verify(ctx context.Context, o options, tree *resolvertest.Tree, db *store.D
 	m.rssBefore = procStatus("VmRSS")
 	sampler := startRateSampler(tree)
 	start := time.Now()
-	m.stats, err = v.Run(ctx, resolver.VerifyOptions{})
+	m.stats, err = v.Run(ctx, verify.Options{})
 	m.wall = time.Since(start)
 	m.peakRate = sampler.stop()
 	m.rssPeak = procStatus("VmHWM")
@@ -447,7 +448,11 @@ func report(w io.Writer, o options, n int, m *measurements, b *baseline) error {
 	fmt.Fprintln(tw, "\nverify run")
 	row("wall time", m.wall.Round(time.Millisecond).String())
 	row("findings probed / stale / skipped", fmt.Sprintf("%d / %d / %d", m.stats.Probed, m.stats.Stale, m.stats.Skipped))
-	row("statuses", fmtMap(m.stats.Statuses))
+	statuses := map[string]int{}
+	for s, n := range m.stats.Statuses {
+		statuses[s.String()] = n
+	}
+	row("statuses", fmtMap(statuses))
 	row("round reasons", fmtMap(m.reasons))
 	row("queries sent (Resolver.Stats)", strconv.FormatInt(m.packets, 10))
 	row("queries received (servers' counters)", fmt.Sprintf("%d (root+TLD %d)", m.serverTotal, m.rootTLD))

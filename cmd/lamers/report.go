@@ -51,10 +51,11 @@ reason, rounds, last_probed.`,
 				f.Since = t
 			}
 			if status != "" {
-				if !validStatus(status) {
-					return usagef("report: --status: %q is not one of %s", status, strings.Join(statuses, ", "))
+				s, err := store.ParseStatus(status)
+				if err != nil {
+					return usagef("report: --status: %q is not one of %s", status, statusNames())
 				}
-				f.Status = status
+				f.Statuses = []store.Status{s}
 			}
 			var write func(io.Writer, []store.Finding) error
 			switch format {
@@ -87,16 +88,13 @@ func canonicalZone(s string) (string, error) {
 	return parser.CanonicalName(s)
 }
 
-// statuses are the finding statuses of DESIGN §5.
-var statuses = []string{"new", "suspect", "lame", "unresponsive", "ok", "fixed", "stale", "inconclusive"}
-
-func validStatus(s string) bool {
-	for _, v := range statuses {
-		if v == s {
-			return true
-		}
+// statusNames lists the finding statuses for a usage message.
+func statusNames() string {
+	var names []string
+	for _, s := range store.Statuses() {
+		names = append(names, s.String())
 	}
-	return false
+	return strings.Join(names, ", ")
 }
 
 // parseSince accepts 2006-01-02, RFC 3339, or a duration back from now
@@ -149,7 +147,7 @@ func toJSON(f *store.Finding) jsonFinding {
 		Count:       f.Count,
 		FirstSeen:   rfc3339(f.FirstSeen),
 		LastSeen:    rfc3339(f.LastSeen),
-		Status:      f.Status,
+		Status:      f.Status.String(),
 		Reason:      f.Reason,
 		Rounds:      f.Rounds,
 	}

@@ -135,7 +135,7 @@ func truncate(s string, n int) string {
 
 // prune drops per-day counts older than the retention period.
 func prune(ctx context.Context, db *store.DB, days int, now time.Time) (int64, error) {
-	before := now.UTC().AddDate(0, 0, -days).Format(time.DateOnly)
+	before := now.UTC().AddDate(0, 0, -days).Truncate(24 * time.Hour)
 	n, err := db.Prune(ctx, before)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return 0, err

@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/lamers-dev/lamers/resolver"
+	"github.com/lamers-dev/lamers/resolver/verify"
+	"github.com/lamers-dev/lamers/store"
 )
 
 func verifyCommand() *command {
@@ -43,7 +46,7 @@ round, at most --max-rounds rounds per run.`,
 			if len(args) > 0 {
 				return usagef("verify: unexpected argument %q", args[0])
 			}
-			var opts resolver.VerifyOptions
+			var opts verify.Options
 			opts.All = all
 			if zone != "" {
 				z, err := canonicalZone(zone)
@@ -69,10 +72,10 @@ round, at most --max-rounds rounds per run.`,
 			}
 			defer r.Close(context.WithoutCancel(ctx))
 			vc := a.cfg.Verify
-			v := &resolver.Verifier{
+			v := &verify.Verifier{
 				Resolver: r,
 				Store:    db,
-				Policy: resolver.Policy{
+				Policy: verify.Policy{
 					LameRounds:         vc.LameRounds,
 					LameSpan:           time.Duration(vc.LameSpan),
 					UnresponsiveRounds: vc.UnresponsiveRounds,
@@ -93,7 +96,7 @@ round, at most --max-rounds rounds per run.`,
 	}
 }
 
-func printVerifySummary(w io.Writer, st *resolver.VerifyStats) {
+func printVerifySummary(w io.Writer, st *verify.Stats) {
 	fmt.Fprintf(w, "zone-less findings attributed: %d\n", st.Attributed)
 	if st.Unattributable > 0 {
 		fmt.Fprintf(w, "zone-less findings no delegation lists (stale): %d\n", st.Unattributable)
@@ -105,12 +108,10 @@ func printVerifySummary(w io.Writer, st *resolver.VerifyStats) {
 	if st.Skipped > 0 {
 		fmt.Fprintf(w, "left for a later run: %d\n", st.Skipped)
 	}
-	names := make([]string, 0, len(st.Statuses))
-	for s := range st.Statuses {
-		names = append(names, s)
-	}
-	slices.Sort(names)
-	for _, s := range names {
+	statuses := slices.SortedFunc(maps.Keys(st.Statuses), func(a, b store.Status) int {
+		return strings.Compare(a.String(), b.String())
+	})
+	for _, s := range statuses {
 		fmt.Fprintf(w, "status %s: %d\n", s, st.Statuses[s])
 	}
 }

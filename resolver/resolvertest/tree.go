@@ -21,7 +21,6 @@ package resolvertest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -48,9 +47,13 @@ const (
 	UpwardReferral
 	// Silent reads every query and answers none.
 	Silent
+	// Recursive answers from its zones' data like a recursive resolver
+	// from its cache: RA=1, AA=0 (Unbound's rec_lame); REFUSED outside
+	// them.
+	Recursive
 )
 
-var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent"}
+var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent", "recursive"}
 
 func (b Behavior) String() string {
 	if b >= 0 && int(b) < len(behaviorNames) {
@@ -82,6 +85,12 @@ type Config struct {
 	NSPerZone int
 	// Latency delays every answer (and every drop) of the zone servers.
 	Latency time.Duration
+	// Records are more records for the delegated zones, in zone-file text,
+	// one record a string; each one goes into the zone its owner name lies
+	// in ("z000.test. 300 IN MX 10 mail.z000.test.",
+	// "mail.z000.test. 300 IN A 192.0.2.25"). An owner outside every zone
+	// is an error.
+	Records []string
 	// Dir is where the root hints file is written; a temporary directory
 	// removed by Close when empty.
 	Dir string
@@ -117,7 +126,7 @@ type Tree struct {
 	Zones     []Zone
 
 	counters map[netip.Addr]*counter
-	servers  []*dns.Server
+	net      *Network
 	tmpDir   string
 }
 
@@ -155,9 +164,10 @@ func Start(cfg Config) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.listen(handlers); err != nil {
+	if t.net, err = Listen(handlers); err != nil {
 		return nil, err
 	}
+	t.Port = t.net.Port
 	if err := t.writeHints(cfg); err != nil {
 		t.Close()
 		return nil, err
@@ -215,10 +225,19 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 		fmt.Fprintf(&top, "%s 86400 IN A %s\n", name, a)
 	}
 	zwidth := max(3, len(fmt.Sprint(cfg.Zones-1)))
+	zoneName := func(z int) string { return fmt.Sprintf("z%0*d.%s", zwidth, z, tld) }
+	names := map[string]bool{}
+	for z := range cfg.Zones {
+		names[zoneName(z)] = true
+	}
+	extra, err := sortRecords(cfg.Records, names)
+	if err != nil {
+		return nil, err
+	}
 	zones := make([]zoneSet, n)
 	stride := n / cfg.NSPerZone
 	for z := range cfg.Zones {
-		name := fmt.Sprintf("z%0*d.%s", zwidth, z, tld)
+		name := zoneName(z)
 		zone := Zone{Name: name}
 		var text strings.Builder
 		fmt.Fprintf(&text, "%s 3600 IN SOA %s hostmaster.%s %d 1800 900 604800 300\n",
@@ -234,6 +253,9 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 			s.Zones = append(s.Zones, name)
 			fmt.Fprintf(&top, "%s 86400 IN NS %s\n", name, s.Name)
 			fmt.Fprintf(&text, "%s 3600 IN NS %s\n", name, s.Name)
+		}
+		for _, rr := range extra[name] {
+			fmt.Fprintln(&text, rr)
 		}
 		zd, err := newZone(text.String())
 		if err != nil {
@@ -266,19 +288,48 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 		case Authoritative:
 			sh = authoritative(zones[i])
 		case Refused:
-			sh = rcode(dns.RcodeRefused)
+			sh = Reply{Rcode: dns.RcodeRefused}
 		case UpwardReferral:
 			ns, _ := dns.NewRR(". 518400 IN NS " + rootNS)
 			glue, _ := dns.NewRR(rootNS + " 518400 IN A " + t.Root.String())
 			sh = referral(ns, glue)
 		case Silent:
 			sh = dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {})
+		case Recursive:
+			sh = recursive(authoritative(zones[i]))
 		default:
 			return nil, fmt.Errorf("resolvertest: config: server %d: unknown behaviour %d", i, s.Behavior)
 		}
 		h[s.Addr] = t.counted(s.Addr, cfg.Latency, sh)
 	}
 	return h, nil
+}
+
+// sortRecords returns records by the zone of zones their owner lies in.
+func sortRecords(records []string, zones map[string]bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, text := range records {
+		rrs, err := parseRRs(text)
+		if err != nil {
+			return nil, err
+		}
+		if len(rrs) != 1 {
+			return nil, fmt.Errorf("resolvertest: config: record %q: want one record", text)
+		}
+		owner := dns.CanonicalName(rrs[0].Header().Name)
+		zone := ""
+		for _, off := range dns.Split(owner) {
+			if zones[owner[off:]] {
+				zone = owner[off:]
+				break
+			}
+		}
+		if zone == "" {
+			return nil, fmt.Errorf("resolvertest: config: record %q: owner in none of the zones", text)
+		}
+		out[zone] = append(out[zone], rrs[0].String())
+	}
+	return out, nil
 }
 
 // counted wraps h with a's counters and the latency.
@@ -327,6 +378,11 @@ func authoritative(zs zoneSet) dns.Handler {
 		if opt := req.IsEdns0(); opt != nil {
 			m.SetEdns0(1232, false)
 		}
+		if len(req.Question) != 1 {
+			m.Rcode = dns.RcodeFormatError
+			w.WriteMsg(m)
+			return
+		}
 		q := req.Question[0]
 		z := zs.find(dns.CanonicalName(q.Name))
 		if z == nil || q.Qclass != dns.ClassINET {
@@ -338,12 +394,21 @@ func authoritative(zs zoneSet) dns.Handler {
 	})
 }
 
-func rcode(rc int) dns.Handler {
+// recursive turns h's answers into a recursive resolver's: RA=1, AA=0.
+func recursive(h dns.Handler) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetRcode(req, rc)
-		w.WriteMsg(m)
+		h.ServeDNS(&recursiveWriter{w}, req)
 	})
+}
+
+// recursiveWriter clears AA and sets RA on the messages it writes.
+type recursiveWriter struct{ dns.ResponseWriter }
+
+func (w *recursiveWriter) WriteMsg(m *dns.Msg) error {
+	if m.Rcode != dns.RcodeRefused {
+		m.Authoritative, m.RecursionAvailable = false, true
+	}
+	return w.ResponseWriter.WriteMsg(m)
 }
 
 func referral(ns, glue dns.RR) dns.Handler {
@@ -354,78 +419,6 @@ func referral(ns, glue dns.RR) dns.Handler {
 		m.Extra = []dns.RR{glue}
 		w.WriteMsg(m)
 	})
-}
-
-// listen binds every address on one port, picked at random on the root's
-// address, retrying with another port when one of the others is taken.
-func (t *Tree) listen(handlers map[netip.Addr]dns.Handler) error {
-	var lastErr error
-	for range 20 {
-		pc, err := net.ListenPacket("udp4", netip.AddrPortFrom(t.Root, 0).String())
-		if err != nil {
-			return fmt.Errorf("resolvertest: listen on %s: %w", t.Root, err)
-		}
-		port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-		servers, err := bindAll(handlers, port, t.Root, pc)
-		if err == nil {
-			t.Port, t.servers = port, servers
-			if err := startAll(servers); err != nil {
-				t.Close()
-				return err
-			}
-			return nil
-		}
-		lastErr = err
-	}
-	return fmt.Errorf("resolvertest: no port free on all %d addresses: %w", len(handlers), lastErr)
-}
-
-// bindAll opens the sockets of every address on port; rootPC is the root's
-// UDP socket, already bound. On error everything is closed.
-func bindAll(handlers map[netip.Addr]dns.Handler, port uint16, root netip.Addr, rootPC net.PacketConn) ([]*dns.Server, error) {
-	var servers []*dns.Server
-	var closers []func() error
-	fail := func(err error) ([]*dns.Server, error) {
-		for _, c := range closers {
-			c()
-		}
-		return nil, err
-	}
-	closers = append(closers, rootPC.Close)
-	for a, h := range handlers {
-		addr := netip.AddrPortFrom(a, port).String()
-		pc := rootPC
-		if a != root {
-			var err error
-			if pc, err = net.ListenPacket("udp4", addr); err != nil {
-				return fail(err)
-			}
-			closers = append(closers, pc.Close)
-		}
-		ln, err := net.Listen("tcp4", addr)
-		if err != nil {
-			return fail(err)
-		}
-		closers = append(closers, ln.Close)
-		servers = append(servers, &dns.Server{PacketConn: pc, Handler: h}, &dns.Server{Listener: ln, Handler: h})
-	}
-	return servers, nil
-}
-
-// startAll starts the servers and waits until each one serves.
-func startAll(servers []*dns.Server) error {
-	for _, s := range servers {
-		started := make(chan struct{})
-		s.NotifyStartedFunc = func() { close(started) }
-		errc := make(chan error, 1)
-		go func() { errc <- s.ActivateAndServe() }()
-		select {
-		case <-started:
-		case err := <-errc:
-			return fmt.Errorf("resolvertest: serve: %w", err)
-		}
-	}
-	return nil
 }
 
 func (t *Tree) writeHints(cfg Config) error {
@@ -449,12 +442,10 @@ func (t *Tree) writeHints(cfg Config) error {
 // Close stops every server and removes the temporary directory.
 func (t *Tree) Close() error {
 	var errs []error
-	for _, s := range t.servers {
-		if err := s.Shutdown(); err != nil {
-			errs = append(errs, err)
-		}
+	if t.net != nil {
+		errs = append(errs, t.net.Close())
+		t.net = nil
 	}
-	t.servers = nil
 	if t.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(t.tmpDir))
 	}

@@ -56,8 +56,8 @@ func start(tb testing.TB, cfg resolvertest.Config) *resolvertest.Tree {
 func TestTree(t *testing.T) {
 	tree := start(t, resolvertest.Config{
 		Zones:     6,
-		Servers:   []resolvertest.Behavior{resolvertest.Authoritative, resolvertest.Refused, resolvertest.UpwardReferral, resolvertest.Silent},
-		NSPerZone: 4,
+		Servers:   []resolvertest.Behavior{resolvertest.Authoritative, resolvertest.Refused, resolvertest.UpwardReferral, resolvertest.Silent, resolvertest.Recursive},
+		NSPerZone: 5,
 		Net:       56,
 	})
 	r := newResolver(t, tree)
@@ -75,7 +75,7 @@ func TestTree(t *testing.T) {
 		addrs = append(addrs, ns.Addrs...)
 	}
 	if d.Parent != "test." || !slices.Equal(addrs, tree.Zones[2].Servers) || !slices.Equal(d.ChildNS, []string{
-		"ns0.nic.test.", "ns1.nic.test.", "ns2.nic.test.", "ns3.nic.test.",
+		"ns0.nic.test.", "ns1.nic.test.", "ns2.nic.test.", "ns3.nic.test.", "ns4.nic.test.",
 	}) {
 		t.Errorf("delegation of z002.test.: %+v, want the servers %v", d, tree.Zones[2].Servers)
 	}
@@ -85,6 +85,7 @@ func TestTree(t *testing.T) {
 		resolvertest.Refused:        resolver.ReasonRefused,
 		resolvertest.UpwardReferral: resolver.ReasonUpwardReferral,
 		resolvertest.Silent:         resolver.ReasonUnresponsive,
+		resolvertest.Recursive:      resolver.ReasonRecursiveNotAuthoritative,
 	}
 	before := tree.Stats()
 	for _, s := range tree.Servers {
@@ -146,4 +147,31 @@ func ExampleStart() {
 	// Output:
 	// ns0.nic.test. 127.58.1.1 authoritative 2
 	// ns1.nic.test. 127.58.1.2 refused 2
+}
+
+// Records go into the zone their owner lies in; one outside every zone, or
+// a string that is not one record, is refused.
+func TestTreeRecords(t *testing.T) {
+	for _, bad := range [][]string{
+		{"elsewhere.example. 300 IN A 192.0.2.1"},
+		{"test. 300 IN TXT \"the TLD is not a delegated zone\""},
+		{"z000.test. 300 IN A 192.0.2.1\nz000.test. 300 IN A 192.0.2.2"},
+		{"z000.test. 300 IN BOGUS 1"},
+	} {
+		if tree, err := resolvertest.Start(resolvertest.Config{Net: 56, Records: bad}); err == nil {
+			tree.Close()
+			t.Errorf("Start with records %q: no error", bad)
+		}
+	}
+	tree := start(t, resolvertest.Config{Net: 56, Records: []string{"www.z000.test. 300 IN A 192.0.2.80"}})
+	r := newResolver(t, tree)
+	// The NS set of the zone is generated; the record is served next to it.
+	d, err := r.Delegation(context.Background(), "z000.test.")
+	if err != nil || len(d.ChildNS) != 1 {
+		t.Fatalf("Delegation(z000.test.) = %+v, %v", d, err)
+	}
+	m, err := r.MailHosts(context.Background(), "www.z000.test.")
+	if err != nil || !m.Implicit || len(m.Exchanges) != 1 || !slices.Equal(m.Exchanges[0].Addrs, []netip.Addr{netip.MustParseAddr("192.0.2.80")}) {
+		t.Errorf("MailHosts(www.z000.test.) = %+v, %v; want the implicit MX at 192.0.2.80", m, err)
+	}
 }

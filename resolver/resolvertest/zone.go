@@ -1,8 +1,8 @@
 package resolvertest
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -20,21 +20,12 @@ type zone struct {
 
 // newZone parses zone-file text, one RR a line; the first RR must be the SOA.
 func newZone(text string) (*zone, error) {
-	var rrs []dns.RR
-	for line := range strings.SplitSeq(text, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		rr, err := dns.NewRR(line)
-		if err != nil {
-			return nil, fmt.Errorf("resolvertest: zone record %q: %w", line, err)
-		}
-		if rr != nil {
-			rrs = append(rrs, rr)
-		}
+	rrs, err := parseRRs(text)
+	if err != nil {
+		return nil, err
 	}
 	if len(rrs) == 0 || rrs[0].Header().Rrtype != dns.TypeSOA {
-		return nil, fmt.Errorf("resolvertest: zone text does not start with an SOA record")
+		return nil, errors.New("resolvertest: zone text does not start with an SOA record")
 	}
 	z := &zone{
 		apex:   dns.CanonicalName(rrs[0].Header().Name),
@@ -111,4 +102,24 @@ func (s zoneSet) find(name string) *zone {
 		}
 	}
 	return s["."]
+}
+
+// AuthHandler returns a handler that serves zones, each given as
+// zone-file text whose first record is the zone's SOA, the way an
+// authoritative server does: referrals with glue below the zones' cuts,
+// answers with AA, NODATA and NXDOMAIN with the SOA, REFUSED for names
+// outside them.
+func AuthHandler(zones ...string) (dns.Handler, error) {
+	zs := zoneSet{}
+	for _, text := range zones {
+		z, err := newZone(text)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := zs[z.apex]; dup {
+			return nil, fmt.Errorf("resolvertest: zone %s given twice", z.apex)
+		}
+		zs[z.apex] = z
+	}
+	return authoritative(zs), nil
 }

@@ -4,7 +4,7 @@
 -- server_names) are JSON arrays of strings, sorted, without duplicates.
 -- dev and inode hold the uint64 values bit-cast to SQLite's signed integer.
 
--- checkpoints: the ingest position in one content stream (DESIGN §4).
+-- checkpoints: the ingest position in one content stream (docs/exactly-once.md).
 -- AUTOINCREMENT keeps ids monotonic even after deletions, which the
 -- "no checkpoint with this fingerprint and id > SeenMaxID" check relies on.
 CREATE TABLE checkpoints (

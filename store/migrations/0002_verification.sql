@@ -55,7 +55,7 @@ ALTER TABLE daily_counts_v2 RENAME TO daily_counts;
 -- table: more indexes would slow every ingest commit.
 CREATE INDEX findings_zoneless ON findings (server) WHERE zone = '';
 
--- rounds: one probe round of one finding's server (DESIGN §5). Prune keeps
+-- rounds: one probe round of one finding's server (docs/verification.md). Prune keeps
 -- the newest 10 per finding past the retention day.
 CREATE TABLE rounds (
 	id          INTEGER PRIMARY KEY,

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Attribute assigns zone to the zone-less finding findingID, once
 // verification has found the zone cut above its sample query name whose
-// delegation lists its server (DESIGN §4). In one transaction:
+// delegation lists its server (docs/verification.md, section 1). In one
+// transaction:
 //
 //   - the finding's evidence moves into the finding (zone, "", server,
 //     port), which is created if missing and merged into if present: Count
@@ -75,7 +77,7 @@ func (db *DB) Attribute(ctx context.Context, findingID int64, zone string) (Find
 		{"move rounds", "UPDATE rounds SET finding_id = ? WHERE finding_id = ?", []any{targetID, src.ID}},
 		{"delete zone-less finding", "DELETE FROM findings WHERE id = ?", []any{src.ID}},
 		{"record attribution", "INSERT INTO attributions (finding_id, server, port, bucket, zone, at) VALUES (?, ?, ?, ?, ?, ?)",
-			[]any{src.ID, src.Server.String(), int(src.Port), src.Bucket, zone, db.now().UnixNano()}},
+			[]any{src.ID, src.Server.String(), int(src.Port), src.Bucket, zone, db.clock().UnixNano()}},
 	} {
 		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
 			return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: %s: %w", findingID, zone, db.path, st.what, err)
@@ -127,13 +129,13 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 	if errors.Is(err, sql.ErrNoRows) {
 		t := src
 		if src.Rounds == 0 {
-			t.Status, t.Reason, t.ServerNames, t.LastProbed = "new", "", nil, time.Time{}
+			t.Status, t.Reason, t.ServerNames, t.LastProbed = StatusNew, "", nil, time.Time{}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, qname, sources, observed,
 			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed)
 			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			zone, t.Server.String(), int(t.Port), t.QName, jsonSet(t.Sources), jsonSet(t.Observed),
-			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status, t.Reason,
+			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status.String(), t.Reason,
 			t.Rounds, nullTime(t.LastProbed))
 		if err != nil {
 			return 0, fmt.Errorf("create finding: %w", err)
@@ -182,4 +184,13 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t.UnixNano()
+}
+
+// addToSet inserts s into the sorted set set.
+func addToSet(set []string, s string) []string {
+	i, found := slices.BinarySearch(set, s)
+	if found {
+		return set
+	}
+	return slices.Insert(set, i, s)
 }

@@ -1,28 +1,31 @@
-package resolver
+package verify
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 
+	"github.com/lamers-dev/lamers/resolver"
+	"github.com/lamers-dev/lamers/resolver/resolvertest"
+	"github.com/lamers-dev/lamers/store/storetest"
+
 	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
 )
 
-// The lab of shared/lab (dnslab.sh) rebuilt in process with the same names
-// and addresses, so that the real bind9.log it produced can be verified
-// against it.
+// The private tree that testdata/lab/bind9.log was written in (a BIND 9.18
+// resolver querying a tree full of deliberately broken delegations),
+// rebuilt in process with the same names and addresses, so that the real
+// log can be verified against it.
 const (
 	vlabRoot = `
 .                    3600 IN SOA a.root-servers.lab. hostmaster.nic.lab. 1 1800 900 604800 300
@@ -76,69 +79,89 @@ rname.lab. 300 IN NS  ns-refuser.nic.lab.
 `
 )
 
-// newVerifyLab starts the lab tree; every server shares one random port.
-func newVerifyLab(t *testing.T) *labTest {
+// newVerifyLab starts the lab tree, every server on one random port, and
+// returns the resolver configuration that reaches it.
+func newVerifyLab(t *testing.T) resolver.Config {
 	t.Helper()
-	l := &labTest{port: pickPort(t), queries: map[netip.Addr]*atomic.Int64{}}
-	auth := func(zones ...string) dns.Handler { return authHandler(t, zones...) }
-	l.serve(t, netip.MustParseAddr("127.53.0.1"), auth(vlabRoot), true)
-	l.serve(t, netip.MustParseAddr("127.53.1.1"), auth(vlabLab), true)
-	l.serve(t, netip.MustParseAddr("127.53.2.1"), auth(vlabGood, vlabHalflame, vlabRname), true)
-	l.serve(t, netip.MustParseAddr("127.53.3.1"), fixed(t, reply{rcode: dns.RcodeRefused}), true)
 	// BIND with recursion yes; allow-recursion { none; }: an upward
 	// referral, except for servfail.lab, whose zone file fails to load.
 	upref := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		if dns.IsSubDomain("servfail.lab.", canonical(req.Question[0].Name)) {
-			w.WriteMsg(build(t, req, reply{rcode: dns.RcodeServerFailure}))
+		if dns.IsSubDomain("servfail.lab.", dns.CanonicalName(req.Question[0].Name)) {
+			w.WriteMsg(resolvertest.Reply{Rcode: dns.RcodeServerFailure}.Msg(req))
 			return
 		}
-		w.WriteMsg(build(t, req, reply{ns: `. 3600000 IN NS a.root-servers.lab.`}))
+		w.WriteMsg(resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.lab.`}.Msg(req))
 	})
-	l.serve(t, netip.MustParseAddr("127.53.4.1"), upref, true)
-	serve6(t, netip.AddrPortFrom(netip.IPv6Loopback(), l.port), upref)
-	l.serve(t, netip.MustParseAddr("127.53.5.1"), fixed(t, reply{ra: true, answer: `recursive.lab. 300 IN SOA ns.recursive.lab. h.recursive.lab. 1 2 3 4 5`}), true)
-	// 127.53.6.1: nothing listens (closed.lab).
-	return l
+	n, err := resolvertest.Listen(map[netip.Addr]dns.Handler{
+		netip.MustParseAddr("127.53.0.1"): authHandler(t, vlabRoot),
+		netip.MustParseAddr("127.53.1.1"): authHandler(t, vlabLab),
+		netip.MustParseAddr("127.53.2.1"): authHandler(t, vlabGood, vlabHalflame, vlabRname),
+		netip.MustParseAddr("127.53.3.1"): resolvertest.Reply{Rcode: dns.RcodeRefused},
+		netip.MustParseAddr("127.53.4.1"): upref,
+		netip.IPv6Loopback():              upref,
+		netip.MustParseAddr("127.53.5.1"): resolvertest.Reply{RA: true, Answer: `recursive.lab. 300 IN SOA ns.recursive.lab. h.recursive.lab. 1 2 3 4 5`},
+		// 127.53.6.1: nothing listens (closed.lab).
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return resolver.Config{
+		RootHints:  []netip.Addr{netip.MustParseAddr("127.53.0.1")},
+		Port:       n.Port,
+		QPS:        -1,
+		Timeouts:   []time.Duration{400 * time.Millisecond, 400 * time.Millisecond},
+		TCPTimeout: time.Second,
+	}
 }
 
-// serve6 runs h over UDP on an IPv6 address.
-func serve6(t *testing.T, ap netip.AddrPort, h dns.Handler) {
+// authHandler serves zones as an authoritative server does.
+func authHandler(t *testing.T, zones ...string) dns.Handler {
 	t.Helper()
-	pc, err := net.ListenPacket("udp6", ap.String())
+	h, err := resolvertest.AuthHandler(zones...)
 	if err != nil {
-		t.Fatalf("IPv6 loopback: %v", err)
+		t.Fatal(err)
 	}
-	start(t, &dns.Server{PacketConn: pc, Handler: h})
+	return h
+}
+
+// newResolver returns a Resolver for cfg, closed when the test ends.
+func newResolver(t *testing.T, cfg resolver.Config) *resolver.Resolver {
+	t.Helper()
+	r, err := resolver.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
 }
 
 // Scan the real bind9.log of the lab, then verify against the same tree:
 // every zone-less finding receives its zone and every finding the verdict
 // its broken kind implies.
 func TestVerifyLabBIND(t *testing.T) {
-	lab := newVerifyLab(t)
+	cfg := newVerifyLab(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "lamers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(context.Background()) })
+	db := storetest.Open(t)
 	sc := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC})
 	var st ingest.Stats
-	if err := sc.ScanFile(ctx, filepath.Join("..", "testdata", "lab", "bind9.log"), &st); err != nil {
+	if err := sc.ScanFile(ctx, filepath.Join("..", "..", "testdata", "lab", "bind9.log"), &st); err != nil {
 		t.Fatal(err)
 	}
 
-	cfg := lab.config()
 	cfg.SkipEDNSCheck = true
-	r := newTestResolver(t, cfg)
+	r := newResolver(t, cfg)
 	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	v := &Verifier{
 		Resolver: r, Store: db, Concurrency: 8, MaxRounds: 100,
 		Policy: Policy{LameRounds: 2, LameSpan: 30 * time.Minute, UnresponsiveRounds: 3, UnresponsiveSpan: 24 * time.Hour, MinInterval: 30 * time.Minute},
 		Clock:  func() time.Time { return now },
 	}
-	vs, err := v.Run(ctx, VerifyOptions{})
+	vs, err := v.Run(ctx, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +170,11 @@ func TestVerifyLabBIND(t *testing.T) {
 	}
 	// A second round 31 minutes later confirms.
 	now = now.Add(31 * time.Minute)
-	if _, err := v.Run(ctx, VerifyOptions{}); err != nil {
+	if _, err := v.Run(ctx, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// A third run right away probes nothing: 30 minutes between rounds.
-	if vs, err := v.Run(ctx, VerifyOptions{}); err != nil || vs.Probed != 0 {
+	if vs, err := v.Run(ctx, Options{}); err != nil || vs.Probed != 0 {
 		t.Fatalf("third run probed %d (err %v), want 0", vs.Probed, err)
 	}
 
@@ -161,7 +184,7 @@ func TestVerifyLabBIND(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, f := range fs {
-		got[f.Zone+" "+f.Server.String()] = f.Status + " " + f.Reason + " " + strings.Join(f.ServerNames, ",")
+		got[f.Zone+" "+f.Server.String()] = f.Status.String() + " " + f.Reason + " " + strings.Join(f.ServerNames, ",")
 	}
 	want := map[string]string{
 		"refused.lab. 127.53.3.1":   "lame refused ns1.refused.lab.",
@@ -196,15 +219,10 @@ func TestVerifyLabBIND(t *testing.T) {
 // Findings that the current delegation no longer supports are stale, and
 // Unbound's lossy names are not mistaken for undelegated zones.
 func TestVerifyStaleAndLossy(t *testing.T) {
-	lab := newVerifyLab(t)
+	cfg := newVerifyLab(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "lamers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(context.Background()) })
-	log := filepath.Join(dir, "mixed.log")
+	db := storetest.Open(t)
+	log := filepath.Join(t.TempDir(), "mixed.log")
 	lines := strings.Join([]string{
 		// BIND 9.18 B1 form: a zone the parent no longer delegates.
 		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.gone.lab' (in 'gone.lab'?): 127.53.4.1#53`,
@@ -227,9 +245,9 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 	if err := sc.ScanFile(ctx, log, &st); err != nil {
 		t.Fatal(err)
 	}
-	r := newTestResolver(t, lab.config())
+	r := newResolver(t, cfg)
 	v := &Verifier{Resolver: r, Store: db, Concurrency: 4, Policy: DefaultPolicy()}
-	vs, err := v.Run(ctx, VerifyOptions{})
+	vs, err := v.Run(ctx, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +260,7 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, f := range fs {
-		got[f.Zone+" "+f.Server.String()] = f.Status + " " + f.Reason
+		got[f.Zone+" "+f.Server.String()] = f.Status.String() + " " + f.Reason
 	}
 	want := map[string]string{
 		"gone.lab. 127.53.4.1":     "stale not_delegated",
@@ -257,10 +275,10 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 	// A normal run leaves stale and ok findings alone; --all probes them
 	// again (still no sooner than the minimum interval).
 	v.Clock = func() time.Time { return time.Now().Add(time.Hour) }
-	if vs, err := v.Run(ctx, VerifyOptions{}); err != nil || vs.Probed+vs.Stale != 1 {
+	if vs, err := v.Run(ctx, Options{}); err != nil || vs.Probed+vs.Stale != 1 {
 		t.Errorf("second run: %+v, %v; want only the lossy finding again", vs, err)
 	}
-	if vs, err := v.Run(ctx, VerifyOptions{All: true, Zone: "halflame.lab."}); err != nil || vs.Probed != 1 {
+	if vs, err := v.Run(ctx, Options{All: true, Zone: "halflame.lab."}); err != nil || vs.Probed != 1 {
 		t.Errorf("--all --zone halflame.lab.: %+v, %v; want one round", vs, err)
 	}
 }
@@ -268,18 +286,20 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 // A dead server listed in many delegations: after two silent full rounds
 // in a run, its other zones get one packet each, not three.
 func TestVerifySilentAddressGetsShortRounds(t *testing.T) {
-	lab := newLab(t)
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lamers.db"))
+	const zones = 6
+	tree, err := resolvertest.Start(resolvertest.Config{Net: 59, Zones: zones, Servers: []resolvertest.Behavior{resolvertest.Silent}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close(context.Background()) })
+	t.Cleanup(func() { tree.Close() })
+	silent := tree.Servers[0].Addr
+	ctx := context.Background()
+	db := storetest.Open(t)
 	var lines strings.Builder
-	const zones = 6
-	for i := range zones {
-		// BIND 9.18 B1 form; every zone claims the silent address.
-		fmt.Fprintf(&lines, "22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.dead%d.test' (in 'dead%d.test'?): %s#53\n", i, i, addrSilent)
+	for _, z := range tree.Zones {
+		// BIND 9.18 B1 form; every zone's one server is silent.
+		fmt.Fprintf(&lines, "22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.%s' (in '%s'?): %s#53\n",
+			strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(z.Name, "."), silent)
 	}
 	log := filepath.Join(t.TempDir(), "named.log")
 	if err := os.WriteFile(log, []byte(lines.String()), 0o644); err != nil {
@@ -289,9 +309,10 @@ func TestVerifySilentAddressGetsShortRounds(t *testing.T) {
 	if err := ingest.NewScanner(db, ingest.Options{Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
 		t.Fatal(err)
 	}
-	cfg := lab.config()
-	cfg.Timeouts = []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}
-	r := newTestResolver(t, cfg)
+	r := newResolver(t, resolver.Config{
+		RootHints: []netip.Addr{tree.Root}, Port: tree.Port, QPS: -1,
+		Timeouts: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}, TCPTimeout: time.Second,
+	})
 	fs, err := db.Findings(ctx, store.Filter{})
 	if err != nil || len(fs) != zones {
 		t.Fatalf("%d findings, %v", len(fs), err)
@@ -302,7 +323,7 @@ func TestVerifySilentAddressGetsShortRounds(t *testing.T) {
 	var packets []int
 	for _, f := range fs {
 		p := v.probe(ctx, f)
-		if p.Reason != ReasonUnresponsive {
+		if p.Reason != resolver.ReasonUnresponsive {
 			t.Fatalf("%s: reason %s", f.Zone, p.Reason)
 		}
 		packets = append(packets, p.Packets)

@@ -364,12 +364,3 @@ func (a *agg) target() *agg {
 	}
 	return a
 }
-
-// addToSet inserts s into the sorted set set.
-func addToSet(set []string, s string) []string {
-	i, found := slices.BinarySearch(set, s)
-	if found {
-		return set
-	}
-	return slices.Insert(set, i, s)
-}

@@ -1,4 +1,4 @@
-package resolver
+package verify
 
 import (
 	"context"
@@ -11,21 +11,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lamers-dev/lamers/resolver"
 	"github.com/lamers-dev/lamers/store"
 )
 
-// VerifyStore is what verification needs from the database. RecordRound
-// and SetStatus must each be one transaction; Attribute merges a zone-less
-// finding into the zoned finding (zone, server, port) and returns it.
-type VerifyStore interface {
-	DueFindings(ctx context.Context, f store.DueFilter) ([]store.Finding, error)
+// Store is what verification needs from the database. RecordRound and
+// SetStatus must each be one transaction; Attribute merges a zone-less
+// finding into the zoned finding (zone, server, port) and returns it. Any
+// error of the Store ends the run that met it.
+type Store interface {
+	DueFindings(ctx context.Context, f store.Filter) ([]store.Finding, error)
 	Rounds(ctx context.Context, findingID int64, limit int) ([]store.Round, error)
 	RecordRound(ctx context.Context, r store.Round, u store.FindingUpdate) (store.Round, error)
 	SetStatus(ctx context.Context, findingID int64, at time.Time, u store.FindingUpdate) error
 	Attribute(ctx context.Context, findingID int64, zone string) (store.Finding, error)
 }
 
-var _ VerifyStore = (*store.DB)(nil)
+var _ Store = (*store.DB)(nil)
 
 // Reasons for findings decided without a probe round.
 const (
@@ -42,6 +44,14 @@ const (
 	ReasonLossyName = "lossy_name"
 )
 
+// slog attribute keys.
+const (
+	logKeyZone   = "zone"
+	logKeyServer = "server"
+	logKeyQName  = "qname"
+	logKeyErr    = "err"
+)
+
 // historyRounds is how many recent rounds the confirmation policy reads.
 const historyRounds = 50
 
@@ -50,10 +60,10 @@ const historyRounds = 50
 const silentAfter = 2
 
 // Verifier probes the findings that are due and applies the confirmation
-// policy (DESIGN §5).
+// policy (docs/verification.md).
 type Verifier struct {
-	Resolver    *Resolver
-	Store       VerifyStore
+	Resolver    *resolver.Resolver
+	Store       Store
 	Policy      Policy
 	Concurrency int // findings verified at once; per-address politeness holds regardless
 	MaxRounds   int // probe rounds per run
@@ -64,8 +74,8 @@ type Verifier struct {
 	silent map[netip.Addr]int // consecutive unresponsive rounds per address in this run
 }
 
-// VerifyOptions selects what one run verifies.
-type VerifyOptions struct {
+// Options selects what one run verifies.
+type Options struct {
 	// Zone limits the run to one zone (and to zone-less findings whose
 	// query name lies under it).
 	Zone string
@@ -74,23 +84,27 @@ type VerifyOptions struct {
 	All bool
 }
 
-// VerifyStats counts what a run did.
-type VerifyStats struct {
+// Stats counts what a run did.
+type Stats struct {
 	Attributed     int // zone-less findings given a zone
 	Unattributable int // zone-less findings no delegation lists
 	Probed         int // probe rounds recorded
 	Stale          int // findings found stale without a probe
 	Skipped        int // findings left for a later run (transient errors, the round cap)
 	// Statuses counts the status of every finding this run touched.
-	Statuses map[string]int
+	Statuses map[store.Status]int
 }
 
-var activeStatuses = []string{StatusNew, StatusSuspect, StatusLame, StatusUnresponsive, StatusInconclusive}
+// activeStatuses are the statuses a normal run verifies: not ok, fixed or
+// stale, which only Options.All probes again.
+func activeStatuses() []store.Status {
+	return []store.Status{store.StatusNew, store.StatusSuspect, store.StatusLame, store.StatusUnresponsive, store.StatusInconclusive}
+}
 
 // Run verifies once: attributes zone-less findings, then probes every due
 // finding, at most MaxRounds of them.
-func (v *Verifier) Run(ctx context.Context, opts VerifyOptions) (VerifyStats, error) {
-	st := VerifyStats{Statuses: map[string]int{}}
+func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
+	st := Stats{Statuses: map[store.Status]int{}}
 	if v.Clock == nil {
 		v.Clock = time.Now
 	}
@@ -103,18 +117,18 @@ func (v *Verifier) Run(ctx context.Context, opts VerifyOptions) (VerifyStats, er
 	v.mu.Lock()
 	v.silent = map[netip.Addr]int{}
 	v.mu.Unlock()
-	statuses := activeStatuses
+	statuses := activeStatuses()
 	if opts.All {
 		statuses = nil
 	}
 	if err := v.attribute(ctx, opts, statuses, &st); err != nil {
 		return st, err
 	}
-	due := store.DueFilter{
+	due := store.Filter{
 		Zone:         opts.Zone,
+		Zoning:       store.Zoned,
 		Statuses:     statuses,
 		ProbedBefore: v.Clock().Add(-v.Policy.MinInterval),
-		ZoneLess:     ptr(false),
 	}
 	fs, err := v.Store.DueFindings(ctx, due)
 	if err != nil {
@@ -124,23 +138,31 @@ func (v *Verifier) Run(ctx context.Context, opts VerifyOptions) (VerifyStats, er
 		st.Skipped += len(fs) - v.MaxRounds
 		fs = fs[:v.MaxRounds]
 	}
-	var mu sync.Mutex
-	var firstErr error
-	work := make(chan store.Finding)
-	var wg sync.WaitGroup
+	var (
+		mu       sync.Mutex
+		firstErr error
+		failed   = make(chan struct{}) // closed at the first store error
+		work     = make(chan store.Finding)
+		wg       sync.WaitGroup
+	)
 	for range min(v.Concurrency, max(len(fs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for f := range work {
+				mu.Lock()
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop {
+					continue // handed over just before the database failed
+				}
 				out, err := v.verifyOne(ctx, f)
 				mu.Lock()
 				switch {
 				case err != nil && ctx.Err() == nil:
 					st.Skipped++
-					v.Log.Warn("verify failed", "zone", f.Zone, "server", f.Server, "err", err)
+					v.Log.Warn("verify failed", logKeyZone, f.Zone, logKeyServer, f.Server, logKeyErr, err)
 					if firstErr == nil && isStoreError(err) {
 						firstErr = err
+						close(failed)
 					}
 				case err == nil:
 					st.Statuses[out.status]++
@@ -152,13 +174,17 @@ func (v *Verifier) Run(ctx context.Context, opts VerifyOptions) (VerifyStats, er
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
+	// The database failing ends the run: what would be probed now could not
+	// be recorded.
 feed:
 	for _, f := range fs {
 		select {
 		case work <- f:
 		case <-ctx.Done():
+			break feed
+		case <-failed:
 			break feed
 		}
 	}
@@ -167,10 +193,11 @@ feed:
 	if firstErr != nil {
 		return st, firstErr
 	}
-	return st, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("verify: %w", err)
+	}
+	return st, nil
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // storeError marks errors of the database, which stop a run (probe errors
 // only skip a finding).
@@ -186,15 +213,15 @@ func isStoreError(err error) bool {
 
 // attribute gives zone-less findings (BIND's reason lines) their zone: the
 // deepest delegation at or above the sample query name that lists the
-// server (DESIGN §4).
-func (v *Verifier) attribute(ctx context.Context, opts VerifyOptions, statuses []string, st *VerifyStats) error {
-	fs, err := v.Store.DueFindings(ctx, store.DueFilter{Statuses: statuses, ZoneLess: ptr(true)})
+// server.
+func (v *Verifier) attribute(ctx context.Context, opts Options, statuses []store.Status, st *Stats) error {
+	fs, err := v.Store.DueFindings(ctx, store.Filter{Zoning: store.ZoneLess, Statuses: statuses})
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
 	for _, f := range fs {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("verify: %w", err)
 		}
 		if f.Bucket == store.OverflowBucket {
 			continue // many zones share it: a human has to look
@@ -206,32 +233,32 @@ func (v *Verifier) attribute(ctx context.Context, opts VerifyOptions, statuses [
 		if qname == "" {
 			continue
 		}
-		if opts.Zone != "" && !isSubdomain(canonical(qname), opts.Zone) {
+		if opts.Zone != "" && !isSubdomain(absolute(strings.ToLower(qname)), opts.Zone) {
 			continue
 		}
 		zone, err := v.Resolver.ZoneFor(ctx, qname, f.Server)
 		switch {
-		case errors.Is(err, ErrNotListed) || errors.Is(err, ErrNotDelegated) || (err == nil && zone == ""):
-			if err := v.Store.SetStatus(ctx, f.ID, v.Clock(), store.FindingUpdate{Status: StatusStale, Reason: ReasonNoZoneListsServer}); err != nil {
+		case errors.Is(err, resolver.ErrNotListed) || errors.Is(err, resolver.ErrNotDelegated) || (err == nil && zone == ""):
+			if err := v.Store.SetStatus(ctx, f.ID, v.Clock(), store.FindingUpdate{Status: store.StatusStale, Reason: ReasonNoZoneListsServer}); err != nil {
 				return fmt.Errorf("verify: %w", err)
 			}
 			st.Unattributable++
 		case err != nil:
 			st.Skipped++
-			v.Log.Warn("cannot attribute a zone", "qname", qname, "server", f.Server, "err", err)
+			v.Log.Warn("cannot attribute a zone", logKeyQName, qname, logKeyServer, f.Server, logKeyErr, err)
 		default:
 			if _, err := v.Store.Attribute(ctx, f.ID, zone); err != nil {
 				return fmt.Errorf("verify: attribute %s to %s: %w", qname, zone, err)
 			}
 			st.Attributed++
-			v.Log.Debug("attributed", "qname", qname, "server", f.Server, "zone", zone)
+			v.Log.Debug("attributed", logKeyQName, qname, logKeyServer, f.Server, logKeyZone, zone)
 		}
 	}
 	return nil
 }
 
 type verifyOutcome struct {
-	status string
+	status store.Status
 	probed bool
 }
 
@@ -240,22 +267,22 @@ type verifyOutcome struct {
 func (v *Verifier) verifyOne(ctx context.Context, f store.Finding) (verifyOutcome, error) {
 	d, err := v.Resolver.Delegation(ctx, f.Zone)
 	switch {
-	case err != nil && errors.Is(err, ErrParentUnreachable):
+	case err != nil && errors.Is(err, resolver.ErrParentUnreachable):
 		// Record an inconclusive round: the attempt counts for nothing
 		// but is visible in the report.
-		p := Probe{Zone: f.Zone, Server: probeAddr(f), Verdict: VerdictInconclusive,
-			Reason: ReasonParentUnreachable, At: v.Clock()}
+		p := resolver.Probe{Zone: f.Zone, Server: probeAddr(f), Verdict: resolver.VerdictInconclusive,
+			Reason: resolver.ReasonParentUnreachable, At: v.Clock()}
 		return v.record(ctx, f, p, f.ServerNames)
 	case err != nil:
 		return verifyOutcome{}, err
 	case !d.Delegated:
 		reason := ReasonNotDelegated
 		if strings.Contains(f.Zone, "?") {
-			return verifyOutcome{status: StatusInconclusive}, v.setStatus(ctx, f, StatusInconclusive, ReasonLossyName, nil)
+			return verifyOutcome{status: store.StatusInconclusive}, v.setStatus(ctx, f, store.StatusInconclusive, ReasonLossyName, nil)
 		}
-		return verifyOutcome{status: StatusStale}, v.setStatus(ctx, f, StatusStale, reason, nil)
+		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, reason, nil)
 	case !d.Lists(f.Server):
-		return verifyOutcome{status: StatusStale}, v.setStatus(ctx, f, StatusStale, ReasonNotInDelegation, nil)
+		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, ReasonNotInDelegation, nil)
 	}
 	names := serverNames(d, f.Server)
 	p := v.probe(ctx, f)
@@ -268,12 +295,12 @@ func (v *Verifier) verifyOne(ctx context.Context, f store.Finding) (verifyOutcom
 // probe runs a round on f's server, a short one when the address has
 // stayed silent for other zones in this run: a dead server listed in many
 // delegations is not sent three packets and three timeouts per zone.
-func (v *Verifier) probe(ctx context.Context, f store.Finding) Probe {
+func (v *Verifier) probe(ctx context.Context, f store.Finding) resolver.Probe {
 	addr := f.Server.WithZone("")
 	v.mu.Lock()
 	short := v.silent[addr] >= silentAfter
 	v.mu.Unlock()
-	var p Probe
+	var p resolver.Probe
 	if short {
 		p = v.Resolver.ProbeSilent(ctx, f.Zone, probeAddr(f))
 	} else {
@@ -281,9 +308,9 @@ func (v *Verifier) probe(ctx context.Context, f store.Finding) Probe {
 	}
 	v.mu.Lock()
 	switch p.Reason {
-	case ReasonUnresponsive:
+	case resolver.ReasonUnresponsive:
 		v.silent[addr]++
-	case ReasonVantageError:
+	case resolver.ReasonVantageError:
 	default:
 		v.silent[addr] = 0
 	}
@@ -291,33 +318,29 @@ func (v *Verifier) probe(ctx context.Context, f store.Finding) Probe {
 	return p
 }
 
-func (v *Verifier) setStatus(ctx context.Context, f store.Finding, status, reason string, names []string) error {
+func (v *Verifier) setStatus(ctx context.Context, f store.Finding, status store.Status, reason string, names []string) error {
 	if err := v.Store.SetStatus(ctx, f.ID, v.Clock(), store.FindingUpdate{Status: status, Reason: reason, ServerNames: names}); err != nil {
 		return &storeError{fmt.Errorf("verify: %w", err)}
 	}
 	return nil
 }
 
-func (v *Verifier) record(ctx context.Context, f store.Finding, p Probe, names []string) (verifyOutcome, error) {
-	past, err := v.Store.Rounds(ctx, f.ID, historyRounds)
+func (v *Verifier) record(ctx context.Context, f store.Finding, p resolver.Probe, names []string) (verifyOutcome, error) {
+	rounds, err := v.Store.Rounds(ctx, f.ID, historyRounds)
 	if err != nil {
 		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
 	}
-	rounds := make([]Round, 0, len(past)+1)
-	for _, r := range past {
-		rounds = append(rounds, Round{At: r.At, Verdict: Verdict(r.Verdict), Reason: r.Reason, Class: ClassOf(r.Reason)})
+	for i := range rounds {
+		// A round counts as its reason counts now.
+		rounds[i].Class = ClassOf(rounds[i].Reason)
 	}
 	// The verifier's clock stamps the round, so that the spacing between
 	// rounds and the policy's spans are measured on one clock.
 	p.At = v.Clock()
-	rounds = append(rounds, RoundOf(p))
-	status, reason := v.Policy.Status(f.Status, rounds)
-	_, err = v.Store.RecordRound(ctx, store.Round{
-		FindingID: f.ID, At: p.At, Zone: f.Zone, Server: f.Server, Port: f.Port,
-		Verdict: string(p.Verdict), Reason: p.Reason, Class: p.Class().String(), Rcode: p.Rcode,
-		Flags: p.Flags, RTT: p.RTT, Packets: p.Packets,
-	}, store.FindingUpdate{Status: status, Reason: reason, ServerNames: names})
-	if err != nil {
+	r := RoundOf(p)
+	r.FindingID, r.Zone, r.Server, r.Port = f.ID, f.Zone, f.Server, f.Port
+	status, reason := v.Policy.Status(f.Status, append(rounds, r))
+	if _, err := v.Store.RecordRound(ctx, r, store.FindingUpdate{Status: status, Reason: reason, ServerNames: names}); err != nil {
 		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
 	}
 	return verifyOutcome{status: status, probed: true}, nil
@@ -334,10 +357,10 @@ func probeAddr(f store.Finding) netip.AddrPort {
 }
 
 // serverNames returns the NS names of d that point at addr.
-func serverNames(d Delegation, addr netip.Addr) []string {
+func serverNames(d resolver.Delegation, addr netip.Addr) []string {
 	addr = addr.Unmap().WithZone("")
 	var out []string
-	for _, set := range [][]NameServer{d.NS, d.ChildOnly} {
+	for _, set := range [][]resolver.NameServer{d.NS, d.ChildOnly} {
 		for _, ns := range set {
 			for _, a := range ns.Addrs {
 				if a.WithZone("") == addr && !slices.Contains(out, ns.Name) {
@@ -348,6 +371,14 @@ func serverNames(d Delegation, addr netip.Addr) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// absolute returns name with the root's final dot.
+func absolute(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
 }
 
 // isSubdomain reports whether child equals parent or lies below it

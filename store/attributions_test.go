@@ -32,7 +32,7 @@ func TestAttribute(t *testing.T) {
 		prep  func(t *testing.T, db *DB) int64
 		zone  string
 		want  Finding // the target (ID ignored)
-		daily map[string]int64
+		daily map[time.Time]int64
 		check func(t *testing.T, db *DB, src int64, target Finding)
 	}{
 		{
@@ -43,8 +43,8 @@ func TestAttribute(t *testing.T) {
 			},
 			zone: "refused.lab.",
 			want: Finding{Zone: "refused.lab.", QName: "x.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-				Observed: []string{"refused"}, Count: 6, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: "new"},
-			daily: map[string]int64{"2026-11-21": 2, "2026-11-22": 4},
+				Observed: []string{"refused"}, Count: 6, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: StatusNew},
+			daily: days(map[string]int64{"2026-11-21": 2, "2026-11-22": 4}),
 			check: func(t *testing.T, db *DB, src int64, target Finding) {
 				if target.ID <= src {
 					t.Errorf("target ID %d, want a new ID above %d", target.ID, src)
@@ -56,15 +56,15 @@ func TestAttribute(t *testing.T) {
 			prep: func(t *testing.T, db *DB) int64 {
 				mustCommit(t, db, firstBatch(fpNamed, 100, 6, refusedLab()...))
 				id := findingID(t, db, "", "refused.lab.")
-				if err := db.SetStatus(ctx, id, at(3, 0), FindingUpdate{Status: "stale", Reason: "unattributable"}); err != nil {
+				if err := db.SetStatus(ctx, id, at(3, 0), FindingUpdate{Status: StatusStale, Reason: "unattributable"}); err != nil {
 					t.Fatal(err)
 				}
 				return id
 			},
 			zone: "refused.lab.",
 			want: Finding{Zone: "refused.lab.", QName: "x.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-				Observed: []string{"refused"}, Count: 6, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: "new"},
-			daily: map[string]int64{"2026-11-21": 2, "2026-11-22": 4},
+				Observed: []string{"refused"}, Count: 6, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: StatusNew},
+			daily: days(map[string]int64{"2026-11-21": 2, "2026-11-22": 4}),
 		},
 		{
 			name: "into an existing zoned finding",
@@ -76,13 +76,13 @@ func TestAttribute(t *testing.T) {
 				mustCommit(t, db, firstBatch(fpNamed, 100, 6, refusedLab()...))
 				zid, src := findingID(t, db, "refused.lab.", ""), findingID(t, db, "", "refused.lab.")
 				for _, m := range []int{0, 30} {
-					if _, err := db.RecordRound(ctx, lameRound(zid, at(2, m)), FindingUpdate{Status: "lame", Reason: "upward_referral",
+					if _, err := db.RecordRound(ctx, lameRound(zid, at(2, m)), FindingUpdate{Status: StatusLame, Reason: "upward_referral",
 						ServerNames: []string{"ns.refused.lab."}}); err != nil {
 						t.Fatal(err)
 					}
 				}
 				// A round the zone-less finding somehow has moves too.
-				if _, err := db.RecordRound(ctx, lameRound(src, at(4, 0)), FindingUpdate{Status: "suspect"}); err != nil {
+				if _, err := db.RecordRound(ctx, lameRound(src, at(4, 0)), FindingUpdate{Status: StatusSuspect}); err != nil {
 					t.Fatal(err)
 				}
 				return src
@@ -90,8 +90,8 @@ func TestAttribute(t *testing.T) {
 			zone: "refused.lab.",
 			want: Finding{Zone: "refused.lab.", QName: "x.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind", "unbound"},
 				Observed: []string{"rec_lame", "refused"}, Count: 10, FirstSeen: at(0, 30), LastSeen: testNow.Add(2 * time.Hour),
-				ServerNames: []string{"ns.refused.lab."}, Status: "lame", Reason: "upward_referral", Rounds: 3, LastProbed: at(4, 0)},
-			daily: map[string]int64{"2026-11-21": 2 + 3 + 1, "2026-11-22": 4},
+				ServerNames: []string{"ns.refused.lab."}, Status: StatusLame, Reason: "upward_referral", Rounds: 3, LastProbed: at(4, 0)},
+			daily: days(map[string]int64{"2026-11-21": 2 + 3 + 1, "2026-11-22": 4}),
 			check: func(t *testing.T, db *DB, src int64, target Finding) {
 				rows, err := db.db.QueryContext(ctx, "SELECT day, source, evidence, n FROM daily_counts WHERE finding_id = ? ORDER BY 1, 2, 3", target.ID)
 				if err != nil {
@@ -127,8 +127,8 @@ func TestAttribute(t *testing.T) {
 			},
 			zone: "refused.lab.",
 			want: Finding{Zone: "refused.lab.", QName: "www.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-				Observed: []string{"lame_referral", "refused"}, Count: 7, FirstSeen: at(1, 0), LastSeen: testNow.Add(2 * time.Hour), Status: "new"},
-			daily: map[string]int64{"2026-11-21": 3, "2026-11-22": 4},
+				Observed: []string{"lame_referral", "refused"}, Count: 7, FirstSeen: at(1, 0), LastSeen: testNow.Add(2 * time.Hour), Status: StatusNew},
+			daily: days(map[string]int64{"2026-11-21": 3, "2026-11-22": 4}),
 		},
 		{
 			name: "the overflow bucket moves but does not route",
@@ -139,8 +139,8 @@ func TestAttribute(t *testing.T) {
 			},
 			zone: "over.lab.",
 			want: Finding{Zone: "over.lab.", QName: "q.over.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-				Observed: []string{"refused"}, Count: 2, FirstSeen: at(1, 0), LastSeen: at(1, 0), Status: "new"},
-			daily: map[string]int64{"2026-11-21": 2},
+				Observed: []string{"refused"}, Count: 2, FirstSeen: at(1, 0), LastSeen: at(1, 0), Status: StatusNew},
+			daily: days(map[string]int64{"2026-11-21": 2}),
 			check: func(t *testing.T, db *DB, src int64, target Finding) {
 				cs, _ := db.CheckpointsByFingerprint(ctx, fpNamed)
 				mustCommit(t, db, next(cs[0], 200, 3, zoneless(OverflowBucket, "q.other.lab.", srvA, "refused", 1, at(5, 0), at(5, 0))))
@@ -172,7 +172,7 @@ func TestAttribute(t *testing.T) {
 			if _, err := db.Finding(ctx, src); !errors.Is(err, ErrNotFound) {
 				t.Errorf("zone-less finding %d after Attribute: error %v, want ErrNotFound", src, err)
 			}
-			if daily, err := db.DailyCounts(ctx, got.ID, ""); err != nil || !cmp.Equal(tt.daily, daily) {
+			if daily, err := db.DailyCounts(ctx, got.ID, time.Time{}); err != nil || !cmp.Equal(tt.daily, daily) {
 				t.Errorf("target daily counts = %v (%v), want %v", daily, err, tt.daily)
 			}
 			var orphans int
@@ -241,8 +241,8 @@ func TestAttributeRefuses(t *testing.T) {
 func TestAttributeRoutesLaterCommits(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	// Two buckets of one server that belong to two zones (DESIGN §4: not
-	// collapsed into one), and the same bucket on another port.
+	// Two buckets of one server that belong to two zones (each zone gets its
+	// own finding, not one for both), and the same bucket on another port.
 	other := zoneless("b.example.", "www.b.example.", srvA, "refused", 1, at(1, 0), at(1, 0))
 	r := mustCommit(t, db, firstBatch(fpNamed, 100, 7, append(refusedLab(), other)...))
 	if _, err := db.Attribute(ctx, findingID(t, db, "", "refused.lab."), "refused.lab."); err != nil {
@@ -265,16 +265,16 @@ func TestAttributeRoutesLaterCommits(t *testing.T) {
 	}
 	fs := wantFindings(t, db, []Finding{
 		{Zone: "", Bucket: "refused.lab.", QName: "p.refused.lab.", Server: srvA, Port: 5353, Sources: []string{"bind"},
-			Observed: []string{"refused"}, Count: 1, FirstSeen: at(6, 0), LastSeen: at(6, 0), Status: "new"},
+			Observed: []string{"refused"}, Count: 1, FirstSeen: at(6, 0), LastSeen: at(6, 0), Status: StatusNew},
 		{Zone: "example.", QName: "www.b.example.", Server: srvA, Port: 53, Sources: []string{"bind", "unbound"},
-			Observed: []string{"lame_referral", "refused"}, Count: 4, FirstSeen: at(1, 0), LastSeen: at(5, 30), Status: "new"},
+			Observed: []string{"lame_referral", "refused"}, Count: 4, FirstSeen: at(1, 0), LastSeen: at(5, 30), Status: StatusNew},
 		{Zone: "refused.lab.", QName: "x.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind"},
-			Observed: []string{"refused", "timeout"}, Count: 11, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: "new"},
+			Observed: []string{"refused", "timeout"}, Count: 11, FirstSeen: at(1, 5), LastSeen: testNow.Add(2 * time.Hour), Status: StatusNew},
 	})
-	if daily, _ := db.DailyCounts(ctx, fs[2].ID, ""); !cmp.Equal(daily, map[string]int64{"2026-11-21": 7, "2026-11-22": 4}) {
+	if daily, _ := db.DailyCounts(ctx, fs[2].ID, time.Time{}); !cmp.Equal(daily, days(map[string]int64{"2026-11-21": 7, "2026-11-22": 4})) {
 		t.Errorf("refused.lab. daily counts = %v", daily)
 	}
-	if daily, _ := db.DailyCounts(ctx, fs[1].ID, ""); !cmp.Equal(daily, map[string]int64{"2026-11-21": 4}) {
+	if daily, _ := db.DailyCounts(ctx, fs[1].ID, time.Time{}); !cmp.Equal(daily, days(map[string]int64{"2026-11-21": 4})) {
 		t.Errorf("example. daily counts = %v", daily)
 	}
 }

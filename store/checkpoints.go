@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Checkpoint is the ingest position in one content stream (DESIGN §4: device,
-// inode, fingerprint of its first bytes, offset). A stream is identified by
+// Checkpoint is the ingest position in one content stream
+// (docs/exactly-once.md: device, inode, fingerprint of its first bytes,
+// offset). A stream is identified by
 // its content, not by its file: the same content renamed, rotated or gzipped
 // resumes from the same checkpoint.
 type Checkpoint struct {
@@ -38,10 +39,6 @@ type Checkpoint struct {
 
 const checkpointColumns = `id, fingerprint, byte_offset, tail_hash, lines, state, dev, inode, path, version, updated_at`
 
-type rowScanner interface {
-	Scan(dest ...any) error
-}
-
 func scanCheckpoint(r rowScanner) (Checkpoint, error) {
 	var c Checkpoint
 	var dev, inode, updated int64
@@ -56,37 +53,17 @@ func scanCheckpoint(r rowScanner) (Checkpoint, error) {
 	return c, nil
 }
 
-func (db *DB) checkpoints(ctx context.Context, op, query string, args ...any) ([]Checkpoint, error) {
-	rows, err := db.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-	}
-	defer rows.Close()
-	var cs []Checkpoint
-	for rows.Next() {
-		c, err := scanCheckpoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s %s: %w", op, db.path, err)
-	}
-	return cs, nil
-}
-
 // CheckpointsByFingerprint returns the checkpoints of content whose first line
 // has fingerprint fp, furthest Offset first (ties: newest ID first).
 func (db *DB) CheckpointsByFingerprint(ctx context.Context, fp []byte) ([]Checkpoint, error) {
-	return db.checkpoints(ctx, "checkpoints by fingerprint",
+	return queryAll(ctx, db, "checkpoints by fingerprint", scanCheckpoint,
 		"SELECT "+checkpointColumns+" FROM checkpoints WHERE fingerprint = ? ORDER BY byte_offset DESC, id DESC", nonNil(fp))
 }
 
 // CheckpointsByInode returns the checkpoints last seen in the file (dev,
 // inode), in ID order.
 func (db *DB) CheckpointsByInode(ctx context.Context, dev, inode uint64) ([]Checkpoint, error) {
-	return db.checkpoints(ctx, "checkpoints by inode",
+	return queryAll(ctx, db, "checkpoints by inode", scanCheckpoint,
 		"SELECT "+checkpointColumns+" FROM checkpoints WHERE dev = ? AND inode = ? ORDER BY id", int64(dev), int64(inode))
 }
 

@@ -206,8 +206,10 @@ func (f *findingTx) write(ctx context.Context, targets []*agg, nextID int64) (Co
 		if err != nil {
 			return res, fmt.Errorf("update finding %d %s: %w", a.id, findingName(a.key), err)
 		}
-		if n, err := r.RowsAffected(); err != nil || n != 1 {
-			return res, fmt.Errorf("update finding %d %s: %d rows changed (%v)", a.id, findingName(a.key), n, err)
+		if n, err := r.RowsAffected(); err != nil {
+			return res, fmt.Errorf("update finding %d %s: %w", a.id, findingName(a.key), err)
+		} else if n != 1 {
+			return res, fmt.Errorf("update finding %d %s: %d rows changed", a.id, findingName(a.key), n)
 		}
 		res.UpdatedFindings++
 	}
@@ -271,8 +273,10 @@ func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
 		if err != nil {
 			return fmt.Errorf("insert findings %d to %d: %w", first, last, err)
 		}
-		if n, err := r.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return fmt.Errorf("insert findings %d to %d: %d of %d rows written (%v)", first, last, n, len(chunk), err)
+		if n, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("insert findings %d to %d: %w", first, last, err)
+		} else if n != int64(len(chunk)) {
+			return fmt.Errorf("insert findings %d to %d: %d of %d rows written", first, last, n, len(chunk))
 		}
 		if _, err := truncate.exec(); err != nil {
 			return fmt.Errorf("clear staging table: %w", err)
@@ -305,19 +309,6 @@ func (f *findingTx) insertDaily(rows []dailyRow) error {
 		}
 	}
 	return nil
-}
-
-// mergeJSONSet adds add (sorted) to the JSON set stored and returns it
-// encoded.
-func mergeJSONSet(stored string, add []string) (string, error) {
-	var set []string
-	if err := json.Unmarshal([]byte(stored), &set); err != nil {
-		return "", err
-	}
-	for _, s := range add {
-		set = addToSet(set, s)
-	}
-	return jsonSet(set), nil
 }
 
 // jsonSet encodes a sorted set as a JSON array ("[]" for none).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -125,15 +126,15 @@ func TestCommitRoutesIntoOneFinding(t *testing.T) {
 	}
 	fs := wantFindings(t, db, []Finding{
 		{Zone: "", Bucket: "c.example.", Server: srvA, Port: 53, Sources: []string{"bind"},
-			Observed: []string{"refused"}, Count: 1, FirstSeen: at(4, 0), LastSeen: at(4, 0), Status: "new"},
+			Observed: []string{"refused"}, Count: 1, FirstSeen: at(4, 0), LastSeen: at(4, 0), Status: StatusNew},
 		{Zone: "example.", QName: "www.a.example.", Server: srvA, Port: 53, Sources: []string{"bind"},
-			Observed: []string{"lame_referral", "refused"}, Count: 12, FirstSeen: at(1, 0), LastSeen: at(4, 0), Status: "new"},
+			Observed: []string{"lame_referral", "refused"}, Count: 12, FirstSeen: at(1, 0), LastSeen: at(4, 0), Status: StatusNew},
 	})
-	daily, err := db.DailyCounts(ctx, fs[1].ID, "")
+	daily, err := db.DailyCounts(ctx, fs[1].ID, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int64{"2026-11-21": 12}, daily); diff != "" {
+	if diff := cmp.Diff(days(map[string]int64{"2026-11-21": 12}), daily); diff != "" {
 		t.Errorf("daily counts of example. (-want +got):\n%s", diff)
 	}
 	var refused int64

@@ -1,0 +1,293 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Finding is one (zone, bucket, server, port) with its totals and, once
+// verification has run, its verdict.
+type Finding struct {
+	ID int64
+	// Zone is "" for zone-less evidence not yet attributed by verification;
+	// Bucket then groups its query names (OverflowBucket past the cap).
+	Zone, Bucket string
+	// QName is one sample query name.
+	QName  string
+	Server netip.Addr
+	Port   uint16
+	// ServerNames are the NS names pointing at Server, empty until
+	// verification fills them.
+	ServerNames []string
+	Sources     []string // sorted subset of bind, unbound
+	Observed    []string // sorted evidence kinds
+	// Count is the number of events ever counted; it survives Prune.
+	Count               int64
+	FirstSeen, LastSeen time.Time
+	// Status is StatusNew until verification.
+	Status     Status
+	Reason     string
+	Rounds     int
+	LastProbed time.Time // zero if never
+}
+
+// Filter selects findings for Findings and DueFindings; zero fields do not
+// filter.
+type Filter struct {
+	Zone     string
+	Zoning   Zoning     // zoned findings, zone-less ones, or both
+	Statuses []Status   // only findings with one of these statuses (empty: any)
+	Server   netip.Addr // only findings of this address (any port)
+	Since    time.Time  // only findings whose LastSeen is at or after Since
+	// ProbedBefore keeps findings never probed or last probed before it.
+	ProbedBefore time.Time
+	Limit        int // at most this many findings, in the order of the call
+}
+
+// Zoning selects findings by whether their zone is known.
+type Zoning uint8
+
+// The zonings of a Filter.
+const (
+	AnyZoning Zoning = iota // zoned and zone-less findings
+	Zoned                   // only findings with a zone
+	ZoneLess                // only zone-less findings, not attributed yet
+)
+
+// where returns f as an SQL condition ("" for none) and its arguments.
+func (f Filter) where() (string, []any, error) {
+	var where []string
+	var args []any
+	if f.Zone != "" {
+		where, args = append(where, "zone = ?"), append(args, f.Zone)
+	}
+	switch f.Zoning {
+	case AnyZoning:
+	case Zoned:
+		where = append(where, "zone <> ''")
+	case ZoneLess:
+		where = append(where, "zone = ''")
+	default:
+		return "", nil, fmt.Errorf("unknown zoning %d", f.Zoning)
+	}
+	if len(f.Statuses) > 0 {
+		names := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			if !valid(statusNames[:], s) {
+				return "", nil, fmt.Errorf("unknown status %v", s)
+			}
+			names[i] = s.String()
+		}
+		cond, a := inList("status", names)
+		where, args = append(where, cond), append(args, a...)
+	}
+	if f.Server.IsValid() {
+		where, args = append(where, "server = ?"), append(args, f.Server.WithZone("").String())
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "last_seen >= ?"), append(args, f.Since.UnixNano())
+	}
+	if !f.ProbedBefore.IsZero() {
+		where, args = append(where, "(last_probed IS NULL OR last_probed < ?)"), append(args, f.ProbedBefore.UnixNano())
+	}
+	if f.Limit < 0 {
+		return "", nil, fmt.Errorf("negative limit %d", f.Limit)
+	}
+	if len(where) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args, nil
+}
+
+// findingColumns are the columns scanFinding reads, in its order.
+const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
+	first_seen, last_seen, status, reason, rounds, last_probed`
+
+// scanFinding reads one row of findingColumns.
+func scanFinding(r rowScanner) (Finding, error) {
+	var (
+		fd                          Finding
+		server, names, sources, obs string
+		status                      string
+		port                        int
+		first, last                 int64
+		probed                      sql.NullInt64
+	)
+	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
+		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed); err != nil {
+		return Finding{}, err
+	}
+	var err error
+	if fd.Server, err = netip.ParseAddr(server); err != nil {
+		return Finding{}, fmt.Errorf("finding %d: server: %w", fd.ID, err)
+	}
+	if fd.Status, err = ParseStatus(status); err != nil {
+		return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+	}
+	fd.Port = uint16(port)
+	for _, s := range []struct {
+		name string
+		src  string
+		dst  *[]string
+	}{{"server_names", names, &fd.ServerNames}, {"sources", sources, &fd.Sources}, {"observed", obs, &fd.Observed}} {
+		if err := json.Unmarshal([]byte(s.src), s.dst); err != nil {
+			return Finding{}, fmt.Errorf("finding %d: %s: %w", fd.ID, s.name, err)
+		}
+	}
+	fd.FirstSeen, fd.LastSeen = fromUnixNano(first), fromUnixNano(last)
+	if probed.Valid {
+		fd.LastProbed = fromUnixNano(probed.Int64)
+	}
+	return fd, nil
+}
+
+// inList returns "col IN (?, ?, …)" and its arguments.
+func inList(col string, vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", args
+}
+
+// Findings returns the findings that match f, ordered by zone, server (IPv4
+// before IPv6, numerically), port and bucket.
+func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return nil, fmt.Errorf("store: findings: %w", err)
+	}
+	fs, err := queryAll(ctx, db, "findings", scanFinding, "SELECT "+findingColumns+" FROM findings"+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			strings.Compare(a.Zone, b.Zone),
+			a.Server.Compare(b.Server),
+			cmp.Compare(a.Port, b.Port),
+			strings.Compare(a.Bucket, b.Bucket),
+		)
+	})
+	if f.Limit > 0 && len(fs) > f.Limit {
+		fs = fs[:f.Limit]
+	}
+	return fs, nil
+}
+
+// DueFindings returns the findings that match f in the order verification
+// probes them: never-probed ones first, then by oldest last_probed; ties by
+// ID.
+func (db *DB) DueFindings(ctx context.Context, f Filter) ([]Finding, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return nil, fmt.Errorf("store: due findings: %w", err)
+	}
+	q := "SELECT " + findingColumns + " FROM findings" + where + " ORDER BY last_probed IS NOT NULL, last_probed, id"
+	if f.Limit > 0 {
+		q, args = q+" LIMIT ?", append(args, f.Limit)
+	}
+	return queryAll(ctx, db, "due findings", scanFinding, q, args...)
+}
+
+// Finding returns the finding with the given ID, or an error wrapping
+// ErrNotFound.
+func (db *DB) Finding(ctx context.Context, id int64) (Finding, error) {
+	return findingByID(ctx, db.db, db.path, id)
+}
+
+func findingByID(ctx context.Context, q queryRower, path string, id int64) (Finding, error) {
+	fd, err := scanFinding(q.QueryRowContext(ctx, "SELECT "+findingColumns+" FROM findings WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Finding{}, fmt.Errorf("store: finding %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: finding %d %s: %w", id, path, err)
+	}
+	return fd, nil
+}
+
+// FindingUpdate is a finding's verdict as verification decides it.
+type FindingUpdate struct {
+	Status Status
+	Reason string
+	// ServerNames are the NS names pointing at the server in the current
+	// delegation, canonical as the resolver gives them; stored sorted and
+	// without duplicates.
+	ServerNames []string
+}
+
+func (u FindingUpdate) validate() error {
+	if !valid(statusNames[:], u.Status) {
+		return fmt.Errorf("unknown status %v", u.Status)
+	}
+	return nil
+}
+
+// SetStatus updates a finding's status, reason and server_names without a
+// probe round — stale: the zone is no longer delegated or the address is not
+// in the delegation; or a zone-less finding that no delegation above its
+// sample query name lists (it stays zone-less) — and moves last_probed
+// forward to at. The finding must exist (ErrNotFound).
+func (db *DB) SetStatus(ctx context.Context, findingID int64, at time.Time, u FindingUpdate) error {
+	if at.IsZero() {
+		return fmt.Errorf("store: set status of finding %d: no time", findingID)
+	}
+	if err := u.validate(); err != nil {
+		return fmt.Errorf("store: set status of finding %d: %w", findingID, err)
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("store: set status of finding %d %s: %w", findingID, db.path, err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "SELECT 1 FROM findings WHERE id = ?", findingID).Scan(new(int)); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: set status of finding %d: %w", findingID, ErrNotFound)
+		}
+		return fmt.Errorf("store: set status of finding %d %s: %w", findingID, db.path, err)
+	}
+	if err := updateFinding(ctx, tx, findingID, at.UTC(), u, 0); err != nil {
+		return fmt.Errorf("store: set status of finding %d %s: %w", findingID, db.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: set status of finding %d %s: %w", findingID, db.path, err)
+	}
+	return nil
+}
+
+// updateFinding sets a finding's verdict, adds rounds to its round count and
+// moves last_probed forward to at.
+func updateFinding(ctx context.Context, tx *sql.Tx, id int64, at time.Time, u FindingUpdate, rounds int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, reason = ?, server_names = ?,
+		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?) WHERE id = ?`,
+		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("update finding: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update finding: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("update finding: %d rows changed", n)
+	}
+	return nil
+}
+
+// sortedSet returns s sorted, without duplicates or empty strings.
+func sortedSet(s []string) []string {
+	s = slices.DeleteFunc(slices.Clone(s), func(v string) bool { return v == "" })
+	slices.Sort(s)
+	return slices.Compact(s)
+}
