@@ -60,7 +60,7 @@ type Parser struct {
 	names  nameCache // see cache.go
 	addrs  addrCache
 	types  map[string]string
-	rcodes map[string]Evidence
+	rcodes map[uint16]Evidence // see rcodeKind
 
 	pending map[string]*pending
 	seq     uint64
@@ -85,7 +85,7 @@ func New(opts Options) *Parser {
 		names:   newNameCache(seed),
 		addrs:   newAddrCache(seed),
 		types:   make(map[string]string),
-		rcodes:  make(map[string]Evidence),
+		rcodes:  make(map[uint16]Evidence),
 		pending: make(map[string]*pending),
 
 		transient: opts.TransientQName,
@@ -355,42 +355,4 @@ func isClass(b []byte) bool {
 		return true
 	}
 	return false
-}
-
-// rcodeEvidence maps an rcode mnemonic to its evidence kind: REFUSED →
-// refused, SERVFAIL → servfail, FORMERR → formerr, others
-// "rcode_<lowercase mnemonic>".
-func (p *Parser) rcodeEvidence(b []byte) (Evidence, bool) {
-	switch string(b) {
-	case "REFUSED":
-		return Refused, true
-	case "SERVFAIL":
-		return ServFail, true
-	case "FORMERR":
-		return FormErr, true
-	}
-	if len(b) == 0 || len(b) > 16 {
-		return "", false
-	}
-	if ev, ok := p.rcodes[string(b)]; ok {
-		return ev, true
-	}
-	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || isDigit(c)) {
-			return "", false
-		}
-	}
-	ev := RcodeEvidence(string(b))
-	if len(p.rcodes) >= smallCache {
-		clear(p.rcodes)
-	}
-	p.rcodes[string(b)] = ev
-	return ev, true
-}
-
-// RcodeEvidence returns the evidence kind for an unexpected response code
-// without a kind of its own: "rcode_" and the lower-case mnemonic
-// ("NOTIMP" → "rcode_notimp").
-func RcodeEvidence(mnemonic string) Evidence {
-	return Evidence("rcode_" + string(bytes.ToLower([]byte(mnemonic))))
 }

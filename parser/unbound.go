@@ -196,14 +196,15 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Ob
 		return out, Recognised
 	}
 	rc, _, _ = cut(rc, ' ')
-	switch string(rc) {
-	case "NOERROR", "NXDOMAIN", "YXDOMAIN":
-		return out, Recognised
-	}
-	ev, ok := p.rcodeEvidence(rc)
+	v, ok := rcodeValue(rc)
 	if !ok {
 		return out, Unrecognised
 	}
+	switch v {
+	case 0, 3, 6: // NOERROR, NXDOMAIN, YXDOMAIN: answers, not failures
+		return out, Recognised
+	}
+	ev := p.rcodeKind(v)
 	srv, ok := p.server(addr, addrPlain)
 	if !ok {
 		return out, Unrecognised
