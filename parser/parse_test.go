@@ -371,6 +371,10 @@ func TestParseOther(t *testing.T) {
 		{"nul", "lame\x00server\x00resolving", nil, Unrecognised},
 		{"invalid-utf8", "\xff\xfe\xfd lame server resolving '\xff' (in '\xfe'?): \xfd", nil, Unrecognised},
 		{"nul-unrelated", "\x00\x00\x00", nil, Ignored},
+		// a crash leaves the file's tail as NUL bytes and the next lines are
+		// appended after them: the first one is glued to the padding
+		{"nul-padding", "\x00\x00\x00\x00\x00\x0022-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53", upref(tLab), Recognised},
+		{"nul-padding-syslog", "\x00\x00Nov 22 02:01:50 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53", upref(tLabSys), Recognised},
 		{"1MB", string(big), nil, Unrecognised},
 		// lame-looking but not understood
 		{"bad-address", `lame server resolving 'www.example.com' (in 'example.com'?): not-an-address#53`, nil, Unrecognised},

@@ -109,7 +109,8 @@ func (p *Parser) SetReference(t time.Time) {
 	p.refYear, p.refMonth = lt.Year(), int(lt.Month())
 }
 
-// Parse reads one line (without its '\n'; a trailing '\r' is ignored),
+// Parse reads one line (without its '\n'; a trailing '\r' and leading NUL
+// bytes are ignored),
 // appends the observations it carries to out (0..n of them) and says what
 // it made of the line. It never panics, whatever the bytes.
 //
@@ -118,6 +119,11 @@ func (p *Parser) SetReference(t time.Time) {
 func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+	}
+	if len(line) > 0 && line[0] == 0 {
+		// A crash leaves NUL padding at a file's end, and the next line
+		// written is glued to it.
+		line = bytes.TrimLeft(line, "\x00")
 	}
 	p.qbuf = p.qbuf[:0] // the previous call's query names are spent
 	if p.format == UnboundInfra {

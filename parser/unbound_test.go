@@ -169,6 +169,41 @@ func TestParseUnboundGroups(t *testing.T) {
 			[]Result{R, R, R},
 		},
 		{
+			// Unbound's stderr captured by journald (contrib/unbound.service:
+			// "unbound -d -p", logfile ""): util/log.c log_vmsg() writes its
+			// logfile frame "[epoch] ident[pid:tid] level: " to stderr,
+			// journald adds its own; journalctl -o short
+			"journald-stderr",
+			[]string{
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: response for www.upref.lab. A IN`,
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: reply from <upref.lab.> 127.53.4.1#53`,
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: query response was LAME`,
+			},
+			[]Observation{unboundObs(time.Unix(1795312913, 0).UTC(), LameReferral, "upref.lab.", "www.upref.lab.", "A", "127.53.4.1", 53)},
+			[]Result{R, R, R},
+		},
+		{
+			// the same through rsyslog (RFC 5424), with log-time-ascii
+			// (util/log.c "%b %d %H:%M:%S ident[pid:tid] level: ")
+			"syslog-stderr-ascii",
+			[]string{
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: response for www.upref.lab. A IN`,
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: reply from <upref.lab.> 127.53.4.1#53`,
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: query response was LAME`,
+			},
+			[]Observation{unboundObs(tAscii, LameReferral, "upref.lab.", "www.upref.lab.", "A", "127.53.4.1", 53)},
+			[]Result{R, R, R},
+		},
+		{
+			// journalctl -o short-iso, log-servfail line of stderr
+			"journald-stderr-servfail",
+			[]string{
+				`2026-11-22T02:01:51+0000 dnslab unbound[19034]: [1795312911] unbound[19034:0] error: SERVFAIL <www.refused.lab. A IN>: all servers for this domain failed, at zone refused.lab. from 127.53.3.1 got REFUSED`,
+			},
+			[]Observation{unboundObs(tEpoch, Refused, "refused.lab.", "www.refused.lab.", "A", "127.53.3.1", 53)},
+			[]Result{R},
+		},
+		{
 			// journalctl -o cat: "[pid:tid] level: msg"
 			"journal-cat",
 			[]string{
