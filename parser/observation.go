@@ -43,7 +43,8 @@ const (
 // ASCII letters folded to lower case, escapes in BIND's presentation style.
 type Observation struct {
 	// Time is when the resolver logged the event, from the line's prefix;
-	// for lines that carry no time it is Options.Reference.
+	// for lines that carry no time, or one outside the window around
+	// Options.Reference (Parser.SetReference), it is Options.Reference.
 	Time     time.Time
 	Source   Source
 	Evidence Evidence

@@ -19,7 +19,8 @@ type Options struct {
 	// Reference is the "now" of the input (a file's modification time, or
 	// time.Now for live input). RFC 3164 and journalctl short times take its
 	// year, or the year before when their month is later than its month;
-	// lines without a timestamp and dump_infra entries take Reference
+	// lines without a timestamp, lines whose time lies outside the window
+	// around it (see SetReference) and dump_infra entries take Reference
 	// itself. The zero value means time.Now() at New.
 	Reference time.Time
 	// TransientQName lets an observation's QName share memory with the
@@ -51,6 +52,10 @@ type Parser struct {
 	ref      time.Time
 	refYear  int
 	refMonth int
+
+	// lo and hi bound the times lines may carry (see SetReference).
+	lo, hi time.Time
+	counts Counts
 
 	// minute cache of localTime
 	tcOK   bool
@@ -101,13 +106,45 @@ func New(opts Options) *Parser {
 	return p
 }
 
+// The window of times a line may carry: from 2000-01-01 or maxAge before
+// the reference, whichever is later, to maxAhead after it. A time outside
+// it (a forged or broken timestamp: year 9999, Unbound's "[0]") is
+// replaced by the reference, as if the line carried none, and counted
+// (Counts.TimeReplaced): it would otherwise overflow the store's
+// nanoseconds or move a finding's first or last sighting by decades.
+const (
+	minTimeUnix = 946684800 // 2000-01-01T00:00:00Z
+	maxAgeYears = 10
+	maxAhead    = 24 * time.Hour
+)
+
 // SetReference changes the "now" of the input (see Options.Reference); a
-// tailer calls it as time passes.
+// tailer calls it as time passes. A reference before 2000 (a file whose
+// modification time was never set) is replaced by the current time.
 func (p *Parser) SetReference(t time.Time) {
+	if t.Unix() < minTimeUnix {
+		t = time.Now()
+	}
 	p.ref = t.UTC()
 	lt := t.In(p.loc)
 	p.refYear, p.refMonth = lt.Year(), int(lt.Month())
+	p.lo = p.ref.AddDate(-maxAgeYears, 0, 0)
+	if p.lo.Unix() < minTimeUnix {
+		p.lo = time.Unix(minTimeUnix, 0).UTC()
+	}
+	p.hi = p.ref.Add(maxAhead)
 }
+
+// Counts are what a Parser counted since New besides its results.
+type Counts struct {
+	// TimeReplaced is the number of lines with observations whose time lay
+	// outside the window (see SetReference) and was replaced by the
+	// reference.
+	TimeReplaced int64
+}
+
+// Counts returns what p counted so far.
+func (p *Parser) Counts() Counts { return p.counts }
 
 // Parse reads one line (without its '\n'; a trailing '\r' and leading NUL
 // bytes are ignored),
@@ -137,6 +174,20 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	}
 	var e envelope
 	p.envelope(line, &e)
+	replaced := false
+	if e.t.Before(p.lo) || e.t.After(p.hi) {
+		e.t, replaced = p.ref, true
+	}
+	n := len(out)
+	out, res := p.parseMessage(line, &e, out)
+	if replaced && len(out) > n {
+		p.counts.TimeReplaced++
+	}
+	return out, res
+}
+
+// parseMessage parses the message of line, whose envelope is e.
+func (p *Parser) parseMessage(line []byte, e *envelope, out []Observation) ([]Observation, Result) {
 	switch {
 	case e.unbound:
 		if p.format == BIND {

@@ -97,6 +97,10 @@ type Stats struct {
 	// Incomplete counts files that end in a line without newline, left
 	// for the next run.
 	Incomplete int
+	// TimeReplaced counts lines whose time lay outside the parser's window
+	// (parser.Parser.SetReference) and that were counted at the file's
+	// modification time (scan) or at the time they were read (tail).
+	TimeReplaced int64
 
 	// findings are the ids of the findings committed to, ascending.
 	findings []int64
@@ -505,7 +509,13 @@ func (st *Stats) add(b *Stats) {
 	st.Unrecognised += b.Unrecognised
 	st.Overlong += b.Overlong
 	st.Incomplete += b.Incomplete
+	st.TimeReplaced += b.TimeReplaced
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile
 	}
+}
+
+// addCounts adds what a parser counted between c0 and c1.
+func (st *Stats) addCounts(c0, c1 parser.Counts) {
+	st.TimeReplaced += c1.TimeReplaced - c0.TimeReplaced
 }

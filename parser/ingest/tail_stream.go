@@ -230,7 +230,9 @@ func (s *stream) addLine(line []byte, overlong bool) {
 		return
 	}
 	var res parser.Result
+	c0 := s.p.Counts()
 	s.obs, res = s.p.Parse(line, s.obs[:0])
+	s.st.addCounts(c0, s.p.Counts())
 	switch res {
 	case parser.Recognised:
 		s.st.Recognised++

@@ -174,6 +174,7 @@ func (w *workers) collect() (parts, Stats) {
 	for _, wk := range w.ws {
 		st.Recognised += wk.st.Recognised
 		st.Unrecognised += wk.st.Unrecognised
+		st.TimeReplaced += wk.st.TimeReplaced
 		if wk.st.FirstUnrecognised != "" && (bad < 0 || wk.firstBad < bad) {
 			bad = wk.firstBad
 			st.FirstUnrecognised, st.FirstUnrecognisedFile = wk.st.FirstUnrecognised, wk.st.FirstUnrecognisedFile
@@ -204,6 +205,8 @@ const seqShift = 4
 // shard.
 func (wk *worker) parse(ch *chunk, seed maphash.Seed) {
 	wk.obs, wk.seqs, wk.keys, wk.hashes, wk.names = wk.obs[:0], wk.seqs[:0], wk.keys[:0], wk.hashes[:0], wk.names[:0]
+	c0 := wk.p.Counts()
+	defer func() { wk.st.addCounts(c0, wk.p.Counts()) }()
 	start := 0
 	for i, end := range ch.ends {
 		line := ch.buf[start:end]
