@@ -2,11 +2,19 @@ package ingest
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -79,5 +87,83 @@ func TestTailTimeWindow(t *testing.T) {
 	fs := findingsOf(t, db)
 	if len(fs) != 1 || !fs[0].FirstSeen.Equal(clk.now()) {
 		t.Fatalf("findings %+v, want one first seen at %v", fs, clk.now())
+	}
+}
+
+// forgedRcodes returns n BIND 9.18 reason lines (lib/dns/resolver.c
+// add_bad(), as in the lab's bind9.log) about one server and one bucket,
+// each with another unassigned rcode number, as a forged log would have
+// them: n evidence kinds for one finding.
+func forgedRcodes(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "22-Nov-2026 02:01:%02d.%03d lame-servers: info: %d unexpected RCODE resolving 'q%d.victim.example/A/IN': 192.0.2.53#53\n", i/1000%60, i%1000, 30+i%4000, i)
+	}
+	return b.String()
+}
+
+// TestAggregateKindCap adds observations of 40 kinds to one finding, in
+// input order and in random orders (workers add chunks as they come), and
+// wants the rows of the 16 kinds seen first in the input and the other
+// observations counted as extra, whatever the order.
+func TestAggregateKindCap(t *testing.T) {
+	p := parser.New(parser.Options{Location: time.UTC})
+	var obs []parser.Observation
+	for _, l := range strings.Split(strings.TrimSuffix(forgedRcodes(40)+forgedRcodes(40)+lameLines(0, 5), "\n"), "\n") {
+		obs, _ = p.Parse([]byte(l), obs)
+	}
+	want := []string{}
+	for i := 30; i < 30+maxFindingKinds; i++ {
+		want = append(want, fmt.Sprintf("rcode_%d", i))
+	}
+	for seed := range 4 {
+		order := rand.New(rand.NewPCG(uint64(seed), 9)).Perm(len(obs))
+		if seed == 0 {
+			slices.Sort(order)
+		}
+		a := newAggregate()
+		for _, i := range order {
+			a.add(&obs[i], int64(i))
+		}
+		ps := parts{a}
+		extra := ps.capKinds()
+		var kinds []string
+		var events int64
+		for c := range ps.rows {
+			if c.Server == netip.MustParseAddr("192.0.2.53") {
+				kinds = append(kinds, c.Evidence)
+				events += c.N
+			}
+		}
+		if diff := cmp.Diff(want, kinds); diff != "" {
+			t.Errorf("order %d: kinds (-want +got):\n%s", seed, diff)
+		}
+		if events != 2*maxFindingKinds || extra != 80-2*maxFindingKinds || ps.len() != maxFindingKinds+5 {
+			t.Errorf("order %d: %d events, %d extra, %d rows; want %d, %d, %d", seed, events, extra, ps.len(), 2*maxFindingKinds, 80-2*maxFindingKinds, maxFindingKinds+5)
+		}
+	}
+}
+
+// TestScanKindCap scans 100 lines of distinct forged rcodes about one
+// finding with one and with three workers: the finding keeps 16 kinds and
+// 16 events, the summary counts the 84 others.
+func TestScanKindCap(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "named.log")
+	writeFile(t, log, forgedRcodes(100))
+	for _, workers := range []int{1, 3} {
+		db := openDB(t, filepath.Join(dir, fmt.Sprintf("lamers%d.db", workers)))
+		sc := NewScanner(db, Options{Location: time.UTC, Workers: workers, chunkLines: 7})
+		var st Stats
+		if err := sc.ScanFile(context.Background(), log, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.ExtraKinds != 100-maxFindingKinds || st.Recognised != 100 {
+			t.Errorf("%d workers: %d extra kinds, %d recognised; want %d, 100", workers, st.ExtraKinds, st.Recognised, 100-maxFindingKinds)
+		}
+		fs := findingsOf(t, db)
+		if len(fs) != 1 || len(fs[0].Observed) != maxFindingKinds || fs[0].Count != maxFindingKinds {
+			t.Fatalf("%d workers: findings %+v, want one with %d kinds and events", workers, fs, maxFindingKinds)
+		}
 	}
 }

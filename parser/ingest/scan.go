@@ -97,6 +97,9 @@ type Stats struct {
 	// Incomplete counts files that end in a line without newline, left
 	// for the next run.
 	Incomplete int
+	// ExtraKinds counts the events of evidence kinds past the first
+	// maxFindingKinds (16) of a finding in one batch: not stored.
+	ExtraKinds int64
 	// TimeReplaced counts lines whose time lay outside the parser's window
 	// (parser.Parser.SetReference) and that were counted at the file's
 	// modification time (scan) or at the time they were read (tail).
@@ -380,6 +383,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	var n int64 // lines in the batch being built
 	flush := func(m chunkEnd) error {
 		agg, st := pool.collect()
+		st.ExtraKinds = agg.capKinds()
 		st.add(&bs)
 		b := &batch{
 			agg: agg,
@@ -510,6 +514,7 @@ func (st *Stats) add(b *Stats) {
 	st.Overlong += b.Overlong
 	st.Incomplete += b.Incomplete
 	st.TimeReplaced += b.TimeReplaced
+	st.ExtraKinds += b.ExtraKinds
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile
 	}

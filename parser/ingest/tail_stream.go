@@ -386,6 +386,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	if err := s.verify(); err != nil {
 		return err
 	}
+	s.st.ExtraKinds += parts{s.agg}.capKinds()
 	b := store.Batch{
 		Base:      s.base,
 		SeenMaxID: s.seen,
