@@ -37,7 +37,8 @@ type aggregate struct {
 	idx   keyTable
 	fs    slab[aggFinding]
 	rs    slab[aggRow]
-	kinds []kind // a row's kind indexes this
+	ridx  rowTable // rows of findings with more than rowScan of them
+	kinds []kind   // a row's kind indexes this
 	// kindIdx finds the kinds past the first kindScan of a.kinds.
 	kindIdx map[kind]uint16
 	// dropped is the number of rows capKinds dropped, extra the events
@@ -94,7 +95,9 @@ type aggRow struct {
 func newAggregate() *aggregate { return newAggregateSeed(maphash.MakeSeed()) }
 
 // newAggregateSeed returns an aggregate whose keys hash with seed.
-func newAggregateSeed(seed maphash.Seed) *aggregate { return &aggregate{idx: newKeyTable(seed)} }
+func newAggregateSeed(seed maphash.Seed) *aggregate {
+	return &aggregate{idx: newKeyTable(seed), ridx: rowTable{seed: seed}}
+}
 
 // len is the number of count rows: what BatchKeys bounds.
 func (a *aggregate) len() int { return a.fs.len() + a.rs.len() - a.dropped }
@@ -105,6 +108,7 @@ func (a *aggregate) reset() {
 	a.idx.reset()
 	a.fs.reset()
 	a.rs.reset()
+	a.ridx.reset()
 	a.dropped, a.extra = 0, 0
 }
 
@@ -176,17 +180,35 @@ func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h ui
 	if o.QName != "" && (f.qname == "" || seq < f.qseq) {
 		f.qname, f.qseq = strings.Clone(o.QName), seq
 	}
-	a.addRow(f, &r)
+	a.addRow(i, f, &r)
 }
 
-// addRow merges r into f's row of the same kind and day, or adds it.
-func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
+// rowScan is how many rows of a finding addRow walks; the rows of a
+// finding with more (a long log: one per day and kind; a forged one: one
+// per forged date and rcode) are found in a.ridx, so that adding to a
+// finding costs the same whatever its rows.
+const rowScan = 8
+
+// addRow merges r into the row of finding fi (f) of the same kind and day,
+// or adds it.
+func (a *aggregate) addRow(fi int32, f *aggFinding, r *aggRow) {
+	if f.nrows > rowScan {
+		x := &f.row0
+		if x.day != r.day || x.kind != r.kind {
+			k := rowKey{f: fi, day: r.day, kind: r.kind}
+			j, slot, ok := a.ridx.find(&k, &a.rs)
+			if !ok {
+				a.ridx.insert(slot, &k, a.appendRow(f, r), &a.rs)
+				return
+			}
+			x = a.rs.at(j)
+		}
+		x.merge(r)
+		return
+	}
 	for x := &f.row0; ; {
 		if x.day == r.day && x.kind == r.kind {
-			x.n += r.n
-			x.first = min(x.first, r.first)
-			x.last = max(x.last, r.last)
-			x.seq = min(x.seq, r.seq)
+			x.merge(r)
 			return
 		}
 		if x.next < 0 {
@@ -194,9 +216,32 @@ func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
 		}
 		x = a.rs.at(x.next)
 	}
+	a.appendRow(f, r)
+	if f.nrows > rowScan {
+		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
+			x := a.rs.at(j)
+			k := rowKey{f: fi, day: x.day, kind: x.kind}
+			_, slot, _ := a.ridx.find(&k, &a.rs)
+			a.ridx.insert(slot, &k, j, &a.rs)
+		}
+	}
+}
+
+// appendRow adds r to f's rows and returns its index in a.rs.
+func (a *aggregate) appendRow(f *aggFinding, r *aggRow) int32 {
 	r.next = f.row0.next
-	f.row0.next = a.rs.add(*r)
+	j := a.rs.add(*r)
+	f.row0.next = j
 	f.nrows++
+	return j
+}
+
+// merge adds r, of the same kind and day, to x.
+func (x *aggRow) merge(r *aggRow) {
+	x.n += r.n
+	x.first = min(x.first, r.first)
+	x.last = max(x.last, r.last)
+	x.seq = min(x.seq, r.seq)
 }
 
 // capKinds drops the rows of every finding's kinds past its first

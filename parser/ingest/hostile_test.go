@@ -167,3 +167,53 @@ func TestScanKindCap(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregateManyRows counts observations of one finding over 40 days
+// and 3 kinds, and of a few small findings, in a random order: the rows of
+// the large finding are found through the row index (rowScan), and every
+// row must hold what a plain sum per (finding, kind, day) gives.
+func TestAggregateManyRows(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	evs := []parser.Evidence{parser.Refused, parser.ServFail, parser.Timeout}
+	var obs []parser.Observation
+	for i := range 2000 {
+		o := parser.Observation{Time: t0.AddDate(0, 0, -(i*7)%40).Add(time.Duration(i) * time.Second), Source: parser.SourceBIND,
+			Evidence: evs[i%3], QName: "v.example.", QType: "A", Server: netip.MustParseAddr("192.0.2.9"), Port: 53}
+		if i%10 == 0 { // small findings in between
+			o.QName, o.Server = fmt.Sprintf("q.z%d.example.", i%7), netip.MustParseAddr("192.0.2.10")
+		}
+		obs = append(obs, o)
+	}
+	type rowID struct{ Bucket, Evidence, Day string }
+	type sum struct {
+		N           int64
+		First, Last time.Time
+	}
+	want := map[rowID]sum{}
+	for _, o := range obs {
+		k := rowID{Bucket(o.QName, o.QType), string(o.Evidence), o.Time.Format(time.DateOnly)}
+		s := want[k]
+		if s.N == 0 || o.Time.Before(s.First) {
+			s.First = o.Time
+		}
+		if o.Time.After(s.Last) {
+			s.Last = o.Time
+		}
+		s.N++
+		want[k] = s
+	}
+	a := newAggregate()
+	for _, i := range rand.New(rand.NewPCG(3, 4)).Perm(len(obs)) {
+		a.add(&obs[i], int64(i))
+	}
+	got := map[rowID]sum{}
+	for _, c := range (parts{a}).counts() {
+		got[rowID{c.Bucket, c.Evidence, c.Day}] = sum{c.N, c.First, c.Last}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if len(want) <= 3*rowScan {
+		t.Fatalf("only %d rows: the row index is not used", len(want))
+	}
+}
