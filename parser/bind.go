@@ -174,11 +174,26 @@ func (p *Parser) bindFormErr(s []byte, t time.Time, out []Observation) ([]Observ
 	if i <= 0 {
 		return out, Unrecognised
 	}
+	h := noticeHash(addr, qt[:i], qt[i+1:])
+	if string(detail) == "referral from global forwarder" {
+		// 9.20.26+, 9.21.24+ rctx_referral(): about a forwarder, not a
+		// delegation; remembered so that its reason line is not evidence
+		// either.
+		if _, ok := p.server(addr, addrHash); !ok {
+			return out, Unrecognised
+		}
+		p.addNotice(h, t, true)
+		return out, Recognised
+	}
 	ev := FormErr
 	if string(detail) == "non-improving referral" {
 		ev = NonImprovingReferral
 	}
-	return p.emitBIND(t, ev, nil, qt[:i], qt[i+1:], addr, addrHash, out)
+	out, res := p.emitBIND(t, ev, nil, qt[:i], qt[i+1:], addr, addrHash, out)
+	if res == Recognised {
+		p.addNotice(h, t, false)
+	}
+	return out, res
 }
 
 // bindReason parses B2 in its three generations; head is the text before
@@ -199,7 +214,21 @@ func (p *Parser) bindReason(head, s []byte, t time.Time, out []Observation) ([]O
 			q, typ = qtc[:k], qtc[k+1:j]
 		}
 	}
-	return p.emitBIND(t, ev, nil, q, typ, rest, addrHash, out)
+	repeat := false
+	if ev == FormErr && typ != nil {
+		// add_bad() after log_formerr() for the same reply (pair.go)
+		if n, ok := p.pairNotice(noticeHash(rest, q, typ), t); ok {
+			if n.forwarder {
+				return out, Recognised
+			}
+			repeat = true
+		}
+	}
+	out, res = p.emitBIND(t, ev, nil, q, typ, rest, addrHash, out)
+	if repeat && res == Recognised {
+		out[len(out)-1].Repeat = true
+	}
+	return out, res
 }
 
 // reasonEvidence maps the text before " resolving " of B2 to an evidence

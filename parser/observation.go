@@ -59,6 +59,12 @@ type Observation struct {
 	// without a server address produces no observation.
 	Server netip.Addr
 	Port   uint16
+	// Repeat marks the second line of an event a resolver logs in two
+	// (BIND's FORMERR line after its "DNS format error" notice, Unbound's
+	// log-servfail line after the verdict of the same reply, see pair.go):
+	// its evidence kind belongs to the finding, its event was counted by
+	// the first line's observation.
+	Repeat bool
 }
 
 // Result tells what Parse made of a line.

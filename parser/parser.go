@@ -70,6 +70,11 @@ type Parser struct {
 	pending map[string]*pending
 	seq     uint64
 
+	// line is the number of the line being parsed (SetLine); pairs
+	// remembers the first lines of events logged in two (pair.go).
+	line  int64
+	pairs pairs
+
 	scratch []byte
 	key     []byte
 
@@ -157,6 +162,7 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	p.line++
 	if len(line) > 0 && line[0] == 0 {
 		// A crash leaves NUL padding at a file's end, and the next line
 		// written is glued to it.

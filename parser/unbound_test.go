@@ -267,8 +267,10 @@ func TestParseUnboundGroups(t *testing.T) {
 			if diff := cmp.Diff(tc.res, res); diff != "" {
 				t.Errorf("results (-want +got):\n%s", diff)
 			}
-			if st := p.State(); len(st) != 0 {
-				t.Errorf("State() after complete groups = %q, want empty", st)
+			for k, g := range p.pending {
+				if g.hasQuery || g.hasReply {
+					t.Errorf("group %q still pending after complete groups", k)
+				}
 			}
 		})
 	}
@@ -334,6 +336,13 @@ func TestRestoreBad(t *testing.T) {
 		append(append([]byte(nil), good...), 0),
 		[]byte(stateMagic + "\x01\x00\x01"),
 		[]byte(stateMagic + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+		// version 2: nothing at all, a zero hash, a notice flag, a port
+		// past 65535, a count past the bound
+		[]byte(stateMagic + "\x00\x00\x00"),
+		[]byte(stateMagic + "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x02\x00"),
+		[]byte(stateMagic + "\x00\x01\x02\x01\x00\x00\x00\x00\x00\x00\x00\x02\x02\x00"),
+		[]byte(stateMagic + "\x00\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x80\x80\x04"),
+		[]byte(stateMagic + "\x00\x11"),
 	}
 	for _, b := range bad {
 		q := New(Options{Reference: testReference})

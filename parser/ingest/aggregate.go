@@ -164,6 +164,9 @@ func keyOf(o *parser.Observation) findingKey {
 func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h uint64) {
 	t := o.Time.UnixNano()
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
+	if o.Repeat {
+		r.n = 0 // the second line of an event: its kind counts, not its event
+	}
 	if r.kind == dropKind {
 		a.extra += r.n
 		return

@@ -270,7 +270,9 @@ type chunk struct {
 	idx   []int32 // line number of each candidate line within the chunk
 	first int64   // line number of the chunk's first line in the content
 	// stateful: a candidate line may touch the parser's multi-line state,
-	// so the chunk goes to the worker that holds it (parser.Format.Stateless).
+	// or the chunk starts at most parser.ContextLines lines after one that
+	// did, so the chunk goes to the worker that holds it
+	// (parser.Format.Stateless).
 	stateful bool
 	chunkEnd
 }
@@ -296,7 +298,11 @@ const (
 // and drops those the parser's prefilter rejects (95 % of a typical log),
 // on its own goroutine, while the parser works on the previous chunk.
 // Batches end at chunk ends, so a chunk is never longer than a batch.
-func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out chan<- *chunk, free chan *chunk) {
+//
+// resumed tells that the parser's state was restored from a checkpoint: it
+// may hold what the lines just before line0 left, so the first chunk is
+// stateful.
+func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, resumed bool, out chan<- *chunk, free chan *chunk) {
 	defer close(out)
 	maxLines := int64(min(s.opts.chunkLines, s.opts.BatchLines))
 	get := func() *chunk {
@@ -320,8 +326,18 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out
 			return false
 		}
 	}
+	// lastState is the line number of the last stateful line: a chunk
+	// that starts soon after it may read what it left (a BIND FORMERR
+	// line after its notice, see parser.ContextLines).
+	lastState := line0 - parser.ContextLines - 1
+	if resumed {
+		lastState = line0 - 1
+	}
 	c := get()
 	for {
+		if c.lines == 0 && line0-lastState <= parser.ContextLines {
+			c.stateful = true
+		}
 		line, overlong, err := lr.next()
 		if err != nil {
 			if errors.Is(err, errIncomplete) {
@@ -343,8 +359,9 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out
 			c.buf = append(c.buf, line...)
 			c.ends = append(c.ends, len(c.buf))
 			c.idx = append(c.idx, int32(c.lines-1))
-			if !c.stateful && !s.opts.Format.Stateless(line) {
+			if !s.opts.Format.Stateless(line) {
 				c.stateful = true
+				lastState = line0 - 1
 			}
 		}
 		if c.lines >= maxLines || len(c.buf) >= chunkBytes {
@@ -376,7 +393,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 			return fmt.Errorf("checkpoint %d: %w", base.ID, err)
 		}
 	}
-	go s.readLoop(ctx, lr, base.Lines, chunks, free)
+	go s.readLoop(ctx, lr, base.Lines, len(base.State) > 0, chunks, free)
 
 	lines := base.Lines
 	var bs Stats

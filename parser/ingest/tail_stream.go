@@ -231,6 +231,7 @@ func (s *stream) addLine(line []byte, overlong bool) {
 	}
 	var res parser.Result
 	c0 := s.p.Counts()
+	s.p.SetLine(s.lines - 1) // its number in the content, as scan gives it
 	s.obs, res = s.p.Parse(line, s.obs[:0])
 	s.st.addCounts(c0, s.p.Counts())
 	switch res {

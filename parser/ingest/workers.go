@@ -211,9 +211,11 @@ func (wk *worker) parse(ch *chunk, seed maphash.Seed) {
 	for i, end := range ch.ends {
 		line := ch.buf[start:end]
 		start = end
-		seq := (ch.first + int64(ch.idx[i])) << seqShift
+		lineNo := ch.first + int64(ch.idx[i])
+		seq := lineNo << seqShift
 		var res parser.Result
 		n := len(wk.obs)
+		wk.p.SetLine(lineNo)
 		wk.obs, res = wk.p.Parse(line, wk.obs)
 		switch res {
 		case parser.Recognised:
