@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"net/netip"
 	"time"
 )
 
@@ -32,6 +33,11 @@ type Options struct {
 	// names, which would each be allocated and would push the zones out of
 	// the name cache.
 	TransientQName bool
+	// IgnoreServers drops the evidence against servers in these networks
+	// (the resolver's own forwarders: lines about a forwarder that do not
+	// say so) and counts it (Counts.IgnoredServer). An address with an
+	// IPv6 zone is matched without it.
+	IgnoreServers []netip.Prefix
 }
 
 // Bounds of the per-Parser state and caches.
@@ -78,6 +84,8 @@ type Parser struct {
 	scratch []byte
 	key     []byte
 
+	ignore []netip.Prefix // Options.IgnoreServers, masked
+
 	// transient: Options.TransientQName; qbuf holds the canonical query
 	// names of the current Parse call.
 	transient bool
@@ -102,6 +110,9 @@ func New(opts Options) *Parser {
 	}
 	if p.loc == nil {
 		p.loc = time.Local
+	}
+	for _, pf := range opts.IgnoreServers {
+		p.ignore = append(p.ignore, pf.Masked())
 	}
 	ref := opts.Reference
 	if ref.IsZero() {
@@ -146,6 +157,9 @@ type Counts struct {
 	// outside the window (see SetReference) and was replaced by the
 	// reference.
 	TimeReplaced int64
+	// IgnoredServer is the number of observations dropped because their
+	// server is in Options.IgnoreServers.
+	IgnoredServer int64
 }
 
 // Counts returns what p counted so far.
@@ -186,10 +200,37 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	}
 	n := len(out)
 	out, res := p.parseMessage(line, &e, out)
+	if len(p.ignore) > 0 {
+		out = p.dropIgnored(out, n)
+	}
 	if replaced && len(out) > n {
 		p.counts.TimeReplaced++
 	}
 	return out, res
+}
+
+// dropIgnored removes the observations out[n:] against an ignored server.
+func (p *Parser) dropIgnored(out []Observation, n int) []Observation {
+	kept := out[:n]
+	for _, o := range out[n:] {
+		if p.ignored(o.Server) {
+			p.counts.IgnoredServer++
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
+}
+
+// ignored reports whether a is in Options.IgnoreServers.
+func (p *Parser) ignored(a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, pf := range p.ignore {
+		if pf.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseMessage parses the message of line, whose envelope is e.

@@ -27,6 +27,7 @@ var (
 	u3MarkRec   = []byte("mark as REC_LAME")
 	u5Mark      = []byte("mark ")
 	u4AtZone    = []byte("at zone ")
+	u4Forward   = []byte("all the configured stub or forward servers failed,")
 	u3Was       = []byte("was ")
 	u3Category  = []byte("categorized as ")
 	u3RecLame   = []byte("REC_LAME")
@@ -184,6 +185,11 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, key []byte, out []Observ
 	typ, class, _ := cut(rest, ' ')
 	if len(name) == 0 || len(typ) == 0 || len(class) == 0 {
 		return out, Unrecognised
+	}
+	if bytes.Contains(errinf, u4Forward) {
+		// processLastResort(): the servers of a forward-zone or stub-zone,
+		// not a delegation (DESIGN §4)
+		return out, Recognised
 	}
 	i := bytes.Index(errinf, u4AtZone)
 	if i < 0 || (i > 0 && errinf[i-1] != ' ') {

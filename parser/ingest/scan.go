@@ -32,6 +32,9 @@ type Options struct {
 	Format parser.Format
 	// Location is the time zone of timestamps that carry none (nil: local).
 	Location *time.Location
+	// IgnoreServers drops the evidence against these networks (the
+	// resolver's own forwarders, see parser.Options.IgnoreServers).
+	IgnoreServers []netip.Prefix
 	// BatchLines and BatchKeys bound a batch: it is committed after that
 	// many lines or distinct count rows, whichever comes first. (The rows
 	// are counted as the workers add them, so where a batch that reaches
@@ -100,6 +103,9 @@ type Stats struct {
 	// ExtraKinds counts the events of evidence kinds past the first
 	// maxFindingKinds (16) of a finding in one batch: not stored.
 	ExtraKinds int64
+	// IgnoredServers counts the evidence dropped because its server is in
+	// IgnoreServers.
+	IgnoredServers int64
 	// TimeReplaced counts lines whose time lay outside the parser's window
 	// (parser.Parser.SetReference) and that were counted at the file's
 	// modification time (scan) or at the time they were read (tail).
@@ -381,7 +387,8 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	nw := s.opts.workers()
 	free := make(chan *chunk, nw+3)
 	ctx, cancel := context.WithCancel(ctx)
-	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime, TransientQName: true}, c.name, free)
+	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime, TransientQName: true,
+		IgnoreServers: s.opts.IgnoreServers}, c.name, free)
 	defer func() {
 		cancel()
 		for range chunks { // let the reader finish
@@ -532,6 +539,7 @@ func (st *Stats) add(b *Stats) {
 	st.Incomplete += b.Incomplete
 	st.TimeReplaced += b.TimeReplaced
 	st.ExtraKinds += b.ExtraKinds
+	st.IgnoredServers += b.IgnoredServers
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile
 	}
@@ -540,4 +548,5 @@ func (st *Stats) add(b *Stats) {
 // addCounts adds what a parser counted between c0 and c1.
 func (st *Stats) addCounts(c0, c1 parser.Counts) {
 	st.TimeReplaced += c1.TimeReplaced - c0.TimeReplaced
+	st.IgnoredServers += c1.IgnoredServer - c0.IgnoredServer
 }

@@ -107,7 +107,8 @@ func (t *Tailer) openStream(src Source, startAtEnd bool) (*stream, error) {
 }
 
 func (s *stream) resetParser(state []byte) error {
-	s.p = parser.New(parser.Options{Format: s.src.Format, Location: s.t.opts.Location, Reference: s.t.now(), TransientQName: true})
+	s.p = parser.New(parser.Options{Format: s.src.Format, Location: s.t.opts.Location, Reference: s.t.now(), TransientQName: true,
+		IgnoreServers: s.t.opts.IgnoreServers})
 	s.agg = newAggregate()
 	s.st = Stats{}
 	s.n = 0

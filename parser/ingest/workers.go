@@ -175,6 +175,7 @@ func (w *workers) collect() (parts, Stats) {
 		st.Recognised += wk.st.Recognised
 		st.Unrecognised += wk.st.Unrecognised
 		st.TimeReplaced += wk.st.TimeReplaced
+		st.IgnoredServers += wk.st.IgnoredServers
 		if wk.st.FirstUnrecognised != "" && (bad < 0 || wk.firstBad < bad) {
 			bad = wk.firstBad
 			st.FirstUnrecognised, st.FirstUnrecognisedFile = wk.st.FirstUnrecognised, wk.st.FirstUnrecognisedFile
