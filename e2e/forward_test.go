@@ -63,31 +63,16 @@ logging {
 
 	d = l.mkdir(t, "unbound-forwarder")
 	conf = filepath.Join(d, "unbound.conf")
-	writeFile(t, conf, fmt.Sprintf(`server:
-    username: ""
-    chroot: ""
-    directory: %q
-    pidfile: "%[1]s/unbound.pid"
-    interface: %s
-    port: 53
-    do-ip4: yes
-    do-ip6: no
-    num-threads: 1
-    so-reuseport: no
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "iterator"
-    prefetch: no
+	// Unbound reads "server:" clauses given more than once as one.
+	writeFile(t, conf, l.unboundServer(d, addrUnboundFwd)+fmt.Sprintf(`server:
     use-syslog: no
     logfile: ""
     verbosity: 2
     log-servfail: yes
-remote-control:
-    control-enable: no
 forward-zone:
     name: "."
     forward-addr: %s
-`, d, addrUnboundFwd, addrRefuser))
+`, addrRefuser))
 	run(t, "unbound-checkconf", conf)
 	// Unbound's stderr goes through a FIFO to logger, which sends it to
 	// the lab's syslog daemon as journald would.

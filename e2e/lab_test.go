@@ -318,7 +318,16 @@ exec "$@"`
 func (l *lab) unboundResolver(t *testing.T) *proc {
 	d := l.mkdir(t, "unbound")
 	conf := filepath.Join(d, "unbound.conf")
-	writeFile(t, conf, fmt.Sprintf(`server:
+	writeFile(t, conf, l.unboundServer(d, addrUnbound)+fmt.Sprintf("include: %q\n", filepath.Join(l.tdata, "unbound-logging.conf")))
+	run(t, "unbound-checkconf", conf)
+	return l.startDaemon(t, "unbound", d, "unbound", "-d", "-c", conf)
+}
+
+// unboundServer is the configuration every Unbound of the lab shares: one
+// thread in directory dir listening on addr, iterating from the lab's
+// root, no remote control.
+func (l *lab) unboundServer(dir, addr string) string {
+	return fmt.Sprintf(`server:
     username: ""
     chroot: ""
     directory: %q
@@ -336,10 +345,7 @@ func (l *lab) unboundResolver(t *testing.T) *proc {
     prefetch: no
 remote-control:
     control-enable: no
-include: %q
-`, d, addrUnbound, l.hints, filepath.Join(l.tdata, "unbound-logging.conf")))
-	run(t, "unbound-checkconf", conf)
-	return l.startDaemon(t, "unbound", d, "unbound", "-d", "-c", conf)
+`, dir, addr, l.hints)
 }
 
 // waitFor polls ready every 100 ms for up to 15 s, failing early if p exits.

@@ -24,8 +24,8 @@ func TestParseForwarders(t *testing.T) {
 			// add_bad() for the same reply
 			"bind-global-forwarder",
 			[]string{
-				`04-Dec-2026 10:15:02.113 resolver: notice: DNS format error from 192.0.2.53#53 resolving www.example.com/A for 10.0.0.7#41234: referral from global forwarder`,
-				`04-Dec-2026 10:15:02.113 lame-servers: info: FORMERR resolving 'www.example.com/A/IN': 192.0.2.53#53`,
+				`22-Nov-2026 02:15:02.113 resolver: notice: DNS format error from 192.0.2.53#53 resolving www.example.com/A for 10.0.0.7#41234: referral from global forwarder`,
+				`22-Nov-2026 02:15:02.113 lame-servers: info: FORMERR resolving 'www.example.com/A/IN': 192.0.2.53#53`,
 			},
 			[]Result{R, R},
 		},

@@ -48,22 +48,29 @@ func (t *keyTable) find(k *findingKey, h uint64, fs *slab[aggFinding]) (idx int3
 // returned, and grows the table when it is half full.
 func (t *keyTable) insert(slot int, h uint64, idx int32, fs *slab[aggFinding]) {
 	t.slots[slot] = keySlot{tag: uint32(h >> 32), idx: idx + 1}
-	if t.n++; 2*t.n <= len(t.slots) {
-		return
+	if t.n++; 2*t.n > len(t.slots) {
+		t.slots = regrow(t.slots, func(s keySlot) uint64 { return t.hash(&fs.at(s.idx - 1).key) })
 	}
-	old := t.slots
-	t.slots = make([]keySlot, 2*len(old))
-	mask := len(t.slots) - 1
+}
+
+// regrow returns an open-addressing table of twice as many slots as old
+// holding old's entries (the slots that are not the zero value), each
+// placed by hash with linear probing.
+func regrow[S comparable](old []S, hash func(S) uint64) []S {
+	var empty S
+	slots := make([]S, 2*len(old))
+	mask := len(slots) - 1
 	for _, s := range old {
-		if s.idx == 0 {
+		if s == empty {
 			continue
 		}
-		i := int(t.hash(&fs.at(s.idx-1).key)) & mask
-		for t.slots[i].idx != 0 {
+		i := int(hash(s)) & mask
+		for slots[i] != empty {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = s
+		slots[i] = s
 	}
+	return slots
 }
 
 // reset empties the table; it keeps its size.
@@ -121,22 +128,11 @@ func (t *rowTable) find(k *rowKey, rs *slab[aggRow]) (row int32, slot int, ok bo
 // the table when it is half full.
 func (t *rowTable) insert(slot int, k *rowKey, row int32, rs *slab[aggRow]) {
 	t.slots[slot] = rowSlot{f: k.f, row: row + 1}
-	if t.n++; 2*t.n <= len(t.slots) {
-		return
-	}
-	old := t.slots
-	t.slots = make([]rowSlot, 2*len(old))
-	mask := len(t.slots) - 1
-	for _, s := range old {
-		if s.row == 0 {
-			continue
-		}
-		r := rs.at(s.row - 1)
-		i := int(t.hash(&rowKey{f: s.f, day: r.day, kind: r.kind})) & mask
-		for t.slots[i].row != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = s
+	if t.n++; 2*t.n > len(t.slots) {
+		t.slots = regrow(t.slots, func(s rowSlot) uint64 {
+			r := rs.at(s.row - 1)
+			return t.hash(&rowKey{f: s.f, day: r.day, kind: r.kind})
+		})
 	}
 }
 
