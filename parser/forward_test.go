@@ -107,4 +107,11 @@ func TestParseIgnoreServers(t *testing.T) {
 	if len(out) != 0 || p.Counts().IgnoredServer != 2 {
 		t.Errorf("group: %+v, %d ignored; want none, 2", out, p.Counts().IgnoredServer)
 	}
+	// dump_infra read as such (daemon/remote.c): a forwarder's entry
+	opts.Format = UnboundInfra
+	p = New(opts)
+	out, _ = p.Parse([]byte(`192.0.2.53 . ttl 600 ping 1 var 1 rtt 50 rto 50 tA 2 tAAAA 0 tother 0 ednsknown 1 edns 0 delay 0 lame dnssec 0 rec 0 A 0 other 0`), nil)
+	if len(out) != 0 || p.Counts().IgnoredServer != 1 {
+		t.Errorf("dump_infra: %+v, %d ignored; want none, 1", out, p.Counts().IgnoredServer)
+	}
 }

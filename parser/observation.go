@@ -15,8 +15,10 @@ const (
 )
 
 // Evidence is the kind of lameness a log line reports (DESIGN §4). The set
-// is closed except for RcodeEvidence, which builds "rcode_<mnemonic>" for
-// unexpected response codes without a kind of their own.
+// is closed: the kinds below, and for unexpected response codes without a
+// kind of their own "rcode_" and the registry's lower-case mnemonic
+// ("rcode_notimp") or, for an unassigned code, its number ("rcode_12"),
+// for codes 0–4095 only (rcode.go).
 type Evidence string
 
 // Evidence kinds, in the vocabulary of the report's "observed" field.

@@ -166,9 +166,9 @@ type Counts struct {
 func (p *Parser) Counts() Counts { return p.counts }
 
 // Parse reads one line (without its '\n'; a trailing '\r' and leading NUL
-// bytes are ignored),
-// appends the observations it carries to out (0..n of them) and says what
-// it made of the line. It never panics, whatever the bytes.
+// bytes are ignored), appends the observations it carries to out (0..n of
+// them) and says what it made of the line. It never panics, whatever the
+// bytes.
 //
 // Lines that cannot be evidence are rejected by a cheap scan before any
 // prefix is parsed (see candidate).
@@ -183,23 +183,25 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 		line = bytes.TrimLeft(line, "\x00")
 	}
 	p.qbuf = p.qbuf[:0] // the previous call's query names are spent
-	if p.format == UnboundInfra {
+	n := len(out)
+	var res Result
+	replaced := false
+	switch {
+	case p.format == UnboundInfra:
 		if !hasLame(line) {
 			return out, Ignored
 		}
-		return p.parseInfra(line, out)
-	}
-	if !candidate(line) {
+		out, res = p.parseInfra(line, out)
+	case !candidate(line):
 		return out, Ignored
+	default:
+		var e envelope
+		p.envelope(line, &e)
+		if e.t.Before(p.lo) || e.t.After(p.hi) {
+			e.t, replaced = p.ref, true
+		}
+		out, res = p.parseMessage(line, &e, out)
 	}
-	var e envelope
-	p.envelope(line, &e)
-	replaced := false
-	if e.t.Before(p.lo) || e.t.After(p.hi) {
-		e.t, replaced = p.ref, true
-	}
-	n := len(out)
-	out, res := p.parseMessage(line, &e, out)
 	if len(p.ignore) > 0 {
 		out = p.dropIgnored(out, n)
 	}
