@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Forwarders are not delegations (DESIGN §4). Two more resolvers forward
+// Forwarders are not delegations. Two more resolvers forward
 // to servers of the lab that fail: a BIND ("forward first") to the
 // blackhole, which never answers, and an Unbound (forward-zone ".") to the
 // refuser, which answers REFUSED. What they log about their forwarders must

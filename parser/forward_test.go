@@ -10,7 +10,7 @@ import (
 
 // TestParseForwarders checks that lines which say they are about a
 // forwarder or a stub server make no observation: forwarders are not
-// delegations (DESIGN §4).
+// delegations.
 func TestParseForwarders(t *testing.T) {
 	R := Recognised
 	for _, tc := range []struct {

@@ -2,7 +2,7 @@ package parser
 
 import "time"
 
-// One reply, one event (DESIGN §4). Resolvers log some events in two
+// One reply, one event. Resolvers log some events in two
 // lines; the second line's observation is then a Repeat: its evidence kind
 // counts, its event does not.
 //
@@ -36,7 +36,7 @@ const (
 
 // notice is a remembered B4 line.
 type notice struct {
-	h         uint64 // pairHash of server and query; 0: free or paired
+	h         uint64 // noticeHash; 0: free or paired
 	line      int64  // its line number (Parser.SetLine)
 	t         int64  // its time, Unix nanoseconds
 	forwarder bool   // "referral from global forwarder"

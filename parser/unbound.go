@@ -188,7 +188,7 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, key []byte, out []Observ
 	}
 	if bytes.Contains(errinf, u4Forward) {
 		// processLastResort(): the servers of a forward-zone or stub-zone,
-		// not a delegation (DESIGN §4)
+		// not a delegation
 		return out, Recognised
 	}
 	i := bytes.Index(errinf, u4AtZone)
