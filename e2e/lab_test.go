@@ -31,7 +31,7 @@ const (
 )
 
 var labAddrs = []string{addrRoot, addrTLD, addrGood1, addrGood2, addrRefuser, addrUpref, addrRecursor,
-	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound}
+	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd}
 
 // lab is the running tree: one set of daemons for every stage.
 type lab struct {
@@ -46,6 +46,8 @@ type lab struct {
 
 	// the logs the resolvers wrote
 	bindFull, bindISO, sys3164, sys5424, unboundLog string
+
+	fwd forwarders // forward_test.go
 }
 
 // labLogs are the resolver logs scanned by the suite, by name.
@@ -78,6 +80,7 @@ func newLab(t *testing.T) *lab {
 	l.sys3164 = filepath.Join(l.dir, "syslog", "syslog-rfc3164.log")
 	l.sys5424 = filepath.Join(l.dir, "syslog", "syslog-rfc5424.log")
 	l.unboundLog = filepath.Join(l.dir, "unbound", "unbound.log")
+	l.fwd.unboundLog = filepath.Join(l.dir, "syslog", "unbound-stderr-rfc3164.log")
 	return l
 }
 
@@ -253,16 +256,21 @@ zone "." { type hint; file %q; };
 }
 
 // rsyslogd is a private syslog daemon listening on its own socket (the BIND
-// resolver sees it as /dev/log), writing RFC 3164 and RFC 5424 files.
+// resolver sees it as /dev/log), writing RFC 3164 and RFC 5424 files; the
+// forwarding Unbound's stderr (program "unbound") goes to a file of its own.
 func (l *lab) rsyslogd(t *testing.T) *proc {
 	d := l.mkdir(t, "syslog")
 	conf := filepath.Join(d, "rsyslog.conf")
 	writeFile(t, conf, fmt.Sprintf(`global(workDirectory=%[1]q)
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="%[1]s/dev-log" CreatePath="on")
+if $programname == "unbound" then {
+    action(type="omfile" file=%[4]q template="RSYSLOG_TraditionalFileFormat")
+    stop
+}
 *.* action(type="omfile" file=%[2]q template="RSYSLOG_TraditionalFileFormat")
 *.* action(type="omfile" file=%[3]q template="RSYSLOG_SyslogProtocol23Format")
-`, d, l.sys3164, l.sys5424))
+`, d, l.sys3164, l.sys5424, l.fwd.unboundLog))
 	p := l.startDaemon(t, "rsyslogd", d, "rsyslogd", "-n", "-f", conf, "-i", filepath.Join(d, "rsyslogd.pid"))
 	sock := filepath.Join(d, "dev-log")
 	waitFor(t, p, "rsyslogd socket", func() bool {
@@ -310,7 +318,16 @@ exec "$@"`
 func (l *lab) unboundResolver(t *testing.T) *proc {
 	d := l.mkdir(t, "unbound")
 	conf := filepath.Join(d, "unbound.conf")
-	writeFile(t, conf, fmt.Sprintf(`server:
+	writeFile(t, conf, l.unboundServer(d, addrUnbound)+fmt.Sprintf("include: %q\n", filepath.Join(l.tdata, "unbound-logging.conf")))
+	run(t, "unbound-checkconf", conf)
+	return l.startDaemon(t, "unbound", d, "unbound", "-d", "-c", conf)
+}
+
+// unboundServer is the configuration every Unbound of the lab shares: one
+// thread in directory dir listening on addr, iterating from the lab's
+// root, no remote control.
+func (l *lab) unboundServer(dir, addr string) string {
+	return fmt.Sprintf(`server:
     username: ""
     chroot: ""
     directory: %q
@@ -328,10 +345,7 @@ func (l *lab) unboundResolver(t *testing.T) *proc {
     prefetch: no
 remote-control:
     control-enable: no
-include: %q
-`, d, addrUnbound, l.hints, filepath.Join(l.tdata, "unbound-logging.conf")))
-	run(t, "unbound-checkconf", conf)
-	return l.startDaemon(t, "unbound", d, "unbound", "-d", "-c", conf)
+`, dir, addr, l.hints)
 }
 
 // waitFor polls ready every 100 ms for up to 15 s, failing early if p exits.
@@ -486,12 +500,13 @@ func (l *lab) query(t *testing.T) {
 	}
 }
 
-// stopResolvers stops both resolvers and then rsyslogd, so that every log
+// stopResolvers stops the resolvers and then rsyslogd, so that every log
 // is complete and final before lamers reads it.
 func (l *lab) stopResolvers(t *testing.T) {
 	t.Helper()
 	time.Sleep(time.Second)
 	daemons.stop(l.bindRes, 10*time.Second)
 	daemons.stop(l.unbound, 10*time.Second)
+	l.stopForwarders()
 	daemons.stop(l.syslogd, 10*time.Second)
 }

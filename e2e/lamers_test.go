@@ -49,9 +49,11 @@ func TestLab(t *testing.T) {
 	l.setupNetwork(t)
 	l.startServers(t)
 	l.startResolvers(t)
+	l.startForwarders(t)
 	l.warmRecursor(t)
 	tail := l.startTail(t)
 	l.query(t)
+	l.queryForwarders(t)
 	l.stopResolvers(t)
 	t.Logf("lab up, queried and resolvers stopped in %.1fs", time.Since(start).Seconds())
 
@@ -62,6 +64,7 @@ func TestLab(t *testing.T) {
 	})
 	t.Run("logs", l.testLogs)
 	t.Run("scan", func(t *testing.T) { l.testScan(t, start) })
+	t.Run("forwarders", l.testForwarders)
 	t.Run("tail", func(t *testing.T) { l.testTail(t, tail) })
 	t.Run("report-golden", l.testGolden)
 	// the probing stages need the authoritative side as the logs saw it

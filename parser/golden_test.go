@@ -42,6 +42,9 @@ func aggregate(t *testing.T, path string) string {
 		results[r]++
 		for _, o := range out {
 			k := fmt.Sprintf("%s %s %s %s", o.Source, o.Evidence, orDash(o.Zone), serverPort(o))
+			if o.Repeat {
+				k += " repeat" // the second line of an event (pair.go)
+			}
 			counts[k]++
 		}
 	}

@@ -2,19 +2,31 @@ package parser
 
 import "bytes"
 
-// Stateless reports whether Parse, for a Parser of format f, neither reads
-// nor changes the Parser's multi-line state (Unbound's pending groups) when
-// given line: the observations it returns then depend on line alone, and
-// such lines may be parsed by several Parsers in any order. It errs on the
-// side of false: every line an Unbound group is built from carries the
-// thread tag "[pid:tid]", so a line without anything shaped like one is
-// stateless. Safe to call from any goroutine.
+// Stateless reports whether Parse, for a Parser of format f, leaves the
+// Parser's multi-line state alone when given line and reads none but what
+// a stateful line at most ContextLines lines before it left: such lines
+// may be parsed by several Parsers in any order, as long as the lines that
+// follow a stateful line closely go, with it, to one Parser in order, and
+// every Parser is told each line's number (SetLine). Stateful are the lines
+// of Unbound's groups and verdicts (they all carry the thread tag
+// "[pid:tid]"; Stateless errs on the side of false and calls any line with
+// something shaped like one stateful) and BIND's "DNS format error"
+// notices, whose FORMERR lines follow (pair.go). Safe to call from any
+// goroutine.
 func (f Format) Stateless(line []byte) bool {
+	if f != Unbound && bytes.Contains(line, b4FormErr) {
+		return false
+	}
 	if f == BIND || f == UnboundInfra {
 		return true // neither ever parses Unbound's frames
 	}
 	return !hasThreadTag(line)
 }
+
+// ContextLines is how far after a stateful line (Stateless) a line may
+// still depend on it: BIND logs the FORMERR line of a "DNS format error"
+// notice right after it, other threads' lines at most in between.
+const ContextLines = 256
 
 // hasThreadTag reports whether line holds "[" digits ":" hex digits "]"
 // anywhere.

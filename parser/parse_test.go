@@ -214,6 +214,27 @@ func TestParseBINDMessages(t *testing.T) {
 			[]Observation{bindObs(r, FormErr, "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
 		{"B2-badvers", `BADVERS resolving 'www.example.com/A/IN': 192.0.2.1#53`,
 			[]Observation{bindObs(r, "rcode_badvers", "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
+		// B2 9.18 resolver.c rctx_parse(): a reply cut short
+		// (ISC_R_UNEXPECTEDEND, lib/isc/result.c "unexpected end of input")
+		{"B2-unexpected-end", `unexpected end of input resolving 'www.example.com/A/IN': 192.0.2.1#53`,
+			[]Observation{bindObs(r, FormErr, "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
+		{"B2-9.7-unexpected-end", `error (unexpected end of input) resolving 'www.example.com/A/IN': 192.0.2.1#53`,
+			[]Observation{bindObs(r, FormErr, "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
+		// B2 9.21 resolver.c validated() → add_bad(badns_validation): newer
+		// validator results (lib/isc/result.c DNS_R_NOKEYMATCH, DNS_R_BADALG)
+		{"B2-no-matching-key", `no matching key found resolving 'www.example.com/A/IN': 192.0.2.1#53`,
+			[]Observation{bindObs(r, DNSSECFailure, "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
+		{"B2-bad-algorithm", `bad algorithm resolving 'www.example.com/DNSKEY/IN': 192.0.2.1#53`,
+			[]Observation{bindObs(r, DNSSECFailure, "", "www.example.com.", "DNSKEY", "192.0.2.1", 53)}, Recognised},
+		// B2 9.18 resolver.c: results that say nothing about the server —
+		// the resolver's own cancellation and shutdown (rctx_dispfail()),
+		// its fetch quotas, and the DS chase of a parent-side query
+		// (DNS_R_CHASEDSSERVERS): ordinary lines, not evidence
+		{"B2-chase-ds", `chase DS servers resolving 'sub.example.com/DS/IN': 192.0.2.1#53`, nil, Ignored},
+		{"B2-quota", `quota reached resolving 'www.example.com/A/IN': 192.0.2.1#53`, nil, Ignored},
+		{"B2-canceled", `operation canceled resolving 'www.example.com/A/IN': 192.0.2.1#53`, nil, Ignored},
+		{"B2-shutting-down", `22-Nov-2026 02:03:10.004 lame-servers: info: shutting down resolving 'www.example.com/AAAA/IN': 192.0.2.1#53`, nil, Ignored},
+		{"B2-9.7-canceled", `error (operation canceled) resolving 'www.example.com/A/IN': 192.0.2.1#53`, nil, Ignored},
 		// B2' BIND 9.7–9.9 resolver.c format string
 		{"B2-9.7-rcode", `error (unexpected RCODE REFUSED) resolving 'www.example.com/A/IN': 192.0.2.1#53`,
 			[]Observation{bindObs(r, Refused, "", "www.example.com.", "A", "192.0.2.1", 53)}, Recognised},
@@ -350,6 +371,10 @@ func TestParseOther(t *testing.T) {
 		{"nul", "lame\x00server\x00resolving", nil, Unrecognised},
 		{"invalid-utf8", "\xff\xfe\xfd lame server resolving '\xff' (in '\xfe'?): \xfd", nil, Unrecognised},
 		{"nul-unrelated", "\x00\x00\x00", nil, Ignored},
+		// a crash leaves the file's tail as NUL bytes and the next lines are
+		// appended after them: the first one is glued to the padding
+		{"nul-padding", "\x00\x00\x00\x00\x00\x0022-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53", upref(tLab), Recognised},
+		{"nul-padding-syslog", "\x00\x00Nov 22 02:01:50 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53", upref(tLabSys), Recognised},
 		{"1MB", string(big), nil, Unrecognised},
 		// lame-looking but not understood
 		{"bad-address", `lame server resolving 'www.example.com' (in 'example.com'?): not-an-address#53`, nil, Unrecognised},

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -97,10 +98,36 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// ScanConfig configures batch ingest.
+// ScanConfig configures ingest (scan and tail).
 type ScanConfig struct {
 	// Format forces a log format for every line; "auto" detects it.
 	Format string `toml:"format"`
+	// IgnoreServers are addresses or CIDR prefixes whose evidence is
+	// dropped (counted in the scan summary): the resolver's own
+	// forwarders, about which BIND and Unbound log lines that do not say
+	// so.
+	IgnoreServers []string `toml:"ignore_servers"`
+}
+
+// ignoreServers returns Scan.IgnoreServers as prefixes (an address is its
+// /32 or /128).
+func (c *Config) ignoreServers() ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for i, s := range c.Scan.IgnoreServers {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("config: scan.ignore_servers[%d]: %q is not an IP address or CIDR prefix", i, s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("config: scan.ignore_servers[%d]: %q has host bits set (%s?)", i, s, p.Masked())
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -164,6 +191,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parser.ParseFormat(c.Scan.Format); err != nil {
 		return fmt.Errorf("config: scan.format: %w", err)
+	}
+	if _, err := c.ignoreServers(); err != nil {
+		return err
 	}
 	if err := c.validateTail(); err != nil {
 		return err

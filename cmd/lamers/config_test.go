@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,7 @@ timezone = "Europe/Amsterdam"
 retention_days = 30
 [scan]
 format = "bind"
+ignore_servers = ["192.0.2.53", "10.0.0.0/8", "2001:db8:53::/48"]
 [tail]
 poll = true
 from_start = true
@@ -40,6 +42,9 @@ path = "/var/log/unbound/unbound.log"
 `, check: func(t *testing.T, c Config) {
 			if c.DB != "/var/lib/lamers/lamers.db" || c.LogLevel != "debug" || c.Timezone != "Europe/Amsterdam" || c.RetentionDays != 30 || c.Scan.Format != "bind" {
 				t.Errorf("got %+v", c)
+			}
+			if ps, err := c.ignoreServers(); err != nil || fmt.Sprint(ps) != "[192.0.2.53/32 10.0.0.0/8 2001:db8:53::/48]" {
+				t.Errorf("ignore_servers = %v, %v", ps, err)
 			}
 			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: "90s"}
 			if c.Tail != want {
@@ -64,6 +69,12 @@ path = "/var/log/unbound/unbound.log"
 		{name: "bad format", toml: "[scan]\nformat = \"sendmail\"\n", wantErr: "scan.format"},
 		{name: "wrong type", toml: `retention_days = "many"`, wantErr: "retention_days"},
 		{name: "empty db", toml: `db = ""`, wantErr: "db: must not be empty"},
+		{name: "bad ignored server", toml: "[scan]\nignore_servers = [\"192.0.2.53\", \"10.0.0.0/33\"]\n",
+			wantErr: `scan.ignore_servers[1]: "10.0.0.0/33" is not an IP address or CIDR prefix`},
+		{name: "ignored server with host bits", toml: "[scan]\nignore_servers = [\"10.1.2.3/8\"]\n",
+			wantErr: `scan.ignore_servers[0]: "10.1.2.3/8" has host bits set (10.0.0.0/8?)`},
+		{name: "ignored server with a zone", toml: "[scan]\nignore_servers = [\"fe80::1%eth0\"]\n",
+			wantErr: `scan.ignore_servers[0]: "fe80::1%eth0" is not an IP address or CIDR prefix`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

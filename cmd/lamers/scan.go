@@ -58,7 +58,11 @@ newline. At the end a summary is printed.`,
 				return err
 			}
 			defer db.Close(context.WithoutCancel(ctx))
-			opts := ingest.Options{Format: f, Location: loc}
+			ignore, err := a.cfg.ignoreServers()
+			if err != nil {
+				return err
+			}
+			opts := ingest.Options{Format: f, Location: loc, IgnoreServers: ignore}
 			if !noProgress && isTerminal(a.stderr) {
 				opts.Progress = a.stderr
 			}
@@ -113,6 +117,15 @@ func printScanSummary(w io.Writer, st *ingest.Stats) {
 	fmt.Fprintf(w, "lame-looking lines not understood: %d\n", st.Unrecognised)
 	if st.FirstUnrecognised != "" {
 		fmt.Fprintf(w, "  first: %s: %s\n", escapeTerminal(st.FirstUnrecognisedFile), escapeTerminal(truncate(st.FirstUnrecognised, 300)))
+	}
+	if st.IgnoredServers > 0 {
+		fmt.Fprintf(w, "evidence against ignored servers (scan.ignore_servers), not stored: %d\n", st.IgnoredServers)
+	}
+	if st.ExtraKinds > 0 {
+		fmt.Fprintf(w, "events of evidence kinds past 16 per finding, not stored: %d\n", st.ExtraKinds)
+	}
+	if st.TimeReplaced > 0 {
+		fmt.Fprintf(w, "lines with a time before 2000, over ten years old or in the future, counted at the file's time: %d\n", st.TimeReplaced)
 	}
 	if st.Overlong > 0 {
 		fmt.Fprintf(w, "lines over 2 MiB skipped: %d\n", st.Overlong)

@@ -69,6 +69,10 @@ no FILE was given, rereads the configuration's [[sources]].`,
 			if err != nil {
 				return err
 			}
+			ignore, err := a.cfg.ignoreServers()
+			if err != nil {
+				return err
+			}
 			db, err := a.openStore(ctx)
 			if err != nil {
 				return err
@@ -81,6 +85,7 @@ no FILE was given, rereads the configuration's [[sources]].`,
 			opts.Poll = poll || a.cfg.Tail.Poll
 			opts.RotatedIdle = idle
 			opts.Logger = a.log
+			opts.IgnoreServers = ignore
 			tl := ingest.NewTailer(db, sources, opts)
 
 			hup := make(chan os.Signal, 1)

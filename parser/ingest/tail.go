@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -59,6 +60,9 @@ var _ TailSink = (*store.DB)(nil)
 type TailOptions struct {
 	// Location is the time zone of timestamps that carry none (nil: local).
 	Location *time.Location
+	// IgnoreServers drops the evidence against these networks (see
+	// Options.IgnoreServers).
+	IgnoreServers []netip.Prefix
 	// FromStart reads files never seen before from their start; by default
 	// tail starts at their end (files that appear later, or that replace a
 	// rotated file, are always read from their start).
