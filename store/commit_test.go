@@ -466,7 +466,7 @@ func TestCommitZeroCountsAddKinds(t *testing.T) {
 		t.Errorf("second batch: %+v, want the finding updated", r)
 	}
 	got := wantFindings(t, db, []Finding{{Zone: "refused.lab.", Server: srvA, Port: 53, Sources: []string{"unbound"},
-		Observed: []string{"refused", "servfail", "throwaway"}, Count: 1, FirstSeen: at(1, 0), LastSeen: at(2, 0), Status: "new"}})
+		Observed: []string{"refused", "servfail", "throwaway"}, Count: 1, FirstSeen: at(1, 0), LastSeen: at(2, 0), Status: StatusNew}})
 	if s := takeSnapshot(t, db); len(got) == 1 && len(s.Daily[got[0].ID]) != 1 {
 		t.Errorf("daily rows %v, want the throwaway row only", s.Daily[got[0].ID])
 	}
