@@ -75,6 +75,12 @@ type app struct {
 	log *slog.Logger
 }
 
+// newApp returns the app of one run: the streams and environment given,
+// the stop stages ctx carries (stopperFrom).
+func newApp(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx)}
+}
+
 // configure sets the configuration and the logger it asks for.
 func (a *app) configure(cfg Config) {
 	a.cfg = cfg
@@ -87,7 +93,7 @@ func (a *app) openStore(ctx context.Context) (*store.DB, error) {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx)}
+	a := newApp(ctx, stdin, stdout, stderr, getenv)
 	fs := flag.NewFlagSet("lamers", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	a.globals.register(fs)

@@ -13,6 +13,21 @@ import (
 	"time"
 )
 
+// TestMain lets a test run the lamers binary as a subprocess: the test
+// binary itself, with LAMERS_TEST_EXEC=1, is main(); with
+// LAMERS_TEST_EXEC=stop it is main running the scripted command of
+// TestStopStages.
+func TestMain(m *testing.M) {
+	switch os.Getenv("LAMERS_TEST_EXEC") {
+	case "1":
+		main()
+		return
+	case "stop":
+		os.Exit(runProcess(stopScriptRun, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // labTime is the modification time given to copied fixtures: lines without

@@ -20,16 +20,6 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// TestMain lets a test run the lamers binary as a subprocess: the test
-// binary itself, with LAMERS_TEST_EXEC=1, is main().
-func TestMain(m *testing.M) {
-	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // lamersProc starts `lamers args…` as a subprocess.
 func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
