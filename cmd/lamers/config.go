@@ -44,7 +44,8 @@ type Config struct {
 	Sources []SourceConfig `toml:"sources"`
 }
 
-// ResolverConfig configures the bundled verifying resolver (DESIGN §5).
+// ResolverConfig configures the bundled verifying resolver
+// (docs/verification.md).
 type ResolverConfig struct {
 	// RootHints is a root hints file in zone-file format (like IANA's
 	// named.root); "" uses the embedded IANA hints.
@@ -137,7 +138,7 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		RetentionDays: 400,
 		Scan:          ScanConfig{Format: "auto"},
-		Tail:          TailConfig{RotatedIdle: "5m"},
+		Tail:          TailConfig{RotatedIdle: Duration(5 * time.Minute)},
 		Resolver: ResolverConfig{
 			QPS:        50,
 			Timeouts:   []Duration{Duration(3 * time.Second), Duration(5 * time.Second)},
@@ -246,6 +247,7 @@ func (c *Config) location() (*time.Location, error) {
 	return loc, nil
 }
 
+// parseLogLevel parses log_level and --log-level.
 func parseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {

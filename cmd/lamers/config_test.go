@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -46,7 +47,7 @@ path = "/var/log/unbound/unbound.log"
 			if ps, err := c.ignoreServers(); err != nil || fmt.Sprint(ps) != "[192.0.2.53/32 10.0.0.0/8 2001:db8:53::/48]" {
 				t.Errorf("ignore_servers = %v, %v", ps, err)
 			}
-			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: "90s"}
+			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: Duration(90 * time.Second)}
 			if c.Tail != want {
 				t.Errorf("tail = %+v, want %+v", c.Tail, want)
 			}
@@ -60,7 +61,11 @@ path = "/var/log/unbound/unbound.log"
 		{name: "source without path", toml: "[[sources]]\nformat = \"bind\"\n", wantErr: "sources[0].path: must not be empty"},
 		{name: "source twice", toml: "[[sources]]\npath = \"/l/a.log\"\n[[sources]]\npath = \"/l/./a.log\"\n", wantErr: `sources[1].path: "/l/./a.log" is already sources[0]`},
 		{name: "unknown source key", toml: "[[sources]]\npath = \"a\"\nglob = \"*\"\n", wantErr: "unknown key sources.glob"},
-		{name: "bad rotated_idle", toml: "[tail]\nrotated_idle = \"soon\"\n", wantErr: `tail.rotated_idle: "soon" is not a positive duration`},
+		// tail.rotated_idle is a Duration like the others: the decoder names
+		// the key and the value.
+		{name: "bad rotated_idle", toml: "[tail]\nrotated_idle = \"soon\"\n", wantErr: `(last key "tail.rotated_idle"): "soon" is not a duration like 30m or 24h`},
+		{name: "zero rotated_idle", toml: "[tail]\nrotated_idle = \"0s\"\n", wantErr: `tail.rotated_idle: 0s is not positive`},
+		{name: "negative rotated_idle", toml: "[tail]\nrotated_idle = \"-1m\"\n", wantErr: `tail.rotated_idle: -1m0s is not positive`},
 		{name: "unknown key", toml: "dbpath = \"x\"\n", wantErr: "unknown key dbpath"},
 		{name: "unknown nested key", toml: "[scan]\nformats = \"bind\"\n", wantErr: "unknown key scan.formats"},
 		{name: "bad log level", toml: `log_level = "loud"`, wantErr: `log_level: "loud" is not one of`},

@@ -20,16 +20,6 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// TestMain lets a test run the lamers binary as a subprocess: the test
-// binary itself, with LAMERS_TEST_EXEC=1, is main().
-func TestMain(m *testing.M) {
-	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // lamersProc starts `lamers args…` as a subprocess.
 func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
@@ -370,5 +360,45 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(cmd, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
+	}
+}
+
+// tail commits what it read and returns nil at the first signal.
+func TestTailCommandGracefulStop(t *testing.T) {
+	a := newTestApp(t, "")
+	log := copyFixture(t, t.TempDir(), "bind9.log")
+	// The database exists before the test polls it: two first opens of a
+	// new database at once can fail with "database is locked" (store/,
+	// reported apart).
+	storedEvents(t, a.cfg.DB)
+	done := make(chan error, 1)
+	go func() { done <- a.runCmd(&tailCommand{fromStart: true}, log) }()
+	// bind9.log's 188 lines hold 156 events: the sum of the counts in
+	// testdata/golden/scan/bind9.log.json.
+	deadline := time.Now().Add(20 * time.Second)
+	for storedEvents(t, a.cfg.DB) != 156 {
+		select {
+		case err := <-done:
+			t.Fatalf("tail returned before the stop: %v\n%s", err, a.errb)
+		case <-time.After(20 * time.Millisecond): // polling the tailer's commits
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events stored after 20s, want 156\n%s", storedEvents(t, a.cfg.DB), a.errb)
+		}
+	}
+	a.stop.receive(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("tail did not return within 20s of the graceful stop")
+	}
+	if got := storedEvents(t, a.cfg.DB); got != 156 {
+		t.Errorf("%d events stored after the stop, want 156", got)
+	}
+	if !strings.Contains(a.errb.String(), `msg="tail: stopped" lines=188 `) {
+		t.Errorf("no final log line:\n%s", a.errb)
 	}
 }
