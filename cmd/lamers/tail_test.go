@@ -405,7 +405,7 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	wb.write(5) // before the reload: a new source is read from its end
 	writeCfg(a, b)
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitLog(t, &stderr, "b.log")
+	waitLog(t, &stderr, `msg="tail: following" path=`+b)
 	wb.write(7)
 	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr)
 	cmd.Process.Signal(syscall.SIGTERM)
