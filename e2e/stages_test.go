@@ -85,7 +85,7 @@ func (l *lab) needs(t *testing.T, cmds ...string) {
 			continue
 		}
 		if l.hasCommand(c) {
-			t.Fatalf("lamers %s exists now: remove it from awaiting in e2e/lamers_test.go", c)
+			t.Fatalf("lamers %s exists now: remove it from awaiting in e2e/stages_test.go", c)
 		}
 		if inCI() {
 			t.Fatalf("CI=true: lamers %s is not implemented yet (stage: %s)", c, what)
