@@ -37,9 +37,11 @@ const installCmd = "apt-get install -y bind9 bind9-utils bind9-dnsutils unbound 
 var tools = []struct{ bin, pkg string }{
 	{"named", "bind9"},
 	{"named-checkconf", "bind9-utils"},
+	{"rndc", "bind9-utils"},
 	{"dig", "bind9-dnsutils"},
 	{"unbound", "unbound"},
 	{"unbound-checkconf", "unbound"},
+	{"unbound-control", "unbound"},
 	{"nsd", "nsd"},
 	{"nsd-checkconf", "nsd"},
 	{"rsyslogd", "rsyslog"},
