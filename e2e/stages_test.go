@@ -138,7 +138,7 @@ func (l *lab) lamersRun(t *testing.T, db string, codes []int, args ...string) ([
 	return stdout.Bytes(), code
 }
 
-// finding is one element of "report --format json" (DESIGN §2).
+// finding is one element of "report --format json" (README.md).
 type finding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`
@@ -580,7 +580,7 @@ func (l *lab) testVerify(t *testing.T) {
 	}
 }
 
-// checkResult is "check --format json" (DESIGN §2).
+// checkResult is "check --format json" (README.md, docs/verification.md).
 type checkResult struct {
 	Zone       string   `json:"zone"`
 	Parent     string   `json:"parent"`

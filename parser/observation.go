@@ -14,7 +14,8 @@ const (
 	SourceUnbound Source = "unbound"
 )
 
-// Evidence is the kind of lameness a log line reports (DESIGN §4). The set
+// Evidence is the kind of lameness a log line reports (docs/log-formats.md,
+// "Evidence kinds"). The set
 // is closed except for RcodeEvidence, which builds "rcode_<mnemonic>" for
 // unexpected response codes without a kind of their own.
 type Evidence string

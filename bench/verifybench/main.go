@@ -42,7 +42,7 @@ const (
 	minSpeedup         = 10  // dig baseline wall / verify wall
 	maxQueriesAnswered = 1.5 // queries per answering finding
 	maxRSSBytes        = 100 << 20
-	maxProbePackets    = 4 // packets per round (DESIGN §5.2)
+	maxProbePackets    = 4 // packets per address and round (docs/verification.md)
 )
 
 func main() {

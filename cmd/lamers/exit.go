@@ -7,7 +7,8 @@ import (
 	"io"
 )
 
-// Exit codes (DESIGN §2).
+// Exit codes, as README.md documents them; 75 is EX_TEMPFAIL of
+// sysexits.h.
 const (
 	exitOK       = 0
 	exitFound    = 1  // a command-specific "yes" (check: a lame server)

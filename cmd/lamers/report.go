@@ -87,7 +87,7 @@ func canonicalZone(s string) (string, error) {
 	return parser.CanonicalName(s)
 }
 
-// statuses are the finding statuses of DESIGN §5.
+// statuses are the finding statuses (docs/verification.md).
 var statuses = []string{"new", "suspect", "lame", "unresponsive", "ok", "fixed", "stale", "inconclusive"}
 
 func validStatus(s string) bool {
@@ -119,7 +119,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a date, an RFC 3339 time or a duration", s)
 }
 
-// jsonFinding is the stable JSON shape of a finding (DESIGN §2).
+// jsonFinding is the stable JSON shape of a finding: the fields README.md
+// lists under report --format json.
 type jsonFinding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`
