@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -19,11 +24,12 @@ func TestParseConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "empty file keeps the defaults", toml: "", check: func(t *testing.T, c Config) {
-			if diff := cmp.Diff(DefaultConfig(), c); diff != "" {
+			// "ignore_servers = []" shows the default, nil.
+			if diff := cmp.Diff(DefaultConfig(), c, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("differs from the defaults (-want +got):\n%s", diff)
 			}
 		}},
-		{name: "every key", toml: `
+		{name: "top-level, [scan], [tail] and [[sources]] keys", toml: `
 db = "/var/lib/lamers/lamers.db"
 log_level = "debug"
 timezone = "Europe/Amsterdam"
@@ -96,28 +102,124 @@ path = "/var/log/unbound/unbound.log"
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.check != nil {
-				tt.check(t, c)
+			if tt.check == nil {
+				t.Fatal("the row states neither an error nor a check")
 			}
+			tt.check(t, c)
 		})
 	}
 }
 
-// The example configuration documents every key and is itself valid.
+// TestExampleConfig wants lamers.example.toml to document the whole
+// configuration: every key of Config (found through its toml tags, so that
+// a field added later is covered) set to its default value, and for an
+// array of tables, whose default is empty, a commented-out example table
+// showing each of its keys. ParseConfig refuses keys Config does not have.
 func TestExampleConfig(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "lamers.example.toml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "lamers.example.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	c, err := ParseConfig(f, "lamers.example.toml")
+	c, err := ParseConfig(bytes.NewReader(data), "lamers.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// "ignore_servers = []" shows the default, nil.
+	if diff := cmp.Diff(DefaultConfig(), c, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("lamers.example.toml does not show the defaults (-default +example):\n%s", diff)
+	}
+	shown := definedKeys(t, string(data))
+	examples := definedKeys(t, commentedTables(string(data)))
+	for _, k := range configKeys(reflect.TypeFor[Config](), "") {
+		in := shown
+		if k.inArray {
+			in = examples // commented out: the default array is empty
+		}
+		if !in[k.name] {
+			t.Errorf("lamers.example.toml does not show key %s", k.name)
+		}
+	}
+	// The commented-out tables are a valid configuration too.
+	ex, err := ParseConfig(strings.NewReader(commentedTables(string(data))), "lamers.example.toml (commented tables)")
+	if err == nil {
+		err = ex.Validate()
+	}
+	if err != nil {
+		t.Errorf("the commented-out tables of lamers.example.toml: %v", err)
+	}
 }
+
+// configKey is one key of the configuration, dotted ("tail.poll").
+type configKey struct {
+	name    string
+	inArray bool // a key of an array of tables ([[sources]])
+}
+
+// configKeys lists the keys of the struct type typ by its toml tags:
+// nested structs are tables, slices of structs arrays of tables.
+func configKeys(typ reflect.Type, prefix string) []configKey {
+	var keys []configKey
+	for f := range typ.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + tag
+		switch {
+		case f.Type.Kind() == reflect.Struct:
+			keys = append(keys, configKeys(f.Type, name+".")...)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			for _, k := range configKeys(f.Type.Elem(), name+".") {
+				keys = append(keys, configKey{k.name, true})
+			}
+		default:
+			keys = append(keys, configKey{name: name})
+		}
+	}
+	return keys
+}
+
+// definedKeys returns the dotted keys a TOML document sets.
+func definedKeys(t *testing.T, doc string) map[string]bool {
+	t.Helper()
+	var v map[string]any
+	md, err := toml.Decode(doc, &v)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	keys := make(map[string]bool)
+	for _, k := range md.Keys() {
+		keys[k.String()] = true
+	}
+	return keys
+}
+
+// commentedTables returns the commented-out example tables of a TOML file,
+// uncommented: each block of comment lines that starts with "# [[name]]",
+// its "# key = value" lines.
+func commentedTables(doc string) string {
+	var b strings.Builder
+	in := false
+	for line := range strings.Lines(doc) {
+		line = strings.TrimRight(line, "\n")
+		rest, comment := strings.CutPrefix(line, "# ")
+		switch {
+		case !strings.HasPrefix(line, "#"):
+			in = false
+		case comment && strings.HasPrefix(rest, "[[") && strings.HasSuffix(rest, "]]"):
+			in = true
+			b.WriteString(rest + "\n")
+		case in && comment && commentedKey.MatchString(rest):
+			b.WriteString(rest + "\n")
+		}
+	}
+	return b.String()
+}
+
+var commentedKey = regexp.MustCompile(`^[a-z_]+ = \S`)
 
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()

@@ -10,16 +10,21 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/lamers-dev/lamers/internal/golden"
 )
 
 // Every real log of the lab, scanned alone into a fresh database: the
 // findings it produces.
 func TestScanLabGolden(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join("..", "..", "testdata", "lab"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
+	goldenDir := filepath.Join("..", "..", "testdata", "golden", "scan")
+	var names []string
 	for _, e := range entries {
+		names = append(names, e.Name()+".json")
 		t.Run(e.Name(), func(t *testing.T) {
 			env := testEnv(t)
 			path := copyFixture(t, t.TempDir(), e.Name())
@@ -34,9 +39,10 @@ func TestScanLabGolden(t *testing.T) {
 			if rep.code != 0 {
 				t.Fatalf("report: exit %d\n%s", rep.code, rep.stderr)
 			}
-			golden(t, filepath.Join("scan", e.Name()+".json"), []byte(rep.stdout))
+			golden.Check(t, filepath.Join(goldenDir, e.Name()+".json"), []byte(rep.stdout))
 		})
 	}
+	golden.Orphans(t, goldenDir, names)
 }
 
 // The scan summary counts what was read but not stored: evidence against
@@ -153,4 +159,21 @@ type stopReader struct {
 func (s *stopReader) Read(p []byte) (int, error) {
 	s.once.Do(s.stop)
 	return s.r.Read(p)
+}
+
+// Standard input is ingested exactly once too.
+func TestScanStdin(t *testing.T) {
+	env := testEnv(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lab", "bind9.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := lamers(t, env, strings.NewReader(string(data)), "scan", "-")
+	if r.code != 0 || !strings.Contains(r.stdout, "lines read: 188") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = lamers(t, env, strings.NewReader(string(data)), "scan", "-")
+	if !strings.Contains(r.stdout, "lines read: 0\n") || !strings.Contains(r.stdout, "already ingested by earlier runs: 188") {
+		t.Fatalf("second scan of the same input:\n%s", r.stdout)
+	}
 }

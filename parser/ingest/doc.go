@@ -30,4 +30,6 @@
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:
 // a last line without a newline is consumed too.
+//
+// docs/exactly-once.md gives the whole argument, for scan and for tail.
 package ingest
