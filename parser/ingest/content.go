@@ -37,6 +37,12 @@ type content struct {
 
 var gzipMagic = []byte{0x1f, 0x8b}
 
+// errGzipTruncated reports a compressed stream that ends before its end
+// marker and trailer: a .gz file copied while gzip was writing it, or cut
+// by a full disk. Its last line may be cut too ("#53" read as "#5"), so
+// the content is an error, and its partial last line is never parsed.
+var errGzipTruncated = errors.New("gzip: file truncated (the compressed data ends early)")
+
 // openContent stats and classifies path. Compression is detected from the
 // magic bytes, not the file name.
 func openContent(path string) (*content, error) {
@@ -114,14 +120,20 @@ func (c *content) openAt(offset int64) (io.ReadCloser, error) {
 	zr, err := gzip.NewReader(bufio.NewReaderSize(&countingFile{File: f, n: &c.read}, 256<<10))
 	if err != nil {
 		f.Close()
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errGzipTruncated
+		}
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	rc := &gzipFile{Reader: zr, f: f}
 	if offset > 0 {
 		if n, err := io.CopyN(io.Discard, zr, offset); err != nil {
 			rc.Close()
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				return nil, fmt.Errorf("content ends at byte %d before offset %d", n, offset)
+			case errors.Is(err, errGzipTruncated):
+				return nil, err
 			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
@@ -144,6 +156,17 @@ func (f *countingFile) Read(p []byte) (int, error) {
 type gzipFile struct {
 	*gzip.Reader
 	f *os.File
+}
+
+// Read is gzip.Reader's, with a stream that ends early reported as
+// errGzipTruncated rather than io.ErrUnexpectedEOF, which readers of
+// content (io.ReadFull, the line reader) would take for a short file.
+func (g *gzipFile) Read(p []byte) (int, error) {
+	n, err := g.Reader.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errGzipTruncated
+	}
+	return n, err
 }
 
 func (g *gzipFile) Close() error {
@@ -231,6 +254,9 @@ func (c *content) tailHashes(offsets []int64) ([][]byte, error) {
 			if len(chunk) == 0 {
 				if err == io.EOF {
 					return out, nil
+				}
+				if errors.Is(err, errGzipTruncated) {
+					return nil, err
 				}
 				if err != nil {
 					return nil, fmt.Errorf("gzip: %w", err)

@@ -29,7 +29,12 @@
 //
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:
-// a last line without a newline is consumed too.
+// a last line without a newline is consumed too. A compressed stream that
+// ends before its end marker (a .gz cut by a full disk or copied while
+// gzip wrote it) is an error for that file: its complete lines are
+// committed, the cut line after them is never parsed, and the checkpoint
+// stops before it, so the whole file read later adds exactly that line and
+// the rest.
 //
 // docs/exactly-once.md gives the whole argument, for scan and for tail.
 package ingest

@@ -443,6 +443,13 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 		}
 		switch {
 		case m.err != nil:
+			// The complete lines before the error are content like any
+			// other: commit them; the error ends the file.
+			if n > 0 {
+				if err := flush(m); err != nil {
+					return err
+				}
+			}
 			pool.wait()
 			return m.err
 		case m.last && n > 0:
