@@ -149,7 +149,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string, st *Stats) error {
 // ScanReader ingests a stream (standard input). It is spooled to a
 // temporary file first so that it can be matched against checkpoints.
 func (s *Scanner) ScanReader(ctx context.Context, r io.Reader, st *Stats) error {
-	c, err := spoolStdin(r, s.opts.TempDir)
+	c, err := spoolStdin(ctx, r, s.opts.TempDir)
 	if err != nil {
 		return fmt.Errorf("scan -: %w", err)
 	}

@@ -252,8 +252,8 @@ func (s *stream) same(fi os.FileInfo) bool {
 // check looks at the path, then reads every file to its end.
 func (f *follower) check(ctx context.Context) {
 	fi, err := os.Stat(f.src.Path)
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", f.src.Path)
+	if err == nil {
+		err = checkRegular(f.src.Path, fi)
 	}
 	switch {
 	case err == nil:

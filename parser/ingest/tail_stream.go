@@ -68,18 +68,9 @@ type stream struct {
 
 // openStream pins the file at path.
 func (t *Tailer) openStream(src Source, startAtEnd bool) (*stream, error) {
-	f, err := os.Open(src.Path)
+	f, fi, err := openRegular(src.Path)
 	if err != nil {
 		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", src.Path)
 	}
 	// A read probe: a file that can be opened but not read (EIO, EISDIR)
 	// is reported now rather than on every pass.
