@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,10 @@ var errGzipTruncated = errors.New("gzip: file truncated (the compressed data end
 func openRegular(path string) (*os.File, os.FileInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // what the caller asked for
+		}
 		return nil, nil, err
 	}
 	if err := checkRegular(path, fi); err != nil {
