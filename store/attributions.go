@@ -156,6 +156,9 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 		t.Sources = addToSet(t.Sources, s)
 	}
 	for _, s := range src.Observed {
+		if len(t.Observed) >= MaxObservedKinds {
+			break // the target's kinds first, then src's while there is room
+		}
 		t.Observed = addToSet(t.Observed, s)
 	}
 	t.Count += src.Count

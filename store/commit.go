@@ -106,6 +106,10 @@ type CommitResult struct {
 	// Findings are the ids of the findings this batch added counts to, new
 	// and pre-existing, ascending.
 	Findings []int64
+	// CappedEvents is the number of events of evidence kinds that were not
+	// stored because their finding holds MaxObservedKinds kinds already:
+	// counted in the finding's Count, without daily rows.
+	CappedEvents int64
 }
 
 // Commit applies a batch atomically, in one immediate transaction that

@@ -103,6 +103,10 @@ type Stats struct {
 	// ExtraKinds counts the events of evidence kinds past the first
 	// maxFindingKinds (16) of a finding in one batch: not stored.
 	ExtraKinds int64
+	// CappedKinds counts the events of evidence kinds the store did not add
+	// to their finding, which holds store.MaxObservedKinds already:
+	// counted in its count, not in its kinds (store.CommitResult).
+	CappedKinds int64
 	// IgnoredServers counts the evidence dropped because its server is in
 	// IgnoreServers.
 	IgnoredServers int64
@@ -505,6 +509,7 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		base = res.Checkpoint
 		st.add(&b.stats)
 		st.NewFindings += res.NewFindings
+		st.CappedKinds += res.CappedEvents
 		st.findings = union(st.findings, res.Findings)
 		st.UpdatedFindings = len(st.findings) - st.NewFindings
 	}
@@ -546,6 +551,7 @@ func (st *Stats) add(b *Stats) {
 	st.Incomplete += b.Incomplete
 	st.TimeReplaced += b.TimeReplaced
 	st.ExtraKinds += b.ExtraKinds
+	st.CappedKinds += b.CappedKinds
 	st.IgnoredServers += b.IgnoredServers
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile

@@ -403,6 +403,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	s.base = res.Checkpoint
 	st, n, since := s.st, s.n, s.since
 	st.NewFindings = res.NewFindings
+	st.CappedKinds = res.CappedEvents
 	s.agg, s.st, s.n, s.since = newAggregate(), Stats{}, 0, time.Time{}
 	s.t.committed(TailCommit{Path: s.src.Path, Lines: int64(n), Offset: s.pos, Since: since, Stats: st})
 	return nil
