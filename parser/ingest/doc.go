@@ -6,7 +6,9 @@
 // (named.log → named.log.0), copied or compressed (named.log.1.gz) is
 // recognised and resumed from its checkpoint; appended content is read from
 // where the last run stopped; a copytruncated or recreated file, whose bytes
-// differ, is a new stream.
+// differ, is a new stream. A file shorter than a checkpoint that matches
+// one of its prefix marks is a prefix of content already read and adds
+// nothing (prefix.go).
 //
 // Every batch of aggregated evidence is committed in the same SQLite
 // transaction as the checkpoint it advances, with a compare-and-swap on the
