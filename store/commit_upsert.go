@@ -53,11 +53,12 @@ const (
 )
 
 // findingColumnsNew are the columns of a new finding, as staged.
-const findingColumnsNew = `id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen`
+const findingColumnsNew = `id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen, server_key`
 
 const (
 	createStageSQL = `CREATE TEMP TABLE IF NOT EXISTS findings_new (id INTEGER PRIMARY KEY, zone TEXT, bucket TEXT,
-		server TEXT, port INTEGER, qname TEXT, sources TEXT, observed TEXT, count INTEGER, first_seen INTEGER, last_seen INTEGER)`
+		server TEXT, port INTEGER, qname TEXT, sources TEXT, observed TEXT, count INTEGER, first_seen INTEGER, last_seen INTEGER,
+		server_key BLOB)`
 	moveStagedSQL  = `INSERT INTO findings (` + findingColumnsNew + `) SELECT ` + findingColumnsNew + ` FROM temp.findings_new ORDER BY id`
 	clearStagedSQL = `DELETE FROM temp.findings_new`
 	dropStageSQL   = `DROP TABLE temp.findings_new`
@@ -65,7 +66,7 @@ const (
 
 // stageSQL returns the INSERT of rows new findings into the staging table.
 func stageSQL(rows int) string {
-	return `INSERT INTO temp.findings_new (` + findingColumnsNew + `) VALUES ` + placeholders(rows, 11)
+	return `INSERT INTO temp.findings_new (` + findingColumnsNew + `) VALUES ` + placeholders(rows, 12)
 }
 
 // updateSQL returns the statement that adds an aggregate (qname ?1,
@@ -274,7 +275,7 @@ func (f *findingTx) insertNew(ctx context.Context, fresh []*agg) error {
 // moveStaged stages fresh and moves it into findings, stageChunk at a
 // time.
 func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
-	stage := &chunkStmt{conn: f.conn, sqlFor: stageSQL, per: 11, chunk: stageRows}
+	stage := &chunkStmt{conn: f.conn, sqlFor: stageSQL, per: 12, chunk: stageRows}
 	defer stage.close()
 	move, err := prepareRaw(f.conn, moveStagedSQL)
 	if err != nil {
@@ -286,7 +287,7 @@ func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
 		return err
 	}
 	defer truncate.close()
-	args := make([]driver.Value, 0, 11*min(len(fresh), stageChunk))
+	args := make([]driver.Value, 0, 12*min(len(fresh), stageChunk))
 	for chunk := range slices.Chunk(fresh, stageChunk) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -295,7 +296,7 @@ func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
 		for _, a := range chunk {
 			k := &a.key
 			args = append(args, a.id, k.zone, k.bucket, a.server, int64(k.port), a.qname,
-				a.sources.json, a.observedJSON(), a.n, unixNano(a.first), unixNano(a.last))
+				a.sources.json, a.observedJSON(), a.n, unixNano(a.first), unixNano(a.last), serverKey(k.server))
 		}
 		if err := stage.run(args, nil); err != nil {
 			return fmt.Errorf("stage new findings: %w", err)

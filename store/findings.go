@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -159,28 +158,48 @@ func inList(col string, vals []string) (string, []any) {
 }
 
 // Findings returns the findings that match f, ordered by zone, server (IPv4
-// before IPv6, numerically), port and bucket.
+// before IPv6, numerically), port and bucket. ScanFindings gives them one
+// at a time.
 func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
+	var fs []Finding
+	err := db.ScanFindings(ctx, f, func(fd *Finding) error {
+		fs = append(fs, *fd)
+		return nil
+	})
+	return fs, err
+}
+
+// ScanFindings calls fn with each finding that matches f, in the order of
+// Findings, reading them from SQLite as it goes: a report of a million
+// findings never holds them all. The *Finding is valid during the call
+// only. An error from fn stops the scan and is returned as it is.
+func (db *DB) ScanFindings(ctx context.Context, f Filter, fn func(*Finding) error) error {
 	where, args, err := f.where()
 	if err != nil {
-		return nil, fmt.Errorf("store: findings: %w", err)
+		return fmt.Errorf("store: findings: %w", err)
 	}
-	fs, err := queryAll(ctx, db, "findings", scanFinding, "SELECT "+findingColumns+" FROM findings"+where, args...)
+	q := "SELECT " + findingColumns + " FROM findings" + where + orderSQL
+	if f.Limit > 0 {
+		q, args = q+" LIMIT ?", append(args, f.Limit)
+	}
+	rows, err := db.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("store: findings %s: %w", db.path, err)
 	}
-	slices.SortFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			strings.Compare(a.Zone, b.Zone),
-			a.Server.Compare(b.Server),
-			cmp.Compare(a.Port, b.Port),
-			strings.Compare(a.Bucket, b.Bucket),
-		)
-	})
-	if f.Limit > 0 && len(fs) > f.Limit {
-		fs = fs[:f.Limit]
+	defer rows.Close()
+	var fd Finding
+	for rows.Next() {
+		if fd, err = scanFinding(rows); err != nil {
+			return fmt.Errorf("store: findings %s: %w", db.path, err)
+		}
+		if err := fn(&fd); err != nil {
+			return err
+		}
 	}
-	return fs, nil
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: findings %s: %w", db.path, err)
+	}
+	return nil
 }
 
 // DueFindings returns the findings that match f in the order verification

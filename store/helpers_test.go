@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"iter"
 	"net/netip"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -143,4 +145,29 @@ func TestValidDay(t *testing.T) {
 func seqOf(counts []Count) (iter.Seq[*Count], int) {
 	b := Batch{Counts: counts}
 	return b.All(), b.Len()
+}
+
+// openOldSchema creates the database at path with only the first n
+// embedded migrations applied, as an older lamers left it, and returns it
+// open without migrating further.
+func openOldSchema(t *testing.T, path string, n int) *DB {
+	t.Helper()
+	raw, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
+	t.Cleanup(func() { raw.Close() })
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{}
+	for _, m := range ms[:n] {
+		fsys["migrations/"+m.name+".sql"] = &fstest.MapFile{Data: []byte(m.sql)}
+	}
+	if err := old.migrateFS(context.Background(), fsys); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }

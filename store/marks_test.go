@@ -3,11 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
-	"testing/fstest"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -51,22 +48,7 @@ func TestCheckpointMarks(t *testing.T) {
 func TestMigrate0003KeepsCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw, err := sql.Open(driverName, dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
-	fsys := fstest.MapFS{}
-	for _, name := range []string{"0001_init.sql", "0002_verification.sql"} {
-		b, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys["migrations/"+name] = &fstest.MapFile{Data: b}
-	}
-	if err := old.migrateFS(ctx, fsys); err != nil {
-		t.Fatal(err)
-	}
+	raw := openOldSchema(t, path, 2).db
 	if _, err := raw.ExecContext(ctx, `INSERT INTO checkpoints (fingerprint, byte_offset, tail_hash, lines, state, dev, inode, path, version, updated_at)
 		VALUES (x'0102', 500, x'0909', 4, x'', 1, 2, '/var/log/named.log', 3, 100)`); err != nil {
 		t.Fatal(err)
