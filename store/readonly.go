@@ -10,15 +10,30 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // roDSN is dsn for a read-only connection: SQLite's mode=ro
 // (https://sqlite.org/uri.html), deferred transactions (an immediate one
 // takes the write lock), and a smaller page cache: a reader streams rows,
 // it does not merge batches.
-func roDSN(path string) string {
+//
+// immutable adds SQLite's immutable=1: no locks, no -shm file. It is for a
+// database in WAL mode that no one has open (there is no -wal file) in a
+// directory the user may not write, where SQLite cannot create the -shm
+// file a WAL reader needs (https://sqlite.org/wal.html, "Read-Only
+// Databases"). A writer that starts meanwhile writes its -wal file; only
+// a checkpoint of 1000 pages or more would change the file under the
+// reader, and then a read fails or sees part of a commit: a report, which
+// the next run gets right.
+func roDSN(path string, immutable bool) string {
 	u := url.URL{Path: path}
-	return "file:" + u.EscapedPath() + "?mode=ro&_busy_timeout=10000&_txlock=deferred&_cache_size=-16384"
+	dsn := "file:" + u.EscapedPath() + "?mode=ro&_busy_timeout=10000&_txlock=deferred&_cache_size=-16384"
+	if immutable {
+		dsn += "&immutable=1"
+	}
+	return dsn
 }
 
 // OpenReadOnly opens the existing database at path for reading only, as
@@ -41,7 +56,16 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	sqldb, err := sql.Open(driverName, roDSN(abs))
+	db, err := openRO(ctx, path, roDSN(abs, false))
+	if err != nil && noSharedMemory(err, abs) {
+		db, err = openRO(ctx, path, roDSN(abs, true))
+	}
+	return db, err
+}
+
+// openRO opens path through dsn and checks its schema.
+func openRO(ctx context.Context, path, dsn string) (*DB, error) {
+	sqldb, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -51,6 +75,18 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	return db, nil
+}
+
+// noSharedMemory reports whether err is SQLite's failure to read a WAL
+// database without its -shm file, which it could not create, while no
+// -wal file exists (see roDSN).
+func noSharedMemory(err error, path string) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) || (se.Code != sqlite3.ErrReadonly && se.Code != sqlite3.ErrCantOpen) {
+		return false
+	}
+	fi, err := os.Stat(path + "-wal")
+	return errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0)
 }
 
 // checkSchema checks that a read-only database has every embedded
