@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -185,14 +184,12 @@ func rfc3339(t time.Time) string {
 func writeJSON(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	sep := "[\n  "
+	var b []byte
 	err := src.ScanFindings(ctx, f, func(fd *store.Finding) error {
-		b, err := json.MarshalIndent(toJSON(fd), "  ", "  ")
-		if err != nil {
-			return err
-		}
-		bw.WriteString(sep)
-		_, err = bw.Write(b) // bw's error, once set, stays: a closed pipe stops the scan
+		j := toJSON(fd)
+		b = j.appendJSON(append(b[:0], sep...))
 		sep = ",\n  "
+		_, err := bw.Write(b) // bw's error, once set, stays: a closed pipe stops the scan
 		return err
 	})
 	if err != nil {
