@@ -27,7 +27,9 @@ func (c *reportCommand) doc() commandDoc {
 		help: `--since takes a date (2006-01-02), an RFC 3339 time or a duration back
 from now (36h, 14d). The JSON fields are stable: zone, qname, server, port,
 server_names, sources, observed, count, first_seen, last_seen, status,
-reason, rounds, last_probed.`,
+reason, rounds, last_probed; "overflow": true marks the finding that takes
+a server's zone-less evidence past 256 groups (its query names are
+unrelated). The database is opened read-only and never created.`,
 	}
 }
 
