@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,37 +97,4 @@ func TestScanShorterButDifferent(t *testing.T) {
 	if got, _ := totals(t, db); got != 140 {
 		t.Errorf("%d events stored, want 140", got)
 	}
-}
-
-// copytruncate while the tailer reads (issue 11 item 3): logrotate copies
-// the file, the writer adds lines, the tailer reads them, then logrotate
-// truncates. The copy is shorter than what the tailer committed; scanned
-// when the tailer sees the truncation, and by the nightly scan, it adds
-// nothing.
-func TestTailCopytruncateCopyShorterThanRead(t *testing.T) {
-	dir := t.TempDir()
-	db := openDB(t, filepath.Join(dir, "lamers.db"))
-	log := filepath.Join(dir, "lame.log")
-	w := openAppender(t, log, 0)
-	w.write(100)
-	tl, _ := stepped(t, db, true, log)
-	ctx := context.Background()
-	tl.Step(ctx)
-	w.write(20)
-	data, err := os.ReadFile(log) // logrotate's copy
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.write(5) // after the copy, before the truncation: only in the live file
-	tl.Step(ctx)
-	wantTotal(t, db, 125, "before the rotation")
-	writeFile(t, log+".1", string(data))
-	if err := os.Truncate(log, 0); err != nil {
-		t.Fatal(err)
-	}
-	w.write(3)
-	tl.Step(ctx)
-	wantTotal(t, db, 128, "after the truncation")
-	scanAll(t, db, dir)
-	wantTotal(t, db, 128, "after the nightly scan")
 }
