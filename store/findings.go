@@ -37,6 +37,20 @@ type Finding struct {
 	Reason     string
 	Rounds     int
 	LastProbed time.Time // zero if never
+	// ConfirmedAt is when the finding last became lame or unresponsive;
+	// zero while it is neither.
+	ConfirmedAt time.Time
+
+	// Contact is the address notify mails the finding to now and
+	// ContactSource the step of the contact chain it came from ("" and 0:
+	// none yet, or none left). NeedsHuman is set when every candidate was
+	// passed over (docs/notify.md, section 2).
+	Contact       string
+	ContactSource ContactSource
+	NeedsHuman    bool
+	// LastNotified is when the relay last accepted a message listing the
+	// finding; zero if never.
+	LastNotified time.Time
 }
 
 // Filter selects findings for Findings and DueFindings; zero fields do not
@@ -109,20 +123,22 @@ func (f Filter) where() (string, []any, error) {
 
 // findingColumns are the columns scanFinding reads, in its order.
 const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
-	first_seen, last_seen, status, reason, rounds, last_probed`
+	first_seen, last_seen, status, reason, rounds, last_probed, confirmed_at,
+	contact, contact_source, needs_human, last_notified`
 
 // scanFinding reads one row of findingColumns.
 func scanFinding(r rowScanner) (Finding, error) {
 	var (
 		fd                          Finding
 		server, names, sources, obs string
-		status                      string
+		status, source              string
 		port                        int
 		first, last                 int64
-		probed                      sql.NullInt64
+		probed, confirmed, notified sql.NullInt64
 	)
 	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
-		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed); err != nil {
+		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed, &confirmed,
+		&fd.Contact, &source, &fd.NeedsHuman, &notified); err != nil {
 		return Finding{}, err
 	}
 	var err error
@@ -131,6 +147,11 @@ func scanFinding(r rowScanner) (Finding, error) {
 	}
 	if fd.Status, err = ParseStatus(status); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+	}
+	if source != "" {
+		if fd.ContactSource, err = ParseContactSource(source); err != nil {
+			return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+		}
 	}
 	fd.Port = uint16(port)
 	for _, s := range []struct {
@@ -143,9 +164,9 @@ func scanFinding(r rowScanner) (Finding, error) {
 		}
 	}
 	fd.FirstSeen, fd.LastSeen = fromUnixNano(first), fromUnixNano(last)
-	if probed.Valid {
-		fd.LastProbed = fromUnixNano(probed.Int64)
-	}
+	fd.LastProbed = fromNullUnixNano(probed)
+	fd.ConfirmedAt = fromNullUnixNano(confirmed)
+	fd.LastNotified = fromNullUnixNano(notified)
 	return fd, nil
 }
 
@@ -267,11 +288,19 @@ func (db *DB) SetStatus(ctx context.Context, findingID int64, at time.Time, u Fi
 }
 
 // updateFinding sets a finding's verdict, adds rounds to its round count and
-// moves last_probed forward to at.
+// moves last_probed forward to at. A finding that becomes lame or
+// unresponsive is confirmed at at (and stays confirmed since then while it
+// remains either); one that becomes anything else is no longer confirmed
+// and no longer needs a human.
 func updateFinding(ctx context.Context, tx *sql.Tx, id int64, at time.Time, u FindingUpdate, rounds int) error {
+	confirmed := u.Status == StatusLame || u.Status == StatusUnresponsive
 	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, reason = ?, server_names = ?,
-		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?) WHERE id = ?`,
-		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(), id)
+		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?),
+		confirmed_at = CASE WHEN ? THEN coalesce(confirmed_at, ?) END,
+		needs_human = CASE WHEN ? THEN needs_human ELSE 0 END
+		WHERE id = ?`,
+		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(),
+		confirmed, at.UnixNano(), confirmed, id)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}
