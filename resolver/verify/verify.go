@@ -105,18 +105,7 @@ func activeStatuses() []store.Status {
 // finding, at most MaxRounds of them.
 func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	st := Stats{Statuses: map[store.Status]int{}}
-	if v.Clock == nil {
-		v.Clock = time.Now
-	}
-	if v.Log == nil {
-		v.Log = slog.New(slog.DiscardHandler)
-	}
-	if v.Concurrency <= 0 {
-		v.Concurrency = 1
-	}
-	v.mu.Lock()
-	v.silent = map[netip.Addr]int{}
-	v.mu.Unlock()
+	v.init()
 	statuses := activeStatuses()
 	if opts.All {
 		statuses = nil
@@ -138,6 +127,49 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 		st.Skipped += len(fs) - v.MaxRounds
 		fs = fs[:v.MaxRounds]
 	}
+	return st, v.verifyAll(ctx, fs, &st)
+}
+
+// Recheck verifies the given zoned findings now, as Run would, and returns
+// what it did: notify re-probes a verdict that has grown old before it
+// mails about it (docs/notify.md, section 1). Politeness holds: a finding
+// probed less than Policy.MinInterval ago is not probed again (counted in
+// Skipped), and neither is a zone-less one. MaxRounds does not apply: the
+// caller chose the findings.
+func (v *Verifier) Recheck(ctx context.Context, fs []store.Finding) (Stats, error) {
+	st := Stats{Statuses: map[store.Status]int{}}
+	v.init()
+	due := make([]store.Finding, 0, len(fs))
+	limit := v.Clock().Add(-v.Policy.MinInterval)
+	for _, f := range fs {
+		if f.Zone == "" || (!f.LastProbed.IsZero() && !f.LastProbed.Before(limit)) {
+			st.Skipped++
+			continue
+		}
+		due = append(due, f)
+	}
+	return st, v.verifyAll(ctx, due, &st)
+}
+
+// init sets the defaults of the fields left zero and starts a run's state.
+func (v *Verifier) init() {
+	if v.Clock == nil {
+		v.Clock = time.Now
+	}
+	if v.Log == nil {
+		v.Log = slog.New(slog.DiscardHandler)
+	}
+	if v.Concurrency <= 0 {
+		v.Concurrency = 1
+	}
+	v.mu.Lock()
+	v.silent = map[netip.Addr]int{}
+	v.mu.Unlock()
+}
+
+// verifyAll verifies fs, Concurrency at a time, and counts what it did in
+// st. The first store error ends it and is returned.
+func (v *Verifier) verifyAll(ctx context.Context, fs []store.Finding, st *Stats) error {
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -191,12 +223,12 @@ feed:
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return st, firstErr
+		return firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("verify: %w", err)
+		return fmt.Errorf("verify: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 // storeError marks errors of the database, which stop a run (probe errors
