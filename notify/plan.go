@@ -39,6 +39,11 @@ type runState struct {
 	reprobed  map[int64]bool  // findings probed again in this run
 }
 
+func newRunState(now time.Time, send bool) *runState {
+	return &runState{now: now, send: send, soas: map[string]soaAnswer{}, mail: map[string]mailAnswer{},
+		names: map[string]candidate{}, decisions: map[int64]*decision{}, messaged: map[string]bool{}, reprobed: map[int64]bool{}}
+}
+
 // message is one planned message.
 type message struct {
 	to       string

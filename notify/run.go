@@ -47,8 +47,7 @@ func (n *Notifier) Run(ctx context.Context, opts Options) (Report, error) {
 	if opts.Limit > 0 {
 		r.limit = opts.Limit
 	}
-	r.rs = &runState{now: n.Clock().UTC(), send: opts.Send, soas: map[string]soaAnswer{}, mail: map[string]mailAnswer{},
-		names: map[string]candidate{}, decisions: map[int64]*decision{}, messaged: map[string]bool{}, reprobed: map[int64]bool{}}
+	r.rs = newRunState(n.Clock().UTC(), opts.Send)
 	if opts.Send {
 		lk, err := n.acquire(ctx)
 		if err != nil {
