@@ -239,6 +239,11 @@ func newTestNotifier(t testing.TB, db *store.DB) *testNotifier {
 	if db == nil {
 		db = storetest.Open(t)
 	}
+	return fakeNotifier(db)
+}
+
+// fakeNotifier is newTestNotifier on db, for a test's child process too.
+func fakeNotifier(db *store.DB) *testNotifier {
 	tn := &testNotifier{db: db, lookup: &fakeLookup{rnames: map[string]string{}, mail: map[string]resolver.MailHosts{}},
 		composer: &fakeComposer{}, transport: &fakeTransport{}}
 	n := New(db, tn.lookup)
@@ -246,7 +251,7 @@ func newTestNotifier(t testing.TB, db *store.DB) *testNotifier {
 	n.Rand = rand.NewChaCha8([32]byte{'l', 'a', 'm', 'e', 'r', 's'})
 	n.Composer, n.Transport, n.TransportName = tn.composer, tn.transport, "smtp"
 	n.Config.LeaseWait = 0
-	tn.reprober = &fakeReprober{db: db, clock: n.Clock}
+	tn.reprober = &fakeReprober{db: db, clock: func() time.Time { return n.Clock() }}
 	n.Reprober = tn.reprober
 	tn.Notifier = n
 	return tn
