@@ -64,42 +64,43 @@ type mailAnswer struct {
 	reason string
 }
 
-// candidates returns the chain of f, duplicates collapsed (the first
-// occurrence keeps its source).
-func (n *Notifier) candidates(ctx context.Context, rs *runState, f *store.Finding) ([]candidate, error) {
-	var cs []candidate
-	rname, err := n.rname(ctx, rs, f.Zone)
+// candidates returns the chain of e into cs, duplicates collapsed (the
+// first occurrence keeps its source). NS names are in the order verify
+// stored them: sorted.
+func (n *Notifier) candidates(ctx context.Context, rs *runState, e *entry, cs []candidate) ([]candidate, error) {
+	rname, err := n.rname(ctx, rs, e.zone)
 	if err != nil {
 		return nil, err
 	}
 	if rname != "" {
 		addr, err := RNAMEAddress(rname)
-		cs = append(cs, candidate{address: addr, raw: rname, source: store.SourceRNAME, invalid: err})
+		cs = appendNew(cs, candidate{address: addr, raw: rname, source: store.SourceRNAME, invalid: err})
 	}
-	cs = append(cs, rs.cached(f.Zone, store.SourceHostmaster, Hostmaster))
-	names := slices.Clone(f.ServerNames)
-	slices.Sort(names)
-	for _, ns := range names {
-		cs = append(cs, rs.cached(ns, store.SourcePostmaster, Postmaster))
+	cs = appendNew(cs, rs.cached(e.zone, store.SourceHostmaster, Hostmaster))
+	for _, ns := range e.names {
+		cs = appendNew(cs, rs.cached(ns, store.SourcePostmaster, Postmaster))
 	}
-	if to, ok := n.override(f.Zone); ok {
-		cs = append(cs, candidate{address: to, raw: to, source: store.SourceOverride})
+	if to, ok := n.override(e.zone); ok {
+		cs = appendNew(cs, candidate{address: to, raw: to, source: store.SourceOverride})
 	}
-	seen := make(map[string]bool, len(cs))
-	return slices.DeleteFunc(cs, func(c candidate) bool {
-		key := lowerAddress(c.address)
-		if c.address == "" {
-			key = "\x00" + c.raw
+	return cs, nil
+}
+
+// appendNew appends c unless cs has its address (or, for a name that gives
+// none, its name) already. A chain has a handful of candidates.
+func appendNew(cs []candidate, c candidate) []candidate {
+	for _, o := range cs {
+		if c.address == "" && o.address == "" && o.raw == c.raw ||
+			c.address != "" && strings.EqualFold(o.address, c.address) {
+			return cs
 		}
-		dup := seen[key]
-		seen[key] = true
-		return dup
-	}), nil
+	}
+	return append(cs, c)
 }
 
 // cached returns the candidate mk(name) gives, made once per run.
 func (rs *runState) cached(name string, source store.ContactSource, mk func(string) (string, error)) candidate {
-	key := source.String() + " " + name
+	key := nameKey{source, name}
 	if c, ok := rs.names[key]; ok {
 		return c
 	}
@@ -121,17 +122,18 @@ func (n *Notifier) override(zone string) (string, bool) {
 	return to, best >= 0
 }
 
-// choose walks f's chain and returns the first candidate that may be
+// choose walks e's chain and returns the first candidate that may be
 // mailed, with the marks of those passed over for reasons this run found.
-func (n *Notifier) choose(ctx context.Context, rs *runState, f *store.Finding) (decision, error) {
-	cs, err := n.candidates(ctx, rs, f)
+func (n *Notifier) choose(ctx context.Context, rs *runState, e *entry) (decision, error) {
+	var buf [8]candidate
+	cs, err := n.candidates(ctx, rs, e, buf[:0])
 	if err != nil {
 		return decision{}, err
 	}
 	var d decision
-	zoneValue, zoneSuppressed := rs.supp.zone(f.Zone)
+	zoneValue, zoneSuppressed := rs.supp.zone(e.zone)
 	for _, c := range cs {
-		mark := func(m store.Mark, reason string) { d.marks = append(d.marks, c.markOf(f.ID, m, reason, rs.now)) }
+		mark := func(m store.Mark, reason string) { d.marks = append(d.marks, c.markOf(e.id, m, reason, rs.now)) }
 		if c.invalid != nil {
 			mark(store.MarkInvalid, c.invalid.Error())
 			continue
@@ -144,7 +146,7 @@ func (n *Notifier) choose(ctx context.Context, rs *runState, f *store.Finding) (
 			mark(store.MarkSuppressed, v+" is suppressed")
 			continue
 		}
-		if rs.marks.unusable(f.ID, c.address, rs.now) {
+		if rs.marks.unusable(e.id, c.address, rs.now) {
 			continue // its mark is on record already
 		}
 		if n.Config.CheckDeliverability {

@@ -235,7 +235,7 @@ func (tn *testNotifier) decide(t *testing.T, id int64) decision {
 	if _, err := r.load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f := r.rs.findings[id]
+	f := r.rs.byID[id]
 	if f == nil {
 		t.Fatalf("finding %d is not in the run", id)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // satisfies it). Every write is one transaction; any error of the Store
 // ends the run that met it, and what was committed before stays.
 type Store interface {
-	Findings(ctx context.Context, f store.Filter) ([]store.Finding, error)
+	EachFinding(ctx context.Context, f store.Filter, fn func(*store.Finding) error) error
 	Finding(ctx context.Context, id int64) (store.Finding, error)
 	ZoneSOAs(ctx context.Context, zone string) ([]store.ZoneSOA, error)
 	RecordZoneSOA(ctx context.Context, s store.ZoneSOA) error
@@ -186,11 +187,19 @@ type Message struct {
 	Retry bool
 }
 
+// FindingRef names a finding.
+type FindingRef struct {
+	ID     int64
+	Zone   string
+	Server netip.Addr
+	Port   uint16
+}
+
 // Report is what a run did.
 type Report struct {
 	Messages []Message
 	// NeedsHuman are the findings whose every candidate was passed over.
-	NeedsHuman []store.Finding
+	NeedsHuman []FindingRef
 	// Resting counts findings not mailed because their contact was mailed
 	// within recipient_interval, or was mailed about them within
 	// finding_interval.

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -17,19 +18,18 @@ type runState struct {
 	now  time.Time
 	send bool
 
-	findings map[int64]*store.Finding // lame or unresponsive, in the run's scope
-	rank     map[int64]int            // position in the order of confirmation
-	order    []int64                  // finding IDs, oldest confirmed first
+	// entries are the run's findings (lame or unresponsive, in its
+	// scope), oldest confirmed first; byID indexes them.
+	entries []entry
+	byID    map[int64]*entry
 
 	recorded map[string][]store.ZoneSOA // SOAs on record, by zone, newest first
 	soas     map[string]soaAnswer       // RNAMEs found in this run, by zone
 	mail     map[string]mailAnswer      // deliverability, by domain
-	names    map[string]candidate       // hostmaster and postmaster candidates, by name
+	names    map[nameKey]candidate      // hostmaster and postmaster candidates
 	marks    markIndex
 	supp     suppressor
-
-	decisions map[int64]*decision
-	stored    map[int64][]store.ContactMark // per-run marks on record, by finding
+	stored   map[int64][]store.ContactMark // per-run marks on record, by finding
 
 	// lastTo and lastAbout are when a recipient, and a (recipient,
 	// finding), were last mailed (messages sent, unknown or pending).
@@ -39,9 +39,55 @@ type runState struct {
 	reprobed  map[int64]bool  // findings probed again in this run
 }
 
+// entry is what a run keeps of one finding to plan with; a message reads
+// its findings whole again when it is composed.
+type entry struct {
+	id          int64
+	zone        string
+	server      netip.Addr
+	port        uint16
+	names       []string // NS names pointing at the server
+	lastProbed  time.Time
+	confirmedAt time.Time
+	rank        int // position in the order of confirmation
+	// contact, source and needsHuman are what is on record.
+	contact    string
+	source     store.ContactSource
+	needsHuman bool
+
+	d       decision // this run's contact
+	decided bool
+	gone    bool // no longer lame or unresponsive, or its verdict could not be refreshed
+}
+
+// nameKey is a hostmaster or postmaster candidate's name and source.
+type nameKey struct {
+	source store.ContactSource
+	name   string
+}
+
+// entryOf keeps what planning needs of f; interned shares equal strings.
+func entryOf(f *store.Finding, intern map[string]string) entry {
+	names := make([]string, len(f.ServerNames))
+	for i, n := range f.ServerNames {
+		if v, ok := intern[n]; ok {
+			names[i] = v
+		} else {
+			intern[n], names[i] = n, n
+		}
+	}
+	return entry{id: f.ID, zone: f.Zone, server: f.Server, port: f.Port, names: names, lastProbed: f.LastProbed,
+		confirmedAt: f.ConfirmedAt, contact: f.Contact, source: f.ContactSource, needsHuman: f.NeedsHuman}
+}
+
+// update takes a finding's new verdict.
+func (e *entry) update(f *store.Finding) {
+	e.names, e.lastProbed, e.confirmedAt = f.ServerNames, f.LastProbed, f.ConfirmedAt
+}
+
 func newRunState(now time.Time, send bool) *runState {
-	return &runState{now: now, send: send, soas: map[string]soaAnswer{}, mail: map[string]mailAnswer{},
-		names: map[string]candidate{}, decisions: map[int64]*decision{}, messaged: map[string]bool{}, reprobed: map[int64]bool{}}
+	return &runState{now: now, send: send, byID: map[int64]*entry{}, soas: map[string]soaAnswer{}, mail: map[string]mailAnswer{},
+		names: map[nameKey]candidate{}, messaged: map[string]bool{}, reprobed: map[int64]bool{}}
 }
 
 // message is one planned message.
@@ -49,30 +95,25 @@ type message struct {
 	to       string
 	key      string // lowerAddress(to)
 	source   store.ContactSource
-	findings []*store.Finding
+	findings []*entry
 	retry    *store.OutboxEntry // the unknown message sent again
 }
 
 // confirmedOrder orders findings for planning: confirmed longest ago
 // first, then by zone, server, port and ID.
-func confirmedOrder(a, b *store.Finding) int {
-	return cmp.Or(a.ConfirmedAt.Compare(b.ConfirmedAt), strings.Compare(a.Zone, b.Zone),
-		a.Server.Compare(b.Server), cmp.Compare(a.Port, b.Port), cmp.Compare(a.ID, b.ID))
+func confirmedOrder(a, b *entry) int {
+	return cmp.Or(a.confirmedAt.Compare(b.confirmedAt), strings.Compare(a.zone, b.zone),
+		a.server.Compare(b.server), cmp.Compare(a.port, b.port), cmp.Compare(a.id, b.id))
 }
 
-// setFindings takes the run's findings and orders them.
-func (rs *runState) setFindings(fs []store.Finding) {
-	rs.findings = make(map[int64]*store.Finding, len(fs))
-	ptrs := make([]*store.Finding, len(fs))
-	for i := range fs {
-		ptrs[i] = &fs[i]
-		rs.findings[fs[i].ID] = &fs[i]
-	}
-	slices.SortFunc(ptrs, confirmedOrder)
-	rs.order = make([]int64, len(ptrs))
-	rs.rank = make(map[int64]int, len(ptrs))
-	for i, f := range ptrs {
-		rs.order[i], rs.rank[f.ID] = f.ID, i
+// setEntries takes the run's findings and orders them.
+func (rs *runState) setEntries(es []entry) {
+	slices.SortFunc(es, func(a, b entry) int { return confirmedOrder(&a, &b) })
+	rs.entries = es
+	rs.byID = make(map[int64]*entry, len(es))
+	for i := range es {
+		es[i].rank = i
+		rs.byID[es[i].id] = &es[i]
 	}
 }
 
@@ -122,51 +163,49 @@ func (rs *runState) resting(key string, id int64, c *Config) bool {
 // that must wait.
 func (rs *runState) plan(c *Config) (msgs []*message, resting int) {
 	byKey := map[string]*message{}
-	for _, id := range rs.order {
-		d := rs.decisions[id]
-		if d == nil || d.contact == "" {
+	for i := range rs.entries {
+		e := &rs.entries[i]
+		if e.gone || e.d.contact == "" {
 			continue
 		}
-		key := lowerAddress(d.contact)
-		if rs.resting(key, id, c) {
+		key := lowerAddress(e.d.contact)
+		if rs.resting(key, e.id, c) {
 			resting++
 			continue
 		}
 		m := byKey[key]
 		if m == nil {
-			m = &message{to: d.contact, key: key, source: d.source}
+			m = &message{to: e.d.contact, key: key, source: e.d.source}
 			byKey[key] = m
 			msgs = append(msgs, m)
 		}
-		m.findings = append(m.findings, rs.findings[id])
+		m.findings = append(m.findings, e)
 	}
 	return msgs, resting
 }
 
-// replan puts finding id, whose contact changed during the run, into the
-// queue after position i: into the queued message to its new contact, or a
-// new message at its place in the order. It reports whether the finding
-// was queued (false: it has no contact left, or its contact must wait).
-func (rs *runState) replan(queue []*message, i int, id int64, c *Config) ([]*message, bool) {
-	d := rs.decisions[id]
-	if d.contact == "" {
+// replan puts e, whose contact changed during the run, into the queue after
+// position i: into the queued message to its new contact, or a new message
+// at its place in the order. It reports whether e was queued (false: it
+// has no contact left, or its contact must wait).
+func (rs *runState) replan(queue []*message, i int, e *entry, c *Config) ([]*message, bool) {
+	if e.d.contact == "" {
 		return queue, false
 	}
-	key := lowerAddress(d.contact)
-	if rs.resting(key, id, c) {
+	key := lowerAddress(e.d.contact)
+	if rs.resting(key, e.id, c) {
 		return queue, false
 	}
-	f := rs.findings[id]
 	for _, m := range queue[i+1:] {
 		if m.key == key && m.retry == nil {
-			j, _ := slices.BinarySearchFunc(m.findings, f, confirmedOrder)
-			m.findings = slices.Insert(m.findings, j, f)
+			j, _ := slices.BinarySearchFunc(m.findings, e, confirmedOrder)
+			m.findings = slices.Insert(m.findings, j, e)
 			return queue, true
 		}
 	}
-	m := &message{to: d.contact, key: key, source: d.source, findings: []*store.Finding{f}}
+	m := &message{to: e.d.contact, key: key, source: e.d.source, findings: []*entry{e}}
 	j := i + 1
-	for j < len(queue) && (queue[j].retry != nil || rs.firstRank(queue[j]) < rs.rank[id]) {
+	for j < len(queue) && (queue[j].retry != nil || firstRank(queue[j]) < e.rank) {
 		j++
 	}
 	return slices.Insert(queue, j, m), true
@@ -174,9 +213,9 @@ func (rs *runState) replan(queue []*message, i int, id int64, c *Config) ([]*mes
 
 // firstRank is the rank of m's oldest finding; -1 for a message whose
 // findings were all dropped.
-func (rs *runState) firstRank(m *message) int {
+func firstRank(m *message) int {
 	if len(m.findings) == 0 {
 		return -1
 	}
-	return rs.rank[m.findings[0].ID]
+	return m.findings[0].rank
 }

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/lamers-dev/lamers/store"
 )
@@ -81,12 +82,13 @@ func (r *run) steps(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range r.rs.order {
-		d, err := r.n.choose(ctx, r.rs, r.rs.findings[id])
+	for i := range r.rs.entries {
+		e := &r.rs.entries[i]
+		d, err := r.n.choose(ctx, r.rs, e)
 		if err != nil {
 			return err
 		}
-		r.rs.decisions[id] = &d
+		e.d, e.decided = d, true
 	}
 	queue, resting := r.rs.plan(&r.n.Config)
 	r.rep.Resting = resting
@@ -101,12 +103,17 @@ func (r *run) steps(ctx context.Context) error {
 // and the unknown messages to retry.
 func (r *run) load(ctx context.Context) (retry []store.OutboxEntry, err error) {
 	st, rs := r.n.Store, r.rs
-	fs, err := st.Findings(ctx, store.Filter{Zone: r.opts.Zone, Zoning: store.Zoned,
-		Statuses: []store.Status{store.StatusLame, store.StatusUnresponsive}})
+	var es []entry
+	intern := map[string]string{}
+	err = st.EachFinding(ctx, store.Filter{Zone: r.opts.Zone, Zoning: store.Zoned,
+		Statuses: []store.Status{store.StatusLame, store.StatusUnresponsive}}, func(f *store.Finding) error {
+		es = append(es, entryOf(f, intern))
+		return nil
+	})
 	if err != nil {
 		return nil, errorf("%w", err)
 	}
-	rs.setFindings(fs)
+	rs.setEntries(es)
 	soas, err := st.ZoneSOAs(ctx, r.opts.Zone)
 	if err != nil {
 		return nil, errorf("%w", err)
@@ -154,7 +161,7 @@ func (r *run) retries(es []store.OutboxEntry) []*message {
 		e := &es[i]
 		m := &message{to: e.Recipient, key: lowerAddress(e.Recipient), source: e.Source, retry: e}
 		for _, id := range e.FindingIDs {
-			if f := r.rs.findings[id]; f != nil {
+			if f := r.rs.byID[id]; f != nil && !f.gone {
 				m.findings = append(m.findings, f)
 			}
 		}
@@ -208,15 +215,15 @@ func (r *run) deliver(ctx context.Context, queue []*message) error {
 // reroute moves the findings of the rejected message queue[i] to their
 // next contact, in this run when its limits allow.
 func (r *run) reroute(ctx context.Context, queue []*message, i int, m *message) ([]*message, error) {
-	for _, f := range m.findings {
-		r.rs.marks.add(store.ContactMark{FindingID: f.ID, Address: m.to, Mark: store.MarkRejected, At: r.rs.now})
-		d, err := r.n.choose(ctx, r.rs, f)
+	for _, e := range m.findings {
+		r.rs.marks.add(store.ContactMark{FindingID: e.id, Address: m.to, Mark: store.MarkRejected, At: r.rs.now})
+		d, err := r.n.choose(ctx, r.rs, e)
 		if err != nil {
 			return queue, err
 		}
-		r.rs.decisions[f.ID] = &d
+		e.d = d
 		var queued bool
-		if queue, queued = r.rs.replan(queue, i, f.ID, &r.n.Config); !queued && d.contact != "" {
+		if queue, queued = r.rs.replan(queue, i, e, &r.n.Config); !queued && d.contact != "" {
 			r.rep.Resting++
 		}
 	}
@@ -225,9 +232,9 @@ func (r *run) reroute(ctx context.Context, queue []*message, i int, m *message) 
 
 // needsHuman lists the run's findings whose chain is exhausted.
 func (r *run) needsHuman() {
-	for _, id := range r.rs.order {
-		if d := r.rs.decisions[id]; d != nil && d.contact == "" && r.rs.findings[id] != nil {
-			r.rep.NeedsHuman = append(r.rep.NeedsHuman, *r.rs.findings[id])
+	for i := range r.rs.entries {
+		if e := &r.rs.entries[i]; e.decided && !e.gone && e.d.contact == "" {
+			r.rep.NeedsHuman = append(r.rep.NeedsHuman, FindingRef{ID: e.id, Zone: e.zone, Server: e.server, Port: e.port})
 		}
 	}
 }
@@ -235,14 +242,15 @@ func (r *run) needsHuman() {
 // storeContacts writes the decisions that differ from what is stored.
 func (r *run) storeContacts(ctx context.Context) error {
 	var ds []store.ContactDecision
-	for _, id := range r.rs.order {
-		d, f := r.rs.decisions[id], r.rs.findings[id]
-		if d == nil || f == nil {
+	for i := range r.rs.entries {
+		e := &r.rs.entries[i]
+		if !e.decided || e.gone {
 			continue
 		}
-		cd := store.ContactDecision{FindingID: id, Contact: d.contact, Source: d.source, NeedsHuman: d.contact == "", Marks: d.marks}
-		if cd.Contact == f.Contact && cd.Source == f.ContactSource && cd.NeedsHuman == f.NeedsHuman &&
-			sameMarks(cd.Marks, r.rs.stored[id]) {
+		cd := store.ContactDecision{FindingID: e.id, Contact: e.d.contact, Source: e.d.source, NeedsHuman: e.d.contact == "",
+			Marks: e.d.marks}
+		if cd.Contact == e.contact && cd.Source == e.source && cd.NeedsHuman == e.needsHuman &&
+			sameMarks(cd.Marks, r.rs.stored[e.id]) {
 			continue
 		}
 		ds = append(ds, cd)
@@ -272,11 +280,11 @@ func sameMarks(a, b []store.ContactMark) bool {
 	return slices.Equal(ka, kb)
 }
 
-// stale reports whether f's verdict is too old to mail about without a
-// new round: older than max_verdict_age and than verify's minimum
-// interval (a younger verdict may not be probed again yet).
-func (r *run) stale(f *store.Finding) bool {
-	return f.LastProbed.Before(r.rs.now.Add(-max(r.n.Config.MaxVerdictAge, r.n.Config.MinInterval)))
+// stale reports whether a verdict last probed at t is too old to mail
+// about without a new round: older than max_verdict_age and than verify's
+// minimum interval (a younger verdict may not be probed again yet).
+func (r *run) stale(t time.Time) bool {
+	return t.Before(r.rs.now.Add(-max(r.n.Config.MaxVerdictAge, r.n.Config.MinInterval)))
 }
 
 // refresh probes again the findings of msgs whose verdict is stale, and
@@ -285,11 +293,16 @@ func (r *run) stale(f *store.Finding) bool {
 func (r *run) refresh(ctx context.Context, msgs []*message) error {
 	var stale []store.Finding
 	for _, m := range msgs {
-		for _, f := range m.findings {
-			if r.stale(f) && !r.rs.reprobed[f.ID] {
-				stale = append(stale, *f)
-				r.rs.reprobed[f.ID] = true
+		for _, e := range m.findings {
+			if !r.stale(e.lastProbed) || r.rs.reprobed[e.id] {
+				continue
 			}
+			r.rs.reprobed[e.id] = true
+			f, err := r.n.Store.Finding(ctx, e.id)
+			if err != nil {
+				return errorf("%w", err)
+			}
+			stale = append(stale, f)
 		}
 	}
 	if len(stale) == 0 {
@@ -304,27 +317,28 @@ func (r *run) refresh(ctx context.Context, msgs []*message) error {
 		if err != nil {
 			return errorf("%w", err)
 		}
+		e := r.rs.byID[f.ID]
 		switch {
 		case f.Status != store.StatusLame && f.Status != store.StatusUnresponsive:
 			r.rep.Cleared++
-			delete(r.rs.findings, f.ID)
-		case r.stale(&f):
+			e.gone = true
+		case r.stale(f.LastProbed):
 			r.rep.Unrefreshed++
-			delete(r.rs.findings, f.ID)
+			e.gone = true
 		default:
-			*r.rs.findings[f.ID] = f
+			e.update(&f)
 		}
 	}
 	for _, m := range msgs {
-		m.findings = slices.DeleteFunc(m.findings, func(f *store.Finding) bool { return r.rs.findings[f.ID] == nil })
+		m.findings = slices.DeleteFunc(m.findings, func(e *entry) bool { return e.gone })
 	}
 	return ctx.Err()
 }
 
-// messageData is what the templates see of m.
-func messageData(token string, m *message) MessageData {
-	d := MessageData{Token: token, To: m.to, Source: m.source.String(), Findings: make([]FindingData, len(m.findings))}
-	for i, f := range m.findings {
+// messageData is what the templates see of a message.
+func messageData(token, to string, source store.ContactSource, fs []store.Finding) MessageData {
+	d := MessageData{Token: token, To: to, Source: source.String(), Findings: make([]FindingData, len(fs))}
+	for i, f := range fs {
 		d.Findings[i] = FindingData{Zone: f.Zone, Server: f.Server.String(), Port: f.Port, ServerNames: f.ServerNames,
 			Status: f.Status.String(), Reason: f.Reason, Count: f.Count, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
 			ConfirmedAt: f.ConfirmedAt}

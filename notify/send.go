@@ -25,15 +25,15 @@ func (r *run) handle(ctx context.Context, m *message) (Message, error) {
 		}
 		token = t
 	}
-	letter, err := r.n.Composer.Compose(messageData(token, m))
+	fs, err := r.whole(ctx, m)
+	if err != nil {
+		return Message{}, err
+	}
+	letter, err := r.n.Composer.Compose(messageData(token, m.to, m.source, fs))
 	if err != nil {
 		return Message{}, errorf("compose the message to %s: %w", m.to, err)
 	}
-	msg := Message{To: m.to, Source: m.source, Subject: letter.Subject, Token: token, Retry: m.retry != nil,
-		Findings: make([]store.Finding, len(m.findings))}
-	for i, f := range m.findings {
-		msg.Findings[i] = *f
-	}
+	msg := Message{To: m.to, Source: m.source, Subject: letter.Subject, Token: token, Retry: m.retry != nil, Findings: fs}
 	r.rs.messaged[m.key] = true
 	if !r.opts.Send {
 		return msg, nil
@@ -63,7 +63,7 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	e := store.OutboxEntry{Token: msg.Token, Recipient: m.to, Source: m.source, Subject: l.Subject, MessageID: l.MessageID,
 		State: store.OutboxPending, Transport: r.n.TransportName, CreatedAt: r.n.Clock(), UpdatedAt: r.n.Clock()}
 	for _, f := range m.findings {
-		e.FindingIDs = append(e.FindingIDs, f.ID)
+		e.FindingIDs = append(e.FindingIDs, f.id)
 	}
 	var d Delivery
 	if r.relayErr != nil {
@@ -114,16 +114,30 @@ func (r *run) finish(ctx context.Context, m *message, msg *Message, d Delivery) 
 	switch o.State {
 	case store.OutboxSent, store.OutboxUnknown:
 		ids := make([]int64, len(m.findings))
-		for i, f := range m.findings {
-			ids[i] = f.ID
+		for i, e := range m.findings {
+			ids[i] = e.id
+		}
+		for i := range msg.Findings {
 			if o.State == store.OutboxSent {
-				f.LastNotified = at.UTC()
 				msg.Findings[i].LastNotified = at.UTC()
 			}
 		}
 		r.rs.mailed(m.key, ids, at)
 	}
 	return nil
+}
+
+// whole reads m's findings whole, for its letter and the report.
+func (r *run) whole(ctx context.Context, m *message) ([]store.Finding, error) {
+	fs := make([]store.Finding, len(m.findings))
+	for i, e := range m.findings {
+		f, err := r.n.Store.Finding(ctx, e.id)
+		if err != nil {
+			return nil, errorf("%w", err)
+		}
+		fs[i] = f
+	}
+	return fs, nil
 }
 
 // stateOf is the outbox state of a transport's result; anything but the

@@ -204,6 +204,35 @@ func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 	return fs, nil
 }
 
+// EachFinding calls fn with every finding that matches f, in no particular
+// order, without holding them all: the *Finding is valid only during the
+// call. An error of fn ends the walk and is returned as it is. Limit does
+// not apply.
+func (db *DB) EachFinding(ctx context.Context, f Filter, fn func(*Finding) error) error {
+	where, args, err := f.where()
+	if err != nil {
+		return fmt.Errorf("store: each finding: %w", err)
+	}
+	rows, err := db.db.QueryContext(ctx, "SELECT "+findingColumns+" FROM findings"+where, args...)
+	if err != nil {
+		return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		fd, err := scanFinding(rows)
+		if err != nil {
+			return fmt.Errorf("store: each finding %s: %w", db.path, err)
+		}
+		if err := fn(&fd); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	}
+	return nil
+}
+
 // DueFindings returns the findings that match f in the order verification
 // probes them: never-probed ones first, then by oldest last_probed; ties by
 // ID.
