@@ -144,11 +144,11 @@ func (c *notifyCommand) notifier(a *app, db *store.DB, send bool) (*notify.Notif
 
 // jsonMessage is the stable JSON shape of one message of a run.
 type jsonMessage struct {
-	To            string        `json:"to"`
-	ContactSource string        `json:"contact_source"`
-	Subject       string        `json:"subject"`
+	To            string               `json:"to"`
+	ContactSource string               `json:"contact_source"`
+	Subject       string               `json:"subject"`
 	Findings      []jsonMessageFinding `json:"findings"`
-	Result        string        `json:"result"`
+	Result        string               `json:"result"`
 }
 
 // jsonMessageFinding is a finding as a message lists it.
