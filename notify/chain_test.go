@@ -59,6 +59,16 @@ func mark(t *testing.T, db *store.DB, id int64, addr string, m store.Mark, at ti
 	}
 }
 
+// bounces marks dns@example.com with m, once per day given, that many days
+// ago.
+func bounces(m store.Mark, days ...int) func(t *testing.T, db *store.DB, id int64) {
+	return func(t *testing.T, db *store.DB, id int64) {
+		for _, d := range days {
+			mark(t, db, id, "dns@example.com", m, t0.Add(-time.Duration(d)*24*time.Hour))
+		}
+	}
+}
+
 var chainCases = []chainCase{
 	{name: "RNAME with an escaped dot",
 		// rname.lab. 300 IN SOA ns-good1.nic.lab. first\.last.rname.lab. 2025112201 1800 900 604800 300 (the lab's zone)
@@ -142,30 +152,18 @@ var chainCases = []chainCase{
 	{name: "three soft bounces in 14 days",
 		finding: spec{zone: "example.com.", server: "192.0.2.1"},
 		rnames:  map[string]string{"example.com.": "dns.example.com."},
-		prep: func(t *testing.T, db *store.DB, id int64) {
-			for _, d := range []int{1, 5, 13} {
-				mark(t, db, id, "dns@example.com", store.MarkSoft, t0.Add(-time.Duration(d)*24*time.Hour))
-			}
-		},
-		want: "hostmaster@example.com (hostmaster)"},
+		prep:    bounces(store.MarkSoft, 1, 5, 13),
+		want:    "hostmaster@example.com (hostmaster)"},
 	{name: "three soft bounces, one older than 14 days",
 		finding: spec{zone: "example.com.", server: "192.0.2.1"},
 		rnames:  map[string]string{"example.com.": "dns.example.com."},
-		prep: func(t *testing.T, db *store.DB, id int64) {
-			for _, d := range []int{1, 5, 15} {
-				mark(t, db, id, "dns@example.com", store.MarkSoft, t0.Add(-time.Duration(d)*24*time.Hour))
-			}
-		},
-		want: "dns@example.com (rname)"},
+		prep:    bounces(store.MarkSoft, 1, 5, 15),
+		want:    "dns@example.com (rname)"},
 	{name: "two policy bounces in 14 days",
 		finding: spec{zone: "example.com.", server: "192.0.2.1"},
 		rnames:  map[string]string{"example.com.": "dns.example.com."},
-		prep: func(t *testing.T, db *store.DB, id int64) {
-			for _, d := range []int{2, 3} {
-				mark(t, db, id, "dns@example.com", store.MarkPolicy, t0.Add(-time.Duration(d)*24*time.Hour))
-			}
-		},
-		want: "hostmaster@example.com (hostmaster)"},
+		prep:    bounces(store.MarkPolicy, 2, 3),
+		want:    "hostmaster@example.com (hostmaster)"},
 	{name: "deliverability not checked",
 		finding:   spec{zone: "alllame.example.", server: "192.0.2.1"},
 		mail:      map[string]resolver.MailHosts{"alllame.example": undeliverable("alllame.example")},

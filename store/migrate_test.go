@@ -111,18 +111,8 @@ func TestMigrateAddsLaterMigrations(t *testing.T) {
 func TestMigrate0002KeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw, err := sql.Open(driverName, dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
-	init, err := migrationFS.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.migrateFS(ctx, fstest.MapFS{"migrations/0001_init.sql": {Data: init}}); err != nil {
-		t.Fatal(err)
-	}
+	old := openAtSchema(t, path, "0001_init.sql")
+	raw := old.db
 	// What 0001's Commit wrote: finding 3 was the newest; ID 2 was deleted.
 	for _, q := range []string{
 		`INSERT INTO findings (id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen)
@@ -143,9 +133,11 @@ func TestMigrate0002KeepsData(t *testing.T) {
 	before := dumpRows(t, raw, columns0001)
 	beforeDaily := map[int64]map[time.Time]int64{}
 	for _, id := range []int64{1, 3} {
-		if beforeDaily[id], err = old.DailyCounts(ctx, id, time.Time{}); err != nil {
+		daily, err := old.DailyCounts(ctx, id, time.Time{})
+		if err != nil {
 			t.Fatal(err)
 		}
+		beforeDaily[id] = daily
 	}
 	if err := raw.Close(); err != nil {
 		t.Fatal(err)
@@ -358,22 +350,7 @@ func dumpRows(t *testing.T, q interface {
 func TestMigrate0003ConfirmedAt(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw, err := sql.Open(driverName, dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
-	fsys := fstest.MapFS{}
-	for _, name := range []string{"0001_init.sql", "0002_verification.sql"} {
-		data, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys["migrations/"+name] = &fstest.MapFile{Data: data}
-	}
-	if err := old.migrateFS(ctx, fsys); err != nil {
-		t.Fatal(err)
-	}
+	raw := openAtSchema(t, path, "0001_init.sql", "0002_verification.sql").db
 	for _, q := range []string{
 		`INSERT INTO findings (id, zone, bucket, server, port, count, first_seen, last_seen, status, rounds, last_probed)
 			VALUES (1, 'a.example.', '', '192.0.2.1', 53, 1, 10, 10, 'lame', 4, 400),
@@ -399,4 +376,28 @@ func TestMigrate0003ConfirmedAt(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings after 0003 (-want +got):\n%s", diff)
 	}
+}
+
+// openAtSchema creates the database at path with only the named embedded
+// migrations applied, as an older lamers left it; the caller closes its
+// db.
+func openAtSchema(t *testing.T, path string, names ...string) *DB {
+	t.Helper()
+	raw, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
+	fsys := fstest.MapFS{}
+	for _, name := range names {
+		data, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys["migrations/"+name] = &fstest.MapFile{Data: data}
+	}
+	if err := old.migrateFS(context.Background(), fsys); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }
