@@ -31,7 +31,7 @@ const (
 )
 
 // installCmd is what a skip message tells the user to run.
-const installCmd = "apt-get install -y bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog (or: sudo e2e/deps.sh)"
+const installCmd = "apt-get install -y bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog postfix (or: sudo e2e/deps.sh)"
 
 // tools are the programs the suite runs, with the Debian package of each.
 var tools = []struct{ bin, pkg string }{
@@ -48,6 +48,11 @@ var tools = []struct{ bin, pkg string }{
 	{"unshare", "util-linux"},
 	{"mount", "mount"},
 	{"ip", "iproute2"},
+	{"postfix", "postfix"},
+	{"postconf", "postfix"},
+	{"postmap", "postfix"},
+	{"postalias", "postfix"},
+	{"postqueue", "postfix"},
 }
 
 var (
