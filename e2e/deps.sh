@@ -10,8 +10,9 @@
 # of newly installed packages are disabled again. Postfix is preseeded with
 # debconf's "No configuration" (postfix/main_mailer_type) so that its install
 # asks nothing and writes no /etc/postfix/main.cf: the suite runs its own
-# Postfix with its own configuration directory and queue. Not root and tools missing:
-# prints the command and exits 0 (the suite then skips, or fails under CI=true).
+# Postfix with its own configuration directory and queue. Not root and tools
+# missing: prints the command and exits 0 (the suite then skips, or fails
+# under CI=true).
 set -eu
 
 # tool:package pairs
@@ -32,7 +33,7 @@ need=${need# }
 [ -n "$need" ] || exit 0
 
 if [ "$(id -u)" != 0 ]; then
-	echo "e2e/deps.sh: missing packages: $need; as root run: apt-get install -y --no-install-recommends $need" >&2
+	echo "e2e/deps.sh: missing packages: $need; run e2e/deps.sh as root to install them (it preseeds postfix and starts no service)" >&2
 	exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
