@@ -12,7 +12,9 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,30 @@ func (l *lab) testPostfix(t *testing.T) {
 			}
 		})
 	}
+	// A command on the pipe, as the bounce stage runs "lamers bounce": it
+	// runs as mailUser on what deliver recorded, and its exit code is the
+	// delivery's. Exit 75 (EX_TEMPFAIL) the first time makes Postfix keep
+	// the DSN and deliver it again a second later.
+	t.Run("pipe-command", func(t *testing.T) {
+		state := filepath.Join(p.dir, "pipe-command-test")
+		if err := os.Mkdir(state, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p.giveToMailUser(t, state)
+		p.setPipeCommand(t, "/bin/sh", "-c", `grep '^Final-Recipient:'; echo "to $ORIGINAL_RECIPIENT as $(id -un)"
+test -e "$0/tempfailed" && exit 0
+: >"$0/tempfailed" && exit 75`, state)
+		t.Cleanup(func() { p.setPipeCommand(t) })
+		const token = "pipecommandabcdefghi"
+		sendMail(t, "gone@nic.lab", token, false)
+		recs := p.waitRecordings(t, 2, func(r pipeRecording) bool { return r.env["EXTENSION"] == token })
+		want := "Final-Recipient: rfc822; gone@nic.lab\nto " + verpSender(token) + " as " + mailUser + "\n"
+		for i, r := range recs {
+			if wantStatus := []int{75, 0}[i]; r.status != wantStatus || r.output != want {
+				t.Errorf("%s: exit status %d, output %q; want %d, %q", r.dir, r.status, r.output, wantStatus, want)
+			}
+		}
+	})
 }
 
 // testMailDNS checks the lab's zones against mailDNS: each mail domain's
