@@ -27,20 +27,26 @@ func (l *lab) testPostfix(t *testing.T) {
 	p := l.mail
 	p.logOnFailure(t)
 	t.Run("dns", testMailDNS)
-	t.Run("mailbox", func(t *testing.T) {
-		id := sendMail(t, "probe@nic.lab", "mailboxabcdefghijklm", false)
-		msgs := p.waitMessages(t, "probe@nic.lab", 1, func(m mailMsg) bool { return m.header.Get("Message-Id") == id })
-		h := msgs[0].header
-		if got := h.Get("Delivered-To"); got != "probe@nic.lab" {
-			t.Errorf("Delivered-To: %q, want probe@nic.lab", got)
-		}
-		if got := h.Get("Return-Path"); got != "<"+verpSender("mailboxabcdefghijklm")+">" {
-			t.Errorf("Return-Path: %q", got)
-		}
-		if !bytes.Contains(msgs[0].body, []byte("case mailboxabcdefghijklm")) {
-			t.Errorf("body: %q", msgs[0].body)
-		}
-	})
+	// Delivered: by virtual(8) in a lab mail domain, by local(8) through
+	// an alias in the sender's domain.
+	for _, c := range []struct{ rcpt, token string }{
+		{"probe@nic.lab", "mailboxvirtualabcdef"},
+		{"probe@" + bounceDomain, "mailboxlocalabcdefgh"},
+	} {
+		t.Run("mailbox-"+c.rcpt, func(t *testing.T) {
+			id := sendMail(t, c.rcpt, c.token, false)
+			m := p.waitMessages(t, c.rcpt, 1, func(m mailMsg) bool { return m.header.Get("Message-Id") == id })[0]
+			if got := m.header.Get("Delivered-To"); got != c.rcpt {
+				t.Errorf("Delivered-To: %q, want %s", got, c.rcpt)
+			}
+			if got, want := m.header.Get("Return-Path"), "<"+verpSender(c.token)+">"; got != want {
+				t.Errorf("Return-Path: %q, want %q", got, want)
+			}
+			if !bytes.Contains(m.body, []byte("case "+c.token)) {
+				t.Errorf("body: %q", m.body)
+			}
+		})
+	}
 	// Refused at RCPT: Postfix answers before it takes the message.
 	for _, c := range []struct {
 		name, rcpt     string

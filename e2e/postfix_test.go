@@ -46,11 +46,19 @@ import (
 // "lamers bounce" on its database.
 //
 // local(8) runs a pipe alias as the owner of the alias database, or as
-// default_privs when root owns it; the suite builds the database as root,
-// so the command runs as nobody (mailUser), and so does virtual(8) for
-// the Maildirs. Whatever the command writes (a database and its directory)
-// must be made writable by that user: giveToMailUser. For the same reason
-// the work directory is made traversable (0711, no listing) by others.
+// default_privs when root owns it; the suite builds the alias database as
+// root, so the command runs as nobody (mailUser), and so does virtual(8)
+// for the Maildirs. Whatever the command writes (a database and its
+// directory) must be made writable by that user: giveToMailUser. For the
+// same reason the work directory is made traversable (0711, no listing) by
+// others. local(8) writes a "From SENDER DATE" line before the message it
+// pipes (readMessage skips it).
+//
+// lamers talks to it with smtp_host = addrMX, smtp_port = 25, smtp_tls =
+// "none" (it offers no STARTTLS) and bounce_address = bounceLocal@
+// bounceDomain. It is started before the resolvers and runs until the end
+// of the suite; its log is maillog, printed by logOnFailure and by the
+// waits when they time out.
 type postfix struct {
 	dir     string // WORK/postfix
 	conf    string // config_directory
@@ -86,8 +94,8 @@ const (
 	// Action: delayed, Status: 4.2.1 to the envelope sender after
 	// delay_warning_time (1 s; retry transport).
 	toDelay
-	// toTempfail: 450 4.2.1 at RCPT (retry transport on an address that is
-	// not listed as accepted).
+	// toTempfail: 450 4.2.1 at RCPT (retry transport on a mailbox, not
+	// listed in virtual_alias_maps).
 	toTempfail
 )
 
@@ -110,6 +118,7 @@ var mailAddrs = []struct {
 	// The harness's own (testPostfix); stages may use them through
 	// [[notify.override]].
 	{"probe@nic.lab", toMailbox},
+	{"probe@" + bounceDomain, toMailbox},
 	{"gone@nic.lab", toBounce},
 	{"slow@nic.lab", toDelay},
 	{"busy@nic.lab", toTempfail},
@@ -152,12 +161,14 @@ func (l *lab) startPostfix(t *testing.T) *postfix {
 	if err != nil {
 		t.Fatalf("postfix: %v", err)
 	}
-	if _, err := user.Lookup("postfix"); err != nil {
+	owner, err := user.Lookup("postfix") // mail_owner
+	if err != nil {
 		t.Fatalf("postfix: %v (the postfix package creates the user; install: %s)", err, installCmd)
 	}
 	p := &postfix{dir: l.mkdir(t, "postfix")}
 	p.uid, _ = strconv.Atoi(nobody.Uid)
 	p.gid, _ = strconv.Atoi(nobody.Gid)
+	ownerUID, _ := strconv.Atoi(owner.Uid)
 	p.conf, p.queue = filepath.Join(p.dir, "etc"), filepath.Join(p.dir, "spool")
 	p.mail, p.pipe = filepath.Join(p.dir, "mail"), filepath.Join(p.dir, "pipe")
 	p.maillog = filepath.Join(p.dir, "maillog")
@@ -170,22 +181,18 @@ func (l *lab) startPostfix(t *testing.T) *postfix {
 			t.Fatal(err)
 		}
 	}
-	pf, err := user.Lookup("postfix")
-	if err == nil {
-		uid, _ := strconv.Atoi(pf.Uid)
-		err = os.Chown(data, uid, -1)
-	}
-	if err != nil {
+	if err := os.Chown(data, ownerUID, -1); err != nil {
 		t.Fatal(err)
 	}
 	p.giveToMailUser(t, p.mail, filepath.Join(p.pipe, "recorded"))
 	src := filepath.Join(l.tdata, "postfix")
-	for _, f := range [][2]string{{"master.cf", "master.cf"}, {"bounce.cf", "bounce.cf"}} {
-		copyFile(t, filepath.Join(src, f[0]), filepath.Join(p.conf, f[1]), 0o644)
+	for _, f := range []string{"master.cf", "bounce.cf"} {
+		copyFile(t, filepath.Join(src, f), filepath.Join(p.conf, f), 0o644)
 	}
 	copyFile(t, filepath.Join(src, "deliver.sh"), filepath.Join(p.pipe, "deliver"), 0o755)
 	p.writeMaps(t, src)
 
+	start := time.Now()
 	run(t, "postfix", "-c", p.conf, "check")
 	daemonDir := strings.TrimSpace(run(t, "postconf", "-c", p.conf, "-h", "daemon_directory"))
 	p.master = l.startDaemon(t, "postfix-master", p.dir, filepath.Join(daemonDir, "master"), "-c", p.conf, "-s")
@@ -199,6 +206,7 @@ func (l *lab) startPostfix(t *testing.T) *postfix {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return strings.HasPrefix(line, "220 ")
 	})
+	t.Logf("postfix: checked, started and answering in %.2fs", time.Since(start).Seconds())
 	return p
 }
 
@@ -227,22 +235,23 @@ func (p *postfix) writeMaps(t *testing.T, src string) {
 			domains = append(domains, domain)
 		}
 		switch a.route {
-		case toMailbox:
+		case toMailbox, toTempfail:
+			// toTempfail: a mailbox, but smtpd answers with the retry
+			// transport's text at RCPT (check_rcpt_maps in Postfix's
+			// smtpd_check.c)
 			fmt.Fprintf(&mailboxes, "%s %s/%s/\n", a.addr, domain, local)
 		case toBounce, toDelay:
 			// Listed in virtual_alias_maps (as itself): smtpd takes such an
-			// address as known before it looks at its transport (Postfix
-			// smtpd_check.c, check_rcpt_maps), so it accepts the mail that
-			// the error or retry transport then bounces or defers. Without
-			// the alias, smtpd would answer 550 or 450 at RCPT.
+			// address as known before it looks at its transport
+			// (check_rcpt_maps), so it accepts the mail that the error or
+			// retry transport then bounces or defers. Without the alias,
+			// smtpd would answer 550 or 450 at RCPT.
 			fmt.Fprintf(&virtual, "%s %s\n", a.addr, a.addr)
-			text := bounceText
-			if a.route == toDelay {
-				text = delayText
-			}
-			fmt.Fprintf(&transport, "%s %s:%s\n", a.addr, map[mailRoute]string{toBounce: "error", toDelay: "retry"}[a.route], text)
-		case toTempfail:
-			fmt.Fprintf(&mailboxes, "%s %s/%s/\n", a.addr, domain, local)
+		}
+		switch a.route {
+		case toBounce:
+			fmt.Fprintf(&transport, "%s error:%s\n", a.addr, bounceText)
+		case toDelay, toTempfail:
 			fmt.Fprintf(&transport, "%s retry:%s\n", a.addr, delayText)
 		}
 	}
