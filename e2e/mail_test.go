@@ -110,6 +110,9 @@ func (l *lab) testPostfix(t *testing.T) {
 				t.Errorf("%s: report-type %q, parts %q and %q; want delivery-status, %q and %q",
 					r.dir, d.reportType, d.statusType, d.returned, c.statusType, c.returned)
 			}
+			if got, want := d.perMessage.Get("Reporting-MTA"), "dns; "+mailHost; got != want {
+				t.Errorf("%s: Reporting-MTA: %q, want %q", r.dir, got, want)
+			}
 			if len(d.recipients) != 1 {
 				t.Fatalf("%s: %d recipient blocks, want 1", r.dir, len(d.recipients))
 			}
