@@ -56,7 +56,7 @@ func (l *lab) testPostfix(t *testing.T) {
 	}{
 		// in a lab mail domain but in no map
 		{"unknown-user", "nobody-here@nic.lab", false, 550, "5.1.1"},
-		// retry transport, not listed as accepted
+		// a mailbox whose transport is the retry transport
 		{"tempfail", "busy@nic.lab", false, 450, "4.2.1"},
 		// a stranger may not relay
 		{"relay-denied", "someone@example.com", false, 554, "5.7.1"},
@@ -145,6 +145,9 @@ test -e "$0/tempfailed" && exit 0
 		const token = "pipecommandabcdefghi"
 		sendMail(t, "gone@nic.lab", token, false)
 		recs := p.waitRecordings(t, 2, func(r pipeRecording) bool { return r.env["EXTENSION"] == token })
+		if len(recs) != 2 {
+			t.Fatalf("%d deliveries of the DSN, want 2", len(recs))
+		}
 		want := "Final-Recipient: rfc822; gone@nic.lab\nto " + verpSender(token) + " as " + mailUser + "\n"
 		for i, r := range recs {
 			if wantStatus := []int{75, 0}[i]; r.status != wantStatus || r.output != want {
