@@ -150,7 +150,11 @@ func (n *Notifier) choose(ctx context.Context, rs *runState, e *entry) (decision
 			continue // its mark is on record already
 		}
 		if n.Config.CheckDeliverability {
-			if a := n.deliverable(ctx, rs, domainOf(c.address)); !a.ok {
+			a := n.deliverable(ctx, rs, domainOf(c.address))
+			if err := ctx.Err(); err != nil {
+				return decision{}, errorf("mail hosts of %s: %w", domainOf(c.address), err) // proves nothing
+			}
+			if !a.ok {
 				mark(store.MarkUndeliverable, a.reason)
 				continue
 			}
@@ -222,7 +226,7 @@ func (n *Notifier) deliverable(ctx context.Context, rs *runState, domain string)
 		a.ok = true
 	}
 	if ctx.Err() == nil {
-		rs.mail[domain] = a // a cancelled lookup proves nothing
+		rs.mail[domain] = a // a cancelled lookup proves nothing: choose stops
 	}
 	return a
 }

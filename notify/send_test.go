@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lamers-dev/lamers/resolver"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -252,4 +253,34 @@ func TestGracefulStop(t *testing.T) {
 	if got := outbox(t, tn.db); len(got) != 1 || !strings.Contains(got[0], " sent ") {
 		t.Errorf("outbox %v", got)
 	}
+}
+
+// A stop while contacts are looked up ends the run without deciding on a
+// half-done lookup: no finding is stored as needing a human.
+func TestStopDuringLookups(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	tn := newTestNotifier(t, nil)
+	ids := seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1"})
+	tn.Lookup = cancellingLookup{fakeLookup: tn.lookup, stop: stop}
+	if _, err := tn.Run(ctx, Options{Send: true}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	if f, _ := tn.db.Finding(context.Background(), ids[0]); f.NeedsHuman || f.Contact != "" {
+		t.Errorf("finding after the stop: contact %q, needs human %v", f.Contact, f.NeedsHuman)
+	}
+	if marks, _ := tn.db.ContactMarks(context.Background(), 0); len(marks) != 0 {
+		t.Errorf("marks after the stop: %+v", marks)
+	}
+}
+
+// cancellingLookup is a stop signal arriving during a mail-host lookup,
+// which then fails as the resolver's does.
+type cancellingLookup struct {
+	*fakeLookup
+	stop func()
+}
+
+func (l cancellingLookup) MailHosts(ctx context.Context, domain string) (resolver.MailHosts, error) {
+	l.stop()
+	return resolver.MailHosts{}, fmt.Errorf("resolver: mail hosts %s: %w", domain, ctx.Err())
 }
