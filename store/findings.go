@@ -54,6 +54,10 @@ type Filter struct {
 	Since    time.Time  // only findings whose LastSeen is at or after Since
 	// ProbedBefore keeps findings never probed or last probed before it.
 	ProbedBefore time.Time
+	// Under keeps the findings whose zone — for a zone-less finding its
+	// sample query name, else its bucket — is this absolute name or lies
+	// below it (by labels as written, as for NotUnder).
+	Under string
 	// NotServers leaves out the findings of these addresses (any port).
 	NotServers []netip.Addr
 	// NotUnder leaves out the findings whose zone — for a zone-less
@@ -77,6 +81,9 @@ const (
 	AnyZoning Zoning = iota // zoned and zone-less findings
 	Zoned                   // only findings with a zone
 	ZoneLess                // only zone-less findings, not attributed yet
+	// Bucketed: zone-less findings of a named bucket, those Attribute can
+	// give a zone; not the OverflowBucket, which mixes unrelated names.
+	Bucketed
 )
 
 // where returns f as an SQL condition ("" for none) and its arguments.
@@ -92,6 +99,8 @@ func (f Filter) where() (string, []any, error) {
 		where = append(where, "zone <> ''")
 	case ZoneLess:
 		where = append(where, "zone = ''")
+	case Bucketed:
+		where, args = append(where, "zone = '' AND bucket <> ?"), append(args, OverflowBucket)
 	default:
 		return "", nil, fmt.Errorf("unknown zoning %d", f.Zoning)
 	}
@@ -123,12 +132,19 @@ func (f Filter) where() (string, []any, error) {
 		cond, a := inList("server", servers)
 		where, args = append(where, "NOT "+cond), append(args, a...)
 	}
-	for _, name := range f.NotUnder {
-		if !strings.HasSuffix(name, ".") {
-			return "", nil, fmt.Errorf("not under %q: not an absolute name", name)
+	if f.Under != "" {
+		cond, a, err := underSQL(f.Under)
+		if err != nil {
+			return "", nil, fmt.Errorf("under: %w", err)
 		}
-		where = append(where, "NOT ("+nameSQL+" = ? OR substr("+nameSQL+", -?) = ?)")
-		args = append(args, name, len(name)+1, "."+name)
+		where, args = append(where, cond), append(args, a...)
+	}
+	for _, name := range f.NotUnder {
+		cond, a, err := underSQL(name)
+		if err != nil {
+			return "", nil, fmt.Errorf("not under: %w", err)
+		}
+		where, args = append(where, "NOT "+cond), append(args, a...)
 	}
 	if f.After != nil {
 		k := dueKey(*f.After)
@@ -173,6 +189,18 @@ func dueKey(f Finding) int64 {
 // nameSQL is the name a finding is about: its zone, or for a zone-less
 // finding its sample query name, else its bucket.
 const nameSQL = `(CASE WHEN zone <> '' THEN zone WHEN qname <> '' THEN qname ELSE bucket END)`
+
+// underSQL is the condition that a finding's name (nameSQL) is name or lies
+// below it.
+func underSQL(name string) (string, []any, error) {
+	if !strings.HasSuffix(name, ".") {
+		return "", nil, fmt.Errorf("%q is not an absolute name", name)
+	}
+	if name == "." {
+		return "1", nil, nil
+	}
+	return "(" + nameSQL + " = ? OR substr(" + nameSQL + ", -?) = ?)", []any{name, len(name) + 1, "." + name}, nil
+}
 
 // findingColumns are the columns scanFinding reads, in its order.
 const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,

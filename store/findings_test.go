@@ -213,6 +213,7 @@ func TestDueFindingsOrder(t *testing.T) {
 		lame("heavy.lab.", srv(7), "unbound", 1, d(0, 0, 0)),
 		zoneless("evil.lab.", "x.evil.lab.", srv(8), "refused", 1, d(0, 4, 0), d(0, 4, 0)),
 		lame("evil.lab.", srv(9), "bind", 1, d(0, 5, 0)),
+		zoneless(OverflowBucket, "y.other.lab.", srv(10), "refused", 1, d(0, 6, 0), d(0, 6, 0)),
 	))
 	names := map[int64]string{}
 	fs, err := db.Findings(ctx, Filter{})
@@ -244,6 +245,7 @@ func TestDueFindingsOrder(t *testing.T) {
 		"notevil.lab. 0", // 11-21 01:00
 		"evil.lab. 0",    // 11-21 04:00 (zone-less)
 		"evil.lab. 0",    // 11-21 05:00
+		"* 0",            // 11-21 06:00 (zone-less, the overflow bucket)
 		"probed.lab. 0",  // probed 11-22 03:00
 	}
 	got, err := db.DueFindings(ctx, Filter{})
@@ -280,11 +282,28 @@ func TestDueFindingsOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"days.lab. 6", "heavy.lab. 8", "early.lab. 0", "notevil.lab. 0", "probed.lab. 0"}
+	want := []string{"days.lab. 6", "heavy.lab. 8", "early.lab. 0", "notevil.lab. 0", "* 0", "probed.lab. 0"}
 	if diff := cmp.Diff(want, show(got)); diff != "" {
 		t.Errorf("DueFindings %+v (-want +got):\n%s", f, diff)
 	}
 	if n, err := db.CountFindings(ctx, f); err != nil || n != len(want) {
 		t.Errorf("CountFindings(%+v) = %d, %v; want %d", f, n, err, len(want))
+	}
+	for _, tt := range []struct {
+		f    Filter
+		want []string
+	}{
+		{Filter{Under: "evil.lab."}, []string{"a.evil.lab. 6", "evil.lab. 0", "evil.lab. 0"}},
+		{Filter{Under: "evil.lab.", Zoning: ZoneLess}, []string{"evil.lab. 0"}},
+		{Filter{Zoning: ZoneLess}, []string{"evil.lab. 0", "* 0"}},
+		{Filter{Zoning: Bucketed}, []string{"evil.lab. 0"}},
+	} {
+		got, err := db.DueFindings(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, show(got)); diff != "" {
+			t.Errorf("DueFindings %+v (-want +got):\n%s", tt.f, diff)
+		}
 	}
 }
