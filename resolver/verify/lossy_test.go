@@ -69,7 +69,7 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 		// For 127.53.3.1 BIND named two zones that Unbound's we?ird.lab.
 		// could stand for.
 		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.we\.ird.lab' (in 'we\.ird.lab'?): 127.53.3.1#53`,
-		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.we\$ird.lab' (in 'we\$ird.lab'?): 127.53.3.1#53`,
+		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.we\032ird.lab' (in 'we\032ird.lab'?): 127.53.3.1#53`,
 		`[1795312912] unbound[19034:0] info: response for www.we?ird.lab. A IN`,
 		`[1795312912] unbound[19034:0] info: reply from <we?ird.lab.> 127.53.3.1#53`,
 		`[1795312912] unbound[19034:0] info: query response was LAME`,
@@ -102,10 +102,16 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 			t.Errorf("merged finding: count %d, %d rounds; want 2 events and one round", f.Count, f.Rounds)
 		}
 	}
+	// we\032ird.lab. is not delegated; what its lookup says depends on how
+	// the resolver matches a reply's escaped question, which is not this
+	// test's business: only that nothing was merged into it.
+	if g := got[`we\032ird.lab. 127.53.3.1`]; !strings.HasSuffix(g, " bind") {
+		t.Errorf(`we\032ird.lab. 127.53.3.1: %q, want BIND's evidence alone`, g)
+	}
+	delete(got, `we\032ird.lab. 127.53.3.1`)
 	want := map[string]string{
 		`we\.ird.lab. 127.53.4.1`: "suspect upward_referral bind,unbound",
 		`we\.ird.lab. 127.53.3.1`: "stale not_in_delegation bind",
-		`we\$ird.lab. 127.53.3.1`: "stale not_delegated bind",
 		`we?ird.lab. 127.53.3.1`:  "inconclusive lossy_name unbound",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -18,7 +18,7 @@ import (
 
 // commitCounts stores counts as ingest would from a log file called name:
 // one batch, committed with the file's checkpoint.
-func commitCounts(t *testing.T, db *store.DB, name string, counts []store.Count) {
+func commitCounts(t testing.TB, db *store.DB, name string, counts []store.Count) {
 	t.Helper()
 	_, err := db.Commit(context.Background(), store.Batch{
 		Base:   store.Checkpoint{Fingerprint: []byte(name)},
@@ -32,7 +32,7 @@ func commitCounts(t *testing.T, db *store.DB, name string, counts []store.Count)
 
 // bindLame is the count of BIND 9.18 lines such as
 //
-//	22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.z000.test' (in 'z000.test'?): 127.62.1.1#53
+//	22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.z000.test' (in 'z000.test'?): 127.66.1.1#53
 //
 // seen n times on the day of at.
 func bindLame(zone string, server netip.Addr, n int64, at time.Time) store.Count {
@@ -52,7 +52,7 @@ func testTLDConfig(tree *resolvertest.Tree) resolver.Config {
 // forged ones, logged once each ten days ago, must not keep a finding
 // that BIND and Unbound both logged on three days from its first round.
 func TestVerifyForgedFindingsDoNotStarve(t *testing.T) {
-	tree, err := resolvertest.Start(resolvertest.Config{Net: 62, Servers: []resolvertest.Behavior{resolvertest.Refused}})
+	tree, err := resolvertest.Start(resolvertest.Config{Net: 66, Servers: []resolvertest.Behavior{resolvertest.Refused}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestVerifyForgedFindingsDoNotStarve(t *testing.T) {
 // run's rounds (at least 5); the rest of the run goes to the others, and
 // what the caps hold back waits for the next run.
 func TestVerifyCapsPerServerAndDomain(t *testing.T) {
-	tree, err := resolvertest.Start(resolvertest.Config{Net: 63})
+	tree, err := resolvertest.Start(resolvertest.Config{Net: 67})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestVerifyCapsPerServerAndDomain(t *testing.T) {
 
 // silentParentTree is a root that delegates test. to two servers that
 // never answer: the parent of every zone of the findings is dead.
-func silentParentTree(t *testing.T) (root netip.Addr, tld []netip.Addr, port uint16) {
+func silentParentTree(t testing.TB) (root netip.Addr, tld []netip.Addr, port uint16) {
 	t.Helper()
 	root = netip.MustParseAddr("127.64.0.1")
 	tld = []netip.Addr{netip.MustParseAddr("127.64.0.2"), netip.MustParseAddr("127.64.0.3")}
