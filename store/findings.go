@@ -312,30 +312,32 @@ func (db *DB) CountFindings(ctx context.Context, f Filter) (int, error) {
 	return n, nil
 }
 
-// ZonesOf returns the zones known for a server address and port — of its
-// zoned findings, and those its zone-less findings were attributed to
-// (Attribute) — for which keep returns true, in byte order and without
-// duplicates. Verification asks it which zone an Unbound lossy name
-// (we?ird.lab.) can stand for.
-func (db *DB) ZonesOf(ctx context.Context, server netip.Addr, port uint16, keep func(zone string) bool) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT zone FROM findings WHERE server = ?1 AND port = ?2 AND zone <> ''
-		UNION SELECT zone FROM attributions WHERE server = ?1 AND port = ?2 ORDER BY 1`, server.String(), int(port))
+// LossyCandidates returns the zones known for a server address and port —
+// of its zoned findings, and those its zone-less findings were attributed
+// to (Attribute) — that hold a character other than a-z, 0-9, '.', '*',
+// '_' and '-': an escape (we\.ird.lab.) or another octet Unbound prints as
+// '?' (docs/verification.md, section 1). They come in byte order, without
+// duplicates, from an index of such zones only (migration 0003).
+func (db *DB) LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error) {
+	// The GLOB is the partial index's condition, word for word.
+	rows, err := db.db.QueryContext(ctx, `SELECT zone FROM findings
+		WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		UNION SELECT zone FROM attributions WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		ORDER BY 1`, server.String(), int(port))
 	if err != nil {
-		return nil, fmt.Errorf("store: zones of %s#%d %s: %w", server, port, db.path, err)
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var z string
 		if err := rows.Scan(&z); err != nil {
-			return nil, fmt.Errorf("store: zones of %s#%d %s: %w", server, port, db.path, err)
+			return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
 		}
-		if keep(z) {
-			out = append(out, z)
-		}
+		out = append(out, z)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: zones of %s#%d %s: %w", server, port, db.path, err)
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
 	}
 	return out, nil
 }

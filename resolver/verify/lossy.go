@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lamers-dev/lamers/store"
@@ -108,10 +109,11 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // verified in this run unless another worker has it or it is not due; or,
 // with no such zone or more than one, inconclusive with reason lossy_name.
 func (v *Verifier) mergeLossy(ctx context.Context, f store.Finding) (verifyOutcome, error) {
-	zones, err := v.Store.ZonesOf(ctx, f.Server, f.Port, func(z string) bool { return z != f.Zone && spells(f.Zone, z) })
+	known, err := v.Store.LossyCandidates(ctx, f.Server, f.Port)
 	if err != nil {
 		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
 	}
+	zones := slices.DeleteFunc(known, func(z string) bool { return z == f.Zone || !spells(f.Zone, z) })
 	if len(zones) != 1 {
 		return verifyOutcome{status: store.StatusInconclusive}, v.setStatus(ctx, f, store.StatusInconclusive, ReasonLossyName, nil)
 	}

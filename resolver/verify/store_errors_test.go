@@ -22,8 +22,8 @@ var errDisk = errors.New("disk I/O error")
 
 // failingStore is a real database of which one call fails: "DueFindings
 // zoned", "DueFindings zone-less", "CountFindings", "Rounds",
-// "RecordRound", "SetStatus", "Attribute", "ZonesOf" or "MergeZone". It
-// counts the calls that reached it.
+// "RecordRound", "SetStatus", "Attribute", "LossyCandidates" or
+// "MergeZone". It counts the calls that reached it.
 type failingStore struct {
 	db   *store.DB
 	fail string
@@ -98,11 +98,11 @@ func (s *failingStore) MergeZone(ctx context.Context, id int64, zone string) (st
 	return s.db.MergeZone(ctx, id, zone)
 }
 
-func (s *failingStore) ZonesOf(ctx context.Context, server netip.Addr, port uint16, keep func(string) bool) ([]string, error) {
-	if err := s.call("ZonesOf"); err != nil {
+func (s *failingStore) LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error) {
+	if err := s.call("LossyCandidates"); err != nil {
 		return nil, err
 	}
-	return s.db.ZonesOf(ctx, server, port, keep)
+	return s.db.LossyCandidates(ctx, server, port)
 }
 
 // storeFixture stores the findings of one small tree: three zoned findings
@@ -166,8 +166,8 @@ func TestVerifyStoreErrors(t *testing.T) {
 		{"SetStatus", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 1}, 3},
 		// After gone. and we\.ird. are stale, the lossy name is looked
 		// up among the zones of its server, and merged into we\.ird.
-		{"ZonesOf", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "ZonesOf": 1}, 3},
-		{"MergeZone", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "ZonesOf": 1, "MergeZone": 1}, 3},
+		{"LossyCandidates", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1}, 3},
+		{"MergeZone", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1, "MergeZone": 1}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fail, func(t *testing.T) {

@@ -21,8 +21,9 @@ import (
 // return without a Limit. RecordRound and SetStatus must each be one
 // transaction; Attribute merges a zone-less finding, and MergeZone a
 // finding with a lossy zone name, into the zoned finding (zone, server,
-// port) and return it. ZonesOf lists the zones known for a server and
-// port. Any error of the Store ends the run that met it.
+// port) and return it. LossyCandidates lists the zones known for a server
+// and port that an Unbound lossy name can stand for. Any error of the Store
+// ends the run that met it.
 type Store interface {
 	DueFindings(ctx context.Context, f store.Filter) ([]store.Finding, error)
 	CountFindings(ctx context.Context, f store.Filter) (int, error)
@@ -31,7 +32,7 @@ type Store interface {
 	SetStatus(ctx context.Context, findingID int64, at time.Time, u store.FindingUpdate) error
 	Attribute(ctx context.Context, findingID int64, zone string) (store.Finding, error)
 	MergeZone(ctx context.Context, findingID int64, zone string) (store.Finding, error)
-	ZonesOf(ctx context.Context, server netip.Addr, port uint16, keep func(zone string) bool) ([]string, error)
+	LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error)
 }
 
 var _ Store = (*store.DB)(nil)
