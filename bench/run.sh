@@ -7,6 +7,10 @@
 #   bench/run.sh            # RUNS=3 (best of), files in bench/out/
 #   RUNS=5 bench/run.sh
 #   OUT=/tmp/small LAME_LINES=20000 MIXED_LINES=100000 PAIRS=2000 RUNS=1 bench/run.sh  # smoke test
+#
+# A third, hostile log (FORGED_LINES lines, 20,000: about 1 MB) forges a
+# different rcode on every line about one finding; lamers is held to the
+# RSS target there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +19,7 @@ OUT=${OUT:-bench/out}
 LAME_LINES=${LAME_LINES:-2000000}
 MIXED_LINES=${MIXED_LINES:-5000000}
 PAIRS=${PAIRS:-50000}
+FORGED_LINES=${FORGED_LINES:-20000}
 BIN=bin/lamers
 export LC_ALL=C # the same locale for grep, awk and sort (and the fastest)
 
@@ -44,6 +49,8 @@ LAME_FILE=$OUT/lame-$(short "$LAME_LINES").log
 MIXED_FILE=$OUT/mixed-$(short "$MIXED_LINES").log
 gen "$LAME_FILE" lame "$LAME_LINES" "$PAIRS" 1
 gen "$MIXED_FILE" mixed "$MIXED_LINES" "$PAIRS" 2
+FORGED_FILE=$OUT/forged-$FORGED_LINES.log
+gen "$FORGED_FILE" forged "$FORGED_LINES" 1 0
 
 # The 1992 way: (zone, server) of the "lame server resolving" (B1) lines.
 AWK_PROG='/ lame server resolving / {
@@ -138,6 +145,28 @@ for f in "$LAME_FILE" "$MIXED_FILE"; do
 	check "target: faster than the awk pipeline ($vs_awk x)" "$(awk -v r="$vs_awk" 'BEGIN { print (r < 1) ? 1 : 0 }')"
 	check "target: peak RSS <= 150 MB ($(mb "$l_rss") MB)" "$(le "$l_rss" "$MAX_RSS_KB")"
 done
+
+# The forged log: every rcode number 0-4095 (valid, all on one finding),
+# then forged words. Held to the RSS target; its kinds to the cap of 16.
+# shellcheck disable=SC1090
+eval "$(tr ' ' '\n' <"$FORGED_FILE.meta" | grep -E '^(lines|valid|forged)=')"
+name=$(basename "$FORGED_FILE" .log)
+timeit lamers "$BIN" --db "$TMP/db" scan --no-progress "$FORGED_FILE"
+f_wall=$BEST f_rss=$PEAK
+printf '%-14s %-8s %10s %10s %9s\n' "$name" lamers "$f_wall" "$(awk -v k="$f_rss" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	"$(awk -v n="$lines" -v t="$f_wall" 'BEGIN { printf "%.0f", n / t }')"
+echo "  lamers scan summary (last run):"
+sed 's/^/    /' "$TMP/lamers.out"
+"$BIN" --db "$TMP/db" report --format json >"$TMP/forged.json"
+f_count=$(awk '/^    "count": / { gsub(/,/, "", $2); s += $2 } END { print s + 0 }' "$TMP/forged.json")
+f_kinds=$(awk '/^    "observed": \[/ { on = 1; next } on && /^    \]/ { on = 0 } on { n++ } END { print n + 0 }' "$TMP/forged.json")
+f_extra=$(sed -n 's/^events of evidence kinds past 16 per finding, not stored: //p' "$TMP/lamers.out")
+check "correct: lines read = $lines" "$(grep -qx "lines read: $lines" "$TMP/lamers.out" && echo 1 || echo 0)" correctness
+check "correct: forged words not understood = $forged" "$(grep -qx "lame-looking lines not understood: $forged" "$TMP/lamers.out" && echo 1 || echo 0)" correctness
+check "correct: $f_kinds evidence kinds stored = 16" "$([ "$f_kinds" = 16 ] && echo 1 || echo 0)" correctness
+check "correct: events stored $f_count + not stored ${f_extra:-0} = $valid" "$([ $((f_count + ${f_extra:-0})) = "$valid" ] && echo 1 || echo 0)" correctness
+check "target: peak RSS <= 150 MB ($(awk -v k="$f_rss" 'BEGIN { printf "%.1f", k / 1024 }') MB)" "$(le "$f_rss" "$MAX_RSS_KB")"
+summary+=("$name $lines $valid $f_wall $f_rss - - - - - 1")
 
 echo
 echo "summary: file lines lame lamers_s lamers_rss_kb lines/s grep_s awk_s x_grep x_awk findings"

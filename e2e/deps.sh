@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, rsyslog,
-# dig, unshare, ip), without starting any of their services.
+# dig, rndc, unbound-control, unshare, ip), without starting any of their
+# services.
 #
 # Idempotent: does nothing when every tool is present. Otherwise, as root:
 # one "apt-get update", then "apt-get install --no-install-recommends" of the
@@ -11,9 +12,9 @@
 set -eu
 
 # tool:package pairs
-pairs="named:bind9 named-checkconf:bind9-utils dig:bind9-dnsutils unbound:unbound
-unbound-checkconf:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog unshare:util-linux
-mount:mount ip:iproute2"
+pairs="named:bind9 named-checkconf:bind9-utils rndc:bind9-utils dig:bind9-dnsutils unbound:unbound
+unbound-checkconf:unbound unbound-control:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog
+unshare:util-linux mount:mount ip:iproute2"
 
 PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
 need=""

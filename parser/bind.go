@@ -54,7 +54,8 @@ func (p *Parser) stripBINDPrefixes(m []byte) []byte {
 	return m
 }
 
-// parseBIND parses a BIND message (any version, see log-formats.md §1, §2).
+// parseBIND parses a BIND 9, BIND 8 or BIND 4.9 message (docs/log-formats.md;
+// BIND 9 lib/dns/resolver.c, BIND 8 ns_resp.c).
 func (p *Parser) parseBIND(m []byte, t time.Time, out []Observation) ([]Observation, Result) {
 	m = p.stripBINDPrefixes(m)
 	switch {
@@ -174,11 +175,26 @@ func (p *Parser) bindFormErr(s []byte, t time.Time, out []Observation) ([]Observ
 	if i <= 0 {
 		return out, Unrecognised
 	}
+	h := noticeHash(addr, qt[:i], qt[i+1:])
+	if string(detail) == "referral from global forwarder" {
+		// 9.20.26+, 9.21.24+ rctx_referral(): about a forwarder, not a
+		// delegation; remembered so that its reason line is not evidence
+		// either.
+		if _, ok := p.server(addr, addrHash); !ok {
+			return out, Unrecognised
+		}
+		p.addNotice(h, t, true)
+		return out, Recognised
+	}
 	ev := FormErr
 	if string(detail) == "non-improving referral" {
 		ev = NonImprovingReferral
 	}
-	return p.emitBIND(t, ev, nil, qt[:i], qt[i+1:], addr, addrHash, out)
+	out, res := p.emitBIND(t, ev, nil, qt[:i], qt[i+1:], addr, addrHash, out)
+	if res == Recognised {
+		p.addNotice(h, t, false)
+	}
+	return out, res
 }
 
 // bindReason parses B2 in its three generations; head is the text before
@@ -189,9 +205,9 @@ func (p *Parser) bindReason(head, s []byte, t time.Time, out []Observation) ([]O
 	if !ok || len(rest) == 0 || bytes.IndexByte(rest, ' ') >= 0 {
 		return out, Unrecognised
 	}
-	ev, ok := p.reasonEvidence(head)
-	if !ok {
-		return out, Unrecognised
+	ev, res := p.reasonEvidence(head)
+	if res != Recognised {
+		return out, res
 	}
 	q, typ := qtc, []byte(nil)
 	if j := bytes.LastIndexByte(qtc, '/'); j > 0 && isClass(qtc[j+1:]) {
@@ -199,69 +215,98 @@ func (p *Parser) bindReason(head, s []byte, t time.Time, out []Observation) ([]O
 			q, typ = qtc[:k], qtc[k+1:j]
 		}
 	}
-	return p.emitBIND(t, ev, nil, q, typ, rest, addrHash, out)
+	repeat := false
+	if ev == FormErr && typ != nil {
+		// add_bad() after log_formerr() for the same reply (pair.go)
+		if n, ok := p.pairNotice(noticeHash(rest, q, typ), t); ok {
+			if n.forwarder {
+				return out, Recognised
+			}
+			repeat = true
+		}
+	}
+	out, res = p.emitBIND(t, ev, nil, q, typ, rest, addrHash, out)
+	if repeat && res == Recognised {
+		out[len(out)-1].Repeat = true
+	}
+	return out, res
 }
 
 // reasonEvidence maps the text before " resolving " of B2 to an evidence
-// kind:
+// kind (Recognised), to nothing (Ignored: a reason that says nothing about
+// the server), or fails (Unrecognised):
 //
 //	9.10+     "[RCODE ]<reason>"        "REFUSED unexpected RCODE"
 //	9.7–9.9   "error (<reason>[ RCODE])" "error (unexpected RCODE REFUSED)"
 //	9.3–9.6   "<reason>[ (RCODE)]"       "unexpected RCODE (REFUSED)"
-func (p *Parser) reasonEvidence(head []byte) (Evidence, bool) {
+func (p *Parser) reasonEvidence(head []byte) (Evidence, Result) {
+	rcode := func(r []byte) (Evidence, Result) {
+		if ev, ok := p.rcodeEvidence(r); ok {
+			return ev, Recognised
+		}
+		return "", Unrecognised
+	}
 	if bytes.HasPrefix(head, []byte("error (")) && head[len(head)-1] == ')' {
 		head = head[7 : len(head)-1]
 		if r, ok := bytes.CutPrefix(head, []byte("unexpected RCODE ")); ok {
-			return p.rcodeEvidence(r)
+			return rcode(r)
 		}
 		if _, ok := bytes.CutPrefix(head, []byte("unexpected OPCODE ")); ok {
-			return FormErr, true
+			return FormErr, Recognised
 		}
 		return reasonText(head)
 	}
 	if r, ok := bytes.CutSuffix(head, []byte(" unexpected RCODE")); ok {
-		return p.rcodeEvidence(r)
+		return rcode(r)
 	}
 	if _, ok := bytes.CutSuffix(head, []byte(" unexpected OPCODE")); ok {
-		return FormErr, true
+		return FormErr, Recognised
 	}
 	if r, ok := bytes.CutPrefix(head, []byte("unexpected RCODE (")); ok && len(r) > 1 && r[len(r)-1] == ')' {
-		return p.rcodeEvidence(r[:len(r)-1])
+		return rcode(r[:len(r)-1])
 	}
 	if r, ok := bytes.CutPrefix(head, []byte("unexpected OPCODE (")); ok && len(r) > 1 && r[len(r)-1] == ')' {
-		return FormErr, true
+		return FormErr, Recognised
 	}
 	return reasonText(head)
 }
 
-// reasonText maps an isc_result_totext() text that add_bad() can log.
-func reasonText(r []byte) (Evidence, bool) {
+// reasonText maps an isc_result_totext() text that add_bad() can log
+// (lib/isc/result.c, 9.3 → 9.21).
+func reasonText(r []byte) (Evidence, Result) {
 	switch string(r) {
 	case "connection refused":
-		return ConnectionRefused, true
-	case "FORMERR", "received FORMERR", "truncated TCP response", "unexpected OPCODE":
-		return FormErr, true
+		return ConnectionRefused, Recognised
+	case "FORMERR", "received FORMERR", "truncated TCP response", "unexpected OPCODE",
+		"unexpected end of input":
+		return FormErr, Recognised
 	case "BADVERS":
-		return Evidence("rcode_badvers"), true
+		return "rcode_badvers", Recognised
 	case "timed out":
-		return Timeout, true
+		return Timeout, Recognised
 	case "host unreachable", "network unreachable", "host down", "network down",
 		"permission denied", "address not available", "connection reset",
 		"end of file", "invalid protocol", "address in use", "not connected",
 		"port unreachable", "TLS error", "unexpected error":
-		return Unreachable, true
+		return Unreachable, Recognised
 	case "broken trust chain", "insecurity proof failed", "must-be-secure",
 		"not insecure", "key unauthorized", "signature expired",
 		"signature in the future", "RRSIG failed to verify", "verify failure",
 		"DNSSEC validation failed", "no valid signature found", "bad signature",
 		"DS digest not supported", "algorithm is unsupported",
-		"pending (DNSSEC)", "no secure proof of nonexistence":
-		return DNSSECFailure, true
+		"pending (DNSSEC)", "no secure proof of nonexistence",
+		"no matching key found", "bad algorithm":
+		return DNSSECFailure, Recognised
+	case "operation canceled", "shutting down", "quota reached", "chase DS servers":
+		// The resolver's own doing (rctx_dispfail(): a fetch cancelled or
+		// the server shutting down; fetch quotas) or the DS chase of a
+		// parent-side query: nothing about the server.
+		return "", Ignored
 	}
 	if bytes.HasPrefix(r, []byte("no valid ")) {
-		return DNSSECFailure, true
+		return DNSSECFailure, Recognised
 	}
-	return "", false
+	return "", Unrecognised
 }
 
 // emitBIND appends one BIND observation after canonicalising its fields.

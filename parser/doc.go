@@ -1,12 +1,15 @@
 // Package parser turns resolver log lines into lame-server observations.
 //
 // It is pure code: bytes in, Observations out, no I/O. One Parser reads one
-// input stream (it keeps the state of Unbound's multi-line groups and
-// bounded caches); Parse never panics, whatever the bytes.
+// input stream (it keeps the state of Unbound's multi-line groups, the
+// first lines of events logged in two, and bounded caches); Parse never
+// panics, whatever the bytes.
 //
 // # What it accepts
 //
-// The catalogue is /work/shared/reference/log-formats.md (DESIGN §3):
+// docs/log-formats.md is the catalogue: every message with the BIND or
+// Unbound source file that writes it, the versions, and the evidence it
+// gives. In short:
 //
 //   - BIND 9.2 → 9.21 "lame server resolving 'Q' (in 'Z'?): ADDR#PORT"
 //     (9.1: "lame server on"), evidence lame_referral.
@@ -14,17 +17,26 @@
 //     resolving 'Q/T/C': ADDR#PORT", 9.7–9.9 "error (REASON[ RCODE])
 //     resolving …", 9.3–9.6 "REASON[ (RCODE)] resolving …" and the 9.3
 //     development form without type and class. Reasons map to evidence:
-//     unexpected RCODE REFUSED → refused, SERVFAIL → servfail, FORMERR →
-//     formerr, other rcodes → rcode_<lower-case mnemonic> (BADVERS too);
-//     connection refused → connection_refused; timed out → timeout;
-//     FORMERR, received FORMERR, truncated TCP response and unexpected
-//     OPCODE → formerr; socket errors (host/network unreachable, host/network
-//     down, connection reset, …) → unreachable; DNSSEC validation failures
-//     (broken trust chain, no valid …, insecurity proof failed, …) →
-//     dnssec_failure. An unknown reason makes the line Unrecognised.
+//     unexpected RCODE REFUSED → refused, SERVFAIL → servfail, FORMERR and
+//     NOERROR (a reply that did not parse) → formerr, other rcodes →
+//     rcode_<lower-case mnemonic> (BADVERS too), rcode_<n> for unassigned
+//     ones (rcode.go: only the IANA registry's mnemonics and 0–4095 are
+//     rcodes); connection refused → connection_refused; timed out →
+//     timeout; FORMERR, received FORMERR, truncated TCP response,
+//     unexpected end of input and unexpected OPCODE → formerr; socket
+//     errors (host/network unreachable, host/network down, connection
+//     reset, …) → unreachable; DNSSEC validation failures (broken trust
+//     chain, no valid …, insecurity proof failed, no matching key found,
+//     bad algorithm, …) → dnssec_failure. The resolver's own cancellations,
+//     shutdown, quotas and DS chases (operation canceled, shutting down,
+//     quota reached, chase DS servers) are Ignored. An unknown reason makes
+//     the line Unrecognised.
 //   - BIND 9 "DNS format error from ADDR#PORT resolving Q/T for CLIENT:
 //     DETAIL": non-improving referral → non_improving_referral, any other
-//     detail → formerr.
+//     detail → formerr, except "referral from global forwarder" (a
+//     forwarder, not a delegation): Recognised without observation. The
+//     formerr reason line BIND writes after it for the same reply is a
+//     Repeat (pair.go), or nothing after a forwarder's.
 //   - BIND 9 "skipping nameserver 'N' because it is a CNAME, while resolving
 //     'Q/T'" (cname_ns): the line names no server address, so it is
 //     Recognised but yields no observation; a finding needs an address, and
@@ -48,8 +60,11 @@
 //     REC_LAME" is Recognised without a second observation.
 //   - Unbound log-servfail "SERVFAIL <Q T C>: … at zone Z from ADDR got
 //     RCODE": refused, servfail or rcode_<x> for ADDR port 53 (the line has
-//     no port). Forms without "from ADDR" or "got RCODE" (timeouts,
-//     "nodata answer") are Recognised without observation.
+//     no port), a Repeat with the verdict's port when it fails the query
+//     of an evidence verdict of the same thread, zone and server (pair.go).
+//     Forms without "from ADDR" or "got RCODE" (timeouts, "nodata answer")
+//     and "all the configured stub or forward servers failed" (not a
+//     delegation) are Recognised without observation.
 //   - `unbound-control dump_infra` lines: A/other > 0 → lame_referral, rec
 //     → rec_lame, dnssec → dnssec_lame, tA+tAAAA+tother > 0 → timeout, all
 //     at Options.Reference; "expired" and flag-less entries are Ignored.
@@ -61,7 +76,15 @@
 // short-precise, short-iso, short-iso-precise and cat; Unbound's logfile
 // "[epoch] ident[pid:tid] level: " (hex or decimal tid), log-time-ascii and
 // log-time-iso, and Unbound through syslog or journald ("unbound: [pid:tid]
-// level: ", "unbound[pid]: [pid:tid] level: "). Observation.Time is in UTC.
+// level: ", "unbound[pid]: [pid:tid] level: ") and Unbound's stderr
+// captured by them ("unbound[pid]: [epoch] unbound[pid:tid] level: ", also
+// with log-time-ascii or log-time-iso). NUL bytes before a line (a crash's
+// padding) are skipped. Observation.Time is in UTC; a time outside the
+// window around Options.Reference (SetReference) is replaced by it and
+// counted (Counts).
+//
+// Evidence against Options.IgnoreServers (the resolver's forwarders) is
+// dropped and counted.
 //
 // # Names and addresses
 //

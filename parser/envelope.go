@@ -89,19 +89,49 @@ func (p *Parser) afterTime(s []byte, e *envelope, syslog bool) {
 }
 
 // syslogMsg handles the message of a syslog record from host with tag: an
-// Unbound "[pid:tid] level: msg" or a BIND message.
+// Unbound "[pid:tid] level: msg" (its syslog frame), an Unbound logfile
+// frame "[epoch] ident[pid:tid] level: msg" (its stderr, with logfile "",
+// captured by journald or a syslog daemon; also with log-time-ascii or
+// log-time-iso instead of the epoch, whose time is then used), or a BIND
+// message.
 func (p *Parser) syslogMsg(host, tag, msg []byte, e *envelope) {
 	tok, rest, _ := cut(msg, ' ')
 	if len(tok) > 0 && tok[0] == '[' && unboundTag(tok) {
-		k := append(p.key[:0], host...)
-		k = append(k, 0)
-		k = append(k, tag...)
-		k = append(k, 0)
-		p.key = append(k, tok...)
+		p.syslogKey(host, tag, tok)
 		p.unboundMsg(rest, e)
 		return
 	}
+	if len(msg) > 0 {
+		var t time.Time
+		n, ok := 0, false
+		switch c := msg[0]; {
+		case c == '[':
+			t, n, ok = epochTime(msg)
+		case isDigit(c):
+			t, n, ok = p.isoTime(msg)
+		case c >= 'A' && c <= 'Z':
+			t, n, ok = p.bsdTime(msg)
+		}
+		if ok {
+			if tok, rest, _ := cut(msg[n:], ' '); unboundTag(tok) {
+				e.t = t
+				p.syslogKey(host, tag, tok)
+				p.unboundMsg(rest, e)
+				return
+			}
+		}
+	}
 	e.msg = msg
+}
+
+// syslogKey sets p.key to the group key of Unbound's thread tok ("[pid:tid]"
+// or "ident[pid:tid]") logging through syslog as host and tag.
+func (p *Parser) syslogKey(host, tag, tok []byte) {
+	k := append(p.key[:0], host...)
+	k = append(k, 0)
+	k = append(k, tag...)
+	k = append(k, 0)
+	p.key = append(k, tok...)
 }
 
 // unboundMsg strips Unbound's "level: " from s.

@@ -14,9 +14,11 @@ const (
 	SourceUnbound Source = "unbound"
 )
 
-// Evidence is the kind of lameness a log line reports (DESIGN §4). The set
-// is closed except for RcodeEvidence, which builds "rcode_<mnemonic>" for
-// unexpected response codes without a kind of their own.
+// Evidence is the kind of lameness a log line reports (docs/log-formats.md,
+// "Evidence kinds"). The set is closed: the kinds below, and for unexpected response codes without a
+// kind of their own "rcode_" and the registry's lower-case mnemonic
+// ("rcode_notimp") or, for an unassigned code, its number ("rcode_12"),
+// for codes 0–4095 only (rcode.go).
 type Evidence string
 
 // Evidence kinds, in the vocabulary of the report's "observed" field.
@@ -43,7 +45,8 @@ const (
 // ASCII letters folded to lower case, escapes in BIND's presentation style.
 type Observation struct {
 	// Time is when the resolver logged the event, from the line's prefix;
-	// for lines that carry no time it is Options.Reference.
+	// for lines that carry no time, or one outside the window around
+	// Options.Reference (Parser.SetReference), it is Options.Reference.
 	Time     time.Time
 	Source   Source
 	Evidence Evidence
@@ -58,6 +61,12 @@ type Observation struct {
 	// without a server address produces no observation.
 	Server netip.Addr
 	Port   uint16
+	// Repeat marks the second line of an event a resolver logs in two
+	// (BIND's FORMERR line after its "DNS format error" notice, Unbound's
+	// log-servfail line after the verdict of the same reply, see pair.go):
+	// its evidence kind belongs to the finding, its event was counted by
+	// the first line's observation.
+	Repeat bool
 }
 
 // Result tells what Parse made of a line.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"net/netip"
 	"time"
 )
 
@@ -19,7 +20,8 @@ type Options struct {
 	// Reference is the "now" of the input (a file's modification time, or
 	// time.Now for live input). RFC 3164 and journalctl short times take its
 	// year, or the year before when their month is later than its month;
-	// lines without a timestamp and dump_infra entries take Reference
+	// lines without a timestamp, lines whose time lies outside the window
+	// around it (see SetReference) and dump_infra entries take Reference
 	// itself. The zero value means time.Now() at New.
 	Reference time.Time
 	// TransientQName lets an observation's QName share memory with the
@@ -31,6 +33,11 @@ type Options struct {
 	// names, which would each be allocated and would push the zones out of
 	// the name cache.
 	TransientQName bool
+	// IgnoreServers drops the evidence against servers in these networks
+	// (the resolver's own forwarders: lines about a forwarder that do not
+	// say so) and counts it (Counts.IgnoredServer). An address with an
+	// IPv6 zone is matched without it.
+	IgnoreServers []netip.Prefix
 }
 
 // Bounds of the per-Parser state and caches.
@@ -52,6 +59,10 @@ type Parser struct {
 	refYear  int
 	refMonth int
 
+	// lo and hi bound the times lines may carry (see SetReference).
+	lo, hi time.Time
+	counts Counts
+
 	// minute cache of localTime
 	tcOK   bool
 	tcKey  int64
@@ -60,13 +71,20 @@ type Parser struct {
 	names  nameCache // see cache.go
 	addrs  addrCache
 	types  map[string]string
-	rcodes map[string]Evidence
+	rcodes map[uint16]Evidence // see rcodeKind
 
 	pending map[string]*pending
 	seq     uint64
 
+	// line is the number of the line being parsed (SetLine); pairs
+	// remembers the first lines of events logged in two (pair.go).
+	line  int64
+	pairs pairs
+
 	scratch []byte
 	key     []byte
+
+	ignore []netip.Prefix // Options.IgnoreServers, masked
 
 	// transient: Options.TransientQName; qbuf holds the canonical query
 	// names of the current Parse call.
@@ -85,13 +103,16 @@ func New(opts Options) *Parser {
 		names:   newNameCache(seed),
 		addrs:   newAddrCache(seed),
 		types:   make(map[string]string),
-		rcodes:  make(map[string]Evidence),
+		rcodes:  make(map[uint16]Evidence),
 		pending: make(map[string]*pending),
 
 		transient: opts.TransientQName,
 	}
 	if p.loc == nil {
 		p.loc = time.Local
+	}
+	for _, pf := range opts.IgnoreServers {
+		p.ignore = append(p.ignore, pf.Masked())
 	}
 	ref := opts.Reference
 	if ref.IsZero() {
@@ -101,17 +122,53 @@ func New(opts Options) *Parser {
 	return p
 }
 
+// The window of times a line may carry: from 2000-01-01 or maxAge before
+// the reference, whichever is later, to maxAhead after it. A time outside
+// it (a forged or broken timestamp: year 9999, Unbound's "[0]") is
+// replaced by the reference, as if the line carried none, and counted
+// (Counts.TimeReplaced): it would otherwise overflow the store's
+// nanoseconds or move a finding's first or last sighting by decades.
+const (
+	minTimeUnix = 946684800 // 2000-01-01T00:00:00Z
+	maxAgeYears = 10
+	maxAhead    = 24 * time.Hour
+)
+
 // SetReference changes the "now" of the input (see Options.Reference); a
-// tailer calls it as time passes.
+// tailer calls it as time passes. A reference before 2000 (a file whose
+// modification time was never set) is replaced by the current time.
 func (p *Parser) SetReference(t time.Time) {
+	if t.Unix() < minTimeUnix {
+		t = time.Now()
+	}
 	p.ref = t.UTC()
 	lt := t.In(p.loc)
 	p.refYear, p.refMonth = lt.Year(), int(lt.Month())
+	p.lo = p.ref.AddDate(-maxAgeYears, 0, 0)
+	if p.lo.Unix() < minTimeUnix {
+		p.lo = time.Unix(minTimeUnix, 0).UTC()
+	}
+	p.hi = p.ref.Add(maxAhead)
 }
 
-// Parse reads one line (without its '\n'; a trailing '\r' is ignored),
-// appends the observations it carries to out (0..n of them) and says what
-// it made of the line. It never panics, whatever the bytes.
+// Counts are what a Parser counted since New besides its results.
+type Counts struct {
+	// TimeReplaced is the number of lines with observations whose time lay
+	// outside the window (see SetReference) and was replaced by the
+	// reference.
+	TimeReplaced int64
+	// IgnoredServer is the number of observations dropped because their
+	// server is in Options.IgnoreServers.
+	IgnoredServer int64
+}
+
+// Counts returns what p counted so far.
+func (p *Parser) Counts() Counts { return p.counts }
+
+// Parse reads one line (without its '\n'; a trailing '\r' and leading NUL
+// bytes are ignored), appends the observations it carries to out (0..n of
+// them) and says what it made of the line. It never panics, whatever the
+// bytes.
 //
 // Lines that cannot be evidence are rejected by a cheap scan before any
 // prefix is parsed (see candidate).
@@ -119,18 +176,67 @@ func (p *Parser) Parse(line []byte, out []Observation) ([]Observation, Result) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	p.line++
+	if len(line) > 0 && line[0] == 0 {
+		// A crash leaves NUL padding at a file's end, and the next line
+		// written is glued to it.
+		line = bytes.TrimLeft(line, "\x00")
+	}
 	p.qbuf = p.qbuf[:0] // the previous call's query names are spent
-	if p.format == UnboundInfra {
+	n := len(out)
+	var res Result
+	replaced := false
+	switch {
+	case p.format == UnboundInfra:
 		if !hasLame(line) {
 			return out, Ignored
 		}
-		return p.parseInfra(line, out)
-	}
-	if !candidate(line) {
+		out, res = p.parseInfra(line, out)
+	case !candidate(line):
 		return out, Ignored
+	default:
+		var e envelope
+		p.envelope(line, &e)
+		if e.t.Before(p.lo) || e.t.After(p.hi) {
+			e.t, replaced = p.ref, true
+		}
+		out, res = p.parseMessage(line, &e, out)
 	}
-	var e envelope
-	p.envelope(line, &e)
+	if len(p.ignore) > 0 {
+		out = p.dropIgnored(out, n)
+	}
+	if replaced && len(out) > n {
+		p.counts.TimeReplaced++
+	}
+	return out, res
+}
+
+// dropIgnored removes the observations out[n:] against an ignored server.
+func (p *Parser) dropIgnored(out []Observation, n int) []Observation {
+	kept := out[:n]
+	for _, o := range out[n:] {
+		if p.ignored(o.Server) {
+			p.counts.IgnoredServer++
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
+}
+
+// ignored reports whether a is in Options.IgnoreServers.
+func (p *Parser) ignored(a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, pf := range p.ignore {
+		if pf.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseMessage parses the message of line, whose envelope is e.
+func (p *Parser) parseMessage(line []byte, e *envelope, out []Observation) ([]Observation, Result) {
 	switch {
 	case e.unbound:
 		if p.format == BIND {
@@ -355,42 +461,4 @@ func isClass(b []byte) bool {
 		return true
 	}
 	return false
-}
-
-// rcodeEvidence maps an rcode mnemonic to its evidence kind: REFUSED →
-// refused, SERVFAIL → servfail, FORMERR → formerr, others
-// "rcode_<lowercase mnemonic>".
-func (p *Parser) rcodeEvidence(b []byte) (Evidence, bool) {
-	switch string(b) {
-	case "REFUSED":
-		return Refused, true
-	case "SERVFAIL":
-		return ServFail, true
-	case "FORMERR":
-		return FormErr, true
-	}
-	if len(b) == 0 || len(b) > 16 {
-		return "", false
-	}
-	if ev, ok := p.rcodes[string(b)]; ok {
-		return ev, true
-	}
-	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || isDigit(c)) {
-			return "", false
-		}
-	}
-	ev := RcodeEvidence(string(b))
-	if len(p.rcodes) >= smallCache {
-		clear(p.rcodes)
-	}
-	p.rcodes[string(b)] = ev
-	return ev, true
-}
-
-// RcodeEvidence returns the evidence kind for an unexpected response code
-// without a kind of its own: "rcode_" and the lower-case mnemonic
-// ("NOTIMP" → "rcode_notimp").
-func RcodeEvidence(mnemonic string) Evidence {
-	return Evidence("rcode_" + string(bytes.ToLower([]byte(mnemonic))))
 }

@@ -27,6 +27,7 @@ var (
 	u3MarkRec   = []byte("mark as REC_LAME")
 	u5Mark      = []byte("mark ")
 	u4AtZone    = []byte("at zone ")
+	u4Forward   = []byte("all the configured stub or forward servers failed,")
 	u3Was       = []byte("was ")
 	u3Category  = []byte("categorized as ")
 	u3RecLame   = []byte("REC_LAME")
@@ -57,7 +58,8 @@ func (p *Parser) group(key []byte) *pending {
 	return g
 }
 
-// parseUnbound parses an Unbound message m (log-formats.md §3.1) written by
+// parseUnbound parses an Unbound message m (docs/log-formats.md, U1–U7;
+// Unbound iterator/iterator.c) written by
 // the thread identified by key.
 func (p *Parser) parseUnbound(m []byte, t time.Time, key []byte, out []Observation) ([]Observation, Result) {
 	if len(key) > maxField/2 {
@@ -97,7 +99,7 @@ func (p *Parser) parseUnbound(m []byte, t time.Time, key []byte, out []Observati
 	case bytes.HasPrefix(m, u3Query):
 		return p.unboundVerdict(m[len(u3Query):], t, key, out)
 	case bytes.HasPrefix(m, u4ServFail):
-		return p.unboundServFail(m[len(u4ServFail):], t, out)
+		return p.unboundServFail(m[len(u4ServFail):], t, key, out)
 	case bytes.HasPrefix(m, u3MarkRec):
 		// U3' second line: already counted with "query response REC_LAME".
 		return out, Recognised
@@ -162,16 +164,20 @@ func (p *Parser) unboundVerdict(v []byte, t time.Time, key []byte, out []Observa
 		typ, okt := p.qtype(g.qtype)
 		if okq && okt {
 			o.QName, o.QType = q, typ
+			addr, _, _ := cut(g.server, '#')
+			p.addVerdict(verdictHash(key, g.qname, g.qtype, g.zone, addr), srv.port)
 		}
 	}
 	return append(out, o), Recognised
 }
 
-// unboundServFail handles U4 (log-servfail): s follows "SERVFAIL <" and is
-// "qname TYPE CLASS>: errinf", errinf containing "at zone Z from ADDR got
-// RCODE". The rcode gives the evidence; forms without "from ADDR" or
-// without "got RCODE" carry no usable server: Recognised, no observation.
-func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Observation, Result) {
+// unboundServFail handles U4 (log-servfail) of the thread key: s follows
+// "SERVFAIL <" and is "qname TYPE CLASS>: errinf", errinf containing "at
+// zone Z from ADDR got RCODE". The rcode gives the evidence; forms without
+// "from ADDR" or without "got RCODE" carry no usable server: Recognised, no
+// observation. A line that fails the query of an earlier verdict is a
+// Repeat of it (pair.go).
+func (p *Parser) unboundServFail(s []byte, t time.Time, key []byte, out []Observation) ([]Observation, Result) {
 	qtc, errinf, ok := bytes.Cut(s, []byte(">: "))
 	if !ok {
 		return out, Unrecognised
@@ -180,6 +186,11 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Ob
 	typ, class, _ := cut(rest, ' ')
 	if len(name) == 0 || len(typ) == 0 || len(class) == 0 {
 		return out, Unrecognised
+	}
+	if bytes.Contains(errinf, u4Forward) {
+		// processLastResort(): the servers of a forward-zone or stub-zone,
+		// not a delegation
+		return out, Recognised
 	}
 	i := bytes.Index(errinf, u4AtZone)
 	if i < 0 || (i > 0 && errinf[i-1] != ' ') {
@@ -196,14 +207,15 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Ob
 		return out, Recognised
 	}
 	rc, _, _ = cut(rc, ' ')
-	switch string(rc) {
-	case "NOERROR", "NXDOMAIN", "YXDOMAIN":
-		return out, Recognised
-	}
-	ev, ok := p.rcodeEvidence(rc)
+	v, ok := rcodeValue(rc)
 	if !ok {
 		return out, Unrecognised
 	}
+	switch v {
+	case 0, 3, 6: // NOERROR, NXDOMAIN, YXDOMAIN: answers, not failures
+		return out, Recognised
+	}
+	ev := p.rcodeKind(v)
 	srv, ok := p.server(addr, addrPlain)
 	if !ok {
 		return out, Unrecognised
@@ -217,6 +229,9 @@ func (p *Parser) unboundServFail(s []byte, t time.Time, out []Observation) ([]Ob
 	}
 	if o.QType, ok = p.qtype(typ); !ok {
 		return out, Unrecognised
+	}
+	if v, ok := p.pairVerdict(verdictHash(key, name, typ, zone, addr)); ok {
+		o.Repeat, o.Port = true, v.port
 	}
 	return append(out, o), Recognised
 }
@@ -236,8 +251,8 @@ func looksInfra(line []byte) bool {
 	return bytes.Equal(third, infraTTL) || bytes.Equal(third, infraExpire)
 }
 
-// parseInfra parses one line of `unbound-control dump_infra` (log-formats.md
-// §3.4): "addr[@port] zone. ttl N ping N var N rtt N rto N tA N tAAAA N
+// parseInfra parses one line of `unbound-control dump_infra` (Unbound
+// daemon/remote.c, 1.4.22+; docs/log-formats.md): "addr[@port] zone. ttl N ping N var N rtt N rto N tA N tAAAA N
 // tother N ednsknown N edns N delay N lame dnssec D rec R A X other Y".
 // A or other > 0 give lame_referral, rec rec_lame, dnssec dnssec_lame and
 // tA+tAAAA+tother > 0 timeout, all at the reference time. "expired" entries

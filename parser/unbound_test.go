@@ -169,6 +169,41 @@ func TestParseUnboundGroups(t *testing.T) {
 			[]Result{R, R, R},
 		},
 		{
+			// Unbound's stderr captured by journald (contrib/unbound.service:
+			// "unbound -d -p", logfile ""): util/log.c log_vmsg() writes its
+			// logfile frame "[epoch] ident[pid:tid] level: " to stderr,
+			// journald adds its own; journalctl -o short
+			"journald-stderr",
+			[]string{
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: response for www.upref.lab. A IN`,
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: reply from <upref.lab.> 127.53.4.1#53`,
+				`Nov 22 02:01:53 dnslab unbound[19033]: [1795312913] unbound[19033:0] info: query response was LAME`,
+			},
+			[]Observation{unboundObs(time.Unix(1795312913, 0).UTC(), LameReferral, "upref.lab.", "www.upref.lab.", "A", "127.53.4.1", 53)},
+			[]Result{R, R, R},
+		},
+		{
+			// the same through rsyslog (RFC 5424), with log-time-ascii
+			// (util/log.c "%b %d %H:%M:%S ident[pid:tid] level: ")
+			"syslog-stderr-ascii",
+			[]string{
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: response for www.upref.lab. A IN`,
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: reply from <upref.lab.> 127.53.4.1#53`,
+				`<30>1 2026-11-22T02:01:53.679523+00:00 dnslab unbound 19033 - -  Nov 22 02:01:53 unbound[19033:0] info: query response was LAME`,
+			},
+			[]Observation{unboundObs(tAscii, LameReferral, "upref.lab.", "www.upref.lab.", "A", "127.53.4.1", 53)},
+			[]Result{R, R, R},
+		},
+		{
+			// journalctl -o short-iso, log-servfail line of stderr
+			"journald-stderr-servfail",
+			[]string{
+				`2026-11-22T02:01:51+0000 dnslab unbound[19034]: [1795312911] unbound[19034:0] error: SERVFAIL <www.refused.lab. A IN>: all servers for this domain failed, at zone refused.lab. from 127.53.3.1 got REFUSED`,
+			},
+			[]Observation{unboundObs(tEpoch, Refused, "refused.lab.", "www.refused.lab.", "A", "127.53.3.1", 53)},
+			[]Result{R},
+		},
+		{
 			// journalctl -o cat: "[pid:tid] level: msg"
 			"journal-cat",
 			[]string{
@@ -232,8 +267,10 @@ func TestParseUnboundGroups(t *testing.T) {
 			if diff := cmp.Diff(tc.res, res); diff != "" {
 				t.Errorf("results (-want +got):\n%s", diff)
 			}
-			if st := p.State(); len(st) != 0 {
-				t.Errorf("State() after complete groups = %q, want empty", st)
+			for k, g := range p.pending {
+				if g.hasQuery || g.hasReply {
+					t.Errorf("group %q still pending after complete groups", k)
+				}
 			}
 		})
 	}
@@ -299,6 +336,13 @@ func TestRestoreBad(t *testing.T) {
 		append(append([]byte(nil), good...), 0),
 		[]byte(stateMagic + "\x01\x00\x01"),
 		[]byte(stateMagic + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+		// version 2: nothing at all, a zero hash, a notice flag, a port
+		// past 65535, a count past the bound
+		[]byte(stateMagic + "\x00\x00\x00"),
+		[]byte(stateMagic + "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x02\x00"),
+		[]byte(stateMagic + "\x00\x01\x02\x01\x00\x00\x00\x00\x00\x00\x00\x02\x02\x00"),
+		[]byte(stateMagic + "\x00\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x80\x80\x04"),
+		[]byte(stateMagic + "\x00\x11"),
 	}
 	for _, b := range bad {
 		q := New(Options{Reference: testReference})

@@ -40,7 +40,10 @@ type Count struct {
 	Source   string // "bind" | "unbound"
 	Evidence string // e.g. "lame_referral", "rcode_notimp"
 	Day      string // "2006-01-02", UTC
-	N        int64
+	// N is the number of events. A count with N == 0 only adds Source and
+	// Evidence to its finding (the second line of an event a resolver logs
+	// in two): it makes no daily row and never creates a finding.
+	N int64
 	// First and Last are the times of the first and last event counted; a
 	// zero one takes the other's value.
 	First, Last time.Time

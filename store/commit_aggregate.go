@@ -137,7 +137,9 @@ const aggBlock = 1024
 
 // aggregate validates the counts and merges them per finding, in order of
 // first appearance, and lists their daily rows. Counts with N == 0 carry no
-// event and are skipped. Counts may come in any order.
+// event, only their source and evidence kind (the second line of an event
+// logged in two, see parser.Observation.Repeat): they make no daily row.
+// Counts may come in any order.
 func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 	var (
 		// Sized for the common case of two or three rows per finding.
@@ -159,9 +161,6 @@ func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 			return nil, nil, fmt.Errorf("count %d (zone %q bucket %q server %s): %w", i, c.Zone, c.Bucket, c.Server, err)
 		}
 		validAt = c.Day
-		if c.N == 0 {
-			continue
-		}
 		first, last := c.First.UTC(), c.Last.UTC()
 		if first.IsZero() {
 			first = last
@@ -194,7 +193,9 @@ func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 		a.merge(c.QName, c.Source, c.Evidence, c.N, first, last)
 		// Rows for the same (finding, day, source, evidence) are not merged
 		// here: the daily upsert adds them up (see insertDaily).
-		daily = append(daily, dailyRow{agg: a, kind: kinds.get(c.Day, c.Source, c.Evidence), n: c.N})
+		if c.N > 0 {
+			daily = append(daily, dailyRow{agg: a, kind: kinds.get(c.Day, c.Source, c.Evidence), n: c.N})
+		}
 	}
 	return mergeRuns(aggs, hashes), daily, nil
 }

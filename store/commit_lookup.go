@@ -165,6 +165,9 @@ func (f *findingTx) resolve(aggs []*agg) []*agg {
 				moved = true
 				continue
 			}
+			if a.n == 0 {
+				continue // creates no finding (see write): takes no place under the cap
+			}
 			if n := f.named[k.server]; n < MaxZonelessPerServer {
 				f.named[k.server] = n + 1
 			} else {

@@ -444,3 +444,30 @@ func TestCommitZeroCountsAreSkipped(t *testing.T) {
 	}
 	wantFindings(t, db, nil)
 }
+
+// A count without an event adds its kind to its finding, in the same batch
+// or a later one (Unbound's log-servfail line after the verdict of the same
+// reply), and creates none alone: that finding's kinds, count and daily
+// rows are the first line's, with the second line's kind.
+func TestCommitZeroCountsAddKinds(t *testing.T) {
+	db := openTest(t)
+	throwaway := zoned("refused.lab.", srvA, "unbound", "throwaway", 1, at(1, 0), at(1, 0))
+	refused := zoned("refused.lab.", srvA, "unbound", "refused", 0, at(1, 0), at(1, 0))
+	// the second line of an event whose first line is in the next batch's
+	// finding only: nothing to add to yet
+	lone := zoneless("other.lab.", "www.other.lab.", srvA, "formerr", 0, at(1, 0), at(1, 0))
+	r := mustCommit(t, db, firstBatch(fpNamed, 10, 1, throwaway, refused, lone))
+	if r.NewFindings != 1 || len(r.Findings) != 1 {
+		t.Errorf("first batch: %+v, want one new finding", r)
+	}
+	later := zoned("refused.lab.", srvA, "unbound", "servfail", 0, at(2, 0), at(2, 0))
+	r = mustCommit(t, db, next(r.Checkpoint, 20, 2, later))
+	if r.NewFindings != 0 || r.UpdatedFindings != 1 {
+		t.Errorf("second batch: %+v, want the finding updated", r)
+	}
+	got := wantFindings(t, db, []Finding{{Zone: "refused.lab.", Server: srvA, Port: 53, Sources: []string{"unbound"},
+		Observed: []string{"refused", "servfail", "throwaway"}, Count: 1, FirstSeen: at(1, 0), LastSeen: at(2, 0), Status: StatusNew}})
+	if s := takeSnapshot(t, db); len(got) == 1 && len(s.Daily[got[0].ID]) != 1 {
+		t.Errorf("daily rows %v, want the throwaway row only", s.Daily[got[0].ID])
+	}
+}

@@ -149,9 +149,11 @@ func upsertFindings(ctx context.Context, conn driverConn, aggs []*agg, daily []d
 	if err != nil {
 		return CommitResult{}, err
 	}
-	res.Findings = make([]int64, len(targets))
-	for i, a := range targets {
-		res.Findings[i] = a.id
+	res.Findings = make([]int64, 0, len(targets))
+	for _, a := range targets {
+		if a.id != 0 {
+			res.Findings = append(res.Findings, a.id)
+		}
 	}
 	slices.Sort(res.Findings)
 	for i := range daily {
@@ -188,6 +190,9 @@ func (f *findingTx) write(ctx context.Context, targets []*agg, nextID int64) (Co
 	for i, a := range targets {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return res, ctx.Err()
+		}
+		if a.id == 0 && a.n == 0 {
+			continue // evidence kinds without an event never create a finding
 		}
 		if a.id == 0 {
 			a.id = nextID

@@ -23,8 +23,16 @@
 // is evidence for lamers, so the number of lame-servers lines is exactly the
 // number of events lamers must count.
 //
+// kind=forged: a hostile log, bare BIND 9 reason lines without prefix about
+// one server and one zone ("4095 unexpected RCODE resolving 'v.ex/A/IN':
+// 192.0.2.9#53", about 55 bytes), each with another word in the rcode's
+// place: first every rcode number 0–4095 (each a valid evidence kind, all
+// on one finding), then forged words ("X4096", …) that no resolver writes.
+// -pairs and -seed are ignored.
+//
 // Besides FILE, genlog writes FILE.meta ("lines=… lame=… b1=… b2=… pairs=…
-// seed=…"), which bench/run.sh uses for its correctness check.
+// seed=…"; for kind=forged "lines=… valid=… forged=…"), which bench/run.sh
+// uses for its correctness check.
 package main
 
 import (
@@ -39,15 +47,19 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "lame", "lame (only lame-servers lines) or mixed (5% lame-servers lines)")
+	kind := flag.String("kind", "lame", "lame (only lame-servers lines), mixed (5% lame-servers lines) or forged (forged rcodes)")
 	lines := flag.Int("lines", 2_000_000, "number of lines")
 	pairs := flag.Int("pairs", 50_000, "distinct (zone, server) pairs of the lame-servers lines")
 	seed := flag.Uint64("seed", 1, "random seed (same flags, same file)")
 	out := flag.String("o", "", "output file (required)")
 	flag.Parse()
-	if *out == "" || *lines <= 0 || *pairs <= 0 || (*kind != "lame" && *kind != "mixed") {
+	if *out == "" || *lines <= 0 || *pairs <= 0 || (*kind != "lame" && *kind != "mixed" && *kind != "forged") {
 		flag.Usage()
 		os.Exit(2)
+	}
+	run := run
+	if *kind == "forged" {
+		run = func(_ string, lines, _ int, _ uint64, path string) error { return forged(lines, path) }
 	}
 	if err := run(*kind, *lines, *pairs, *seed, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "genlog:", err)
@@ -131,6 +143,33 @@ func run(kind string, lines, pairs int, seed uint64, path string) error {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	fmt.Fprint(os.Stderr, path, ": ", meta)
+	return nil
+}
+
+// maxRcode is the largest DNS response code (12 bits, RFC 6891 §6.1.3).
+const maxRcode = 4095
+
+// forged writes the kind=forged log (see the package doc).
+func forged(lines int, path string) error {
+	var b bytes.Buffer
+	valid := 0
+	for i := range lines {
+		if i <= maxRcode {
+			valid++
+			fmt.Fprintf(&b, "%d", i)
+		} else {
+			fmt.Fprintf(&b, "X%d", i)
+		}
+		b.WriteString(" unexpected RCODE resolving 'v.ex/A/IN': 192.0.2.9#53\n")
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	meta := fmt.Sprintf("lines=%d valid=%d forged=%d kind=forged\n", lines, valid, lines-valid)
+	if err := os.WriteFile(path+".meta", []byte(meta), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprint(os.Stderr, path, ": ", meta)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -43,7 +44,8 @@ type Config struct {
 	Sources []SourceConfig `toml:"sources"`
 }
 
-// ResolverConfig configures the bundled verifying resolver (DESIGN §5).
+// ResolverConfig configures the bundled verifying resolver
+// (docs/verification.md).
 type ResolverConfig struct {
 	// RootHints is a root hints file in zone-file format (like IANA's
 	// named.root); "" uses the embedded IANA hints.
@@ -97,10 +99,36 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// ScanConfig configures batch ingest.
+// ScanConfig configures ingest (scan and tail).
 type ScanConfig struct {
 	// Format forces a log format for every line; "auto" detects it.
 	Format string `toml:"format"`
+	// IgnoreServers are addresses or CIDR prefixes whose evidence is
+	// dropped (counted in the scan summary): the resolver's own
+	// forwarders, about which BIND and Unbound log lines that do not say
+	// so.
+	IgnoreServers []string `toml:"ignore_servers"`
+}
+
+// ignoreServers returns Scan.IgnoreServers as prefixes (an address is its
+// /32 or /128).
+func (c *Config) ignoreServers() ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for i, s := range c.Scan.IgnoreServers {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("config: scan.ignore_servers[%d]: %q is not an IP address or CIDR prefix", i, s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("config: scan.ignore_servers[%d]: %q has host bits set (%s?)", i, s, p.Masked())
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -110,7 +138,7 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		RetentionDays: 400,
 		Scan:          ScanConfig{Format: "auto"},
-		Tail:          TailConfig{RotatedIdle: "5m"},
+		Tail:          TailConfig{RotatedIdle: Duration(5 * time.Minute)},
 		Resolver: ResolverConfig{
 			QPS:        50,
 			Timeouts:   []Duration{Duration(3 * time.Second), Duration(5 * time.Second)},
@@ -165,6 +193,9 @@ func (c *Config) Validate() error {
 	if _, err := parser.ParseFormat(c.Scan.Format); err != nil {
 		return fmt.Errorf("config: scan.format: %w", err)
 	}
+	if _, err := c.ignoreServers(); err != nil {
+		return err
+	}
 	if err := c.validateTail(); err != nil {
 		return err
 	}
@@ -216,6 +247,7 @@ func (c *Config) location() (*time.Location, error) {
 	return loc, nil
 }
 
+// parseLogLevel parses log_level and --log-level.
 func parseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {

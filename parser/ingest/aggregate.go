@@ -28,14 +28,41 @@ import (
 //
 // Memory: a batch can hold 250,000 rows, so findings and rows
 // live in paged slabs (no doubling copies) and rows hold no pointers (the
-// garbage collector does not scan them): about 150 bytes a finding with its
+// garbage collector does not scan them): about 160 bytes a finding with its
 // first row, 48 a further row, plus 16 to 32 in the key table (keytable.go).
+// Every row counts towards the batch's bound (BatchKeys), whatever the
+// lines say, and one finding passes at most maxFindingKinds evidence kinds
+// to the store (capKinds).
 type aggregate struct {
 	idx   keyTable
 	fs    slab[aggFinding]
 	rs    slab[aggRow]
-	kinds []kind // a row's kind indexes this
+	ridx  rowTable // rows of findings with more than rowScan of them
+	kinds []kind   // a row's kind indexes this
+	// kindIdx finds the kinds past the first kindScan of a.kinds.
+	kindIdx map[kind]uint16
+	// dropped is the number of rows capKinds dropped, extra the events
+	// not counted because the kind table was full.
+	dropped int
+	extra   int64
 }
+
+// maxFindingKinds bounds the evidence kinds (source and kind) one finding
+// passes to the store from one batch. A real finding has a few: a server
+// fails in one way, seen by one or two resolvers, some events logged as two
+// lines of two kinds. A forged log can give one finding thousands (one per
+// rcode number), and the store merges a finding's kinds as sets whose cost
+// grows with their square. The kinds kept are those seen first in the
+// input; the events of the others are counted (Stats.ExtraKinds), not
+// stored.
+const maxFindingKinds = 16
+
+// dropKind marks a row capKinds dropped; it indexes no kind.
+const dropKind = 1<<16 - 1
+
+// kindScan is how many kinds kindOf compares before it looks in the map:
+// a batch of a real log has fewer.
+const kindScan = 8
 
 // kind is what a row counts besides its day.
 type kind struct {
@@ -51,7 +78,8 @@ type aggFinding struct {
 	qseq  int64 // observation that gave qname
 	// row0 is the finding's first row, kept here (one cache miss less per
 	// observation); row0.next starts the list of the others in rs.
-	row0 aggRow
+	row0  aggRow
+	nrows int32 // rows in the list, row0 included
 }
 
 // aggRow is one store.Count.
@@ -67,10 +95,12 @@ type aggRow struct {
 func newAggregate() *aggregate { return newAggregateSeed(maphash.MakeSeed()) }
 
 // newAggregateSeed returns an aggregate whose keys hash with seed.
-func newAggregateSeed(seed maphash.Seed) *aggregate { return &aggregate{idx: newKeyTable(seed)} }
+func newAggregateSeed(seed maphash.Seed) *aggregate {
+	return &aggregate{idx: newKeyTable(seed), ridx: rowTable{seed: seed}}
+}
 
 // len is the number of count rows: what BatchKeys bounds.
-func (a *aggregate) len() int { return a.fs.len() + a.rs.len() }
+func (a *aggregate) len() int { return a.fs.len() + a.rs.len() - a.dropped }
 
 // reset empties the aggregate for the next batch. The map keeps its
 // buckets: refilling it costs no growth.
@@ -78,17 +108,37 @@ func (a *aggregate) reset() {
 	a.idx.reset()
 	a.fs.reset()
 	a.rs.reset()
+	a.ridx.reset()
+	a.dropped, a.extra = 0, 0
 }
 
-// kindOf returns the index of (source, evidence) in a.kinds, adding it.
+// kindOf returns the index of (source, evidence) in a.kinds, adding it, in
+// constant time: the first kindScan kinds are compared, the others are
+// found in a map. The parser's evidence kinds are a closed set of a few
+// thousand (parser.Evidence), so the table stays below dropKind; were it
+// full, kindOf would return dropKind.
 func (a *aggregate) kindOf(source parser.Source, evidence parser.Evidence) uint16 {
-	for i, k := range a.kinds {
+	for i, k := range a.kinds[:min(len(a.kinds), kindScan)] {
 		if k.evidence == evidence && k.source == source {
 			return uint16(i)
 		}
 	}
-	a.kinds = append(a.kinds, kind{source, evidence})
-	return uint16(len(a.kinds) - 1)
+	k := kind{source, evidence}
+	if i, ok := a.kindIdx[k]; ok {
+		return i
+	}
+	i := len(a.kinds)
+	if i >= dropKind {
+		return dropKind
+	}
+	a.kinds = append(a.kinds, k)
+	if i >= kindScan {
+		if a.kindIdx == nil {
+			a.kindIdx = make(map[kind]uint16)
+		}
+		a.kindIdx[k] = uint16(i)
+	}
+	return uint16(i)
 }
 
 // add counts one observation; seq is its position in the input. The
@@ -114,11 +164,18 @@ func keyOf(o *parser.Observation) findingKey {
 func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h uint64) {
 	t := o.Time.UnixNano()
 	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
+	if o.Repeat {
+		r.n = 0 // the second line of an event: its kind counts, not its event
+	}
+	if r.kind == dropKind {
+		a.extra += r.n
+		return
+	}
 	i, slot, ok := a.idx.find(k, h, &a.fs)
 	if !ok {
 		nk := *k
 		nk.bucket = strings.Clone(k.bucket)
-		a.idx.insert(slot, h, a.fs.add(aggFinding{key: nk, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r}), &a.fs)
+		a.idx.insert(slot, h, a.fs.add(aggFinding{key: nk, seq: seq, qname: strings.Clone(o.QName), qseq: seq, row0: r, nrows: 1}), &a.fs)
 		return
 	}
 	f := a.fs.at(i)
@@ -126,17 +183,35 @@ func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h ui
 	if o.QName != "" && (f.qname == "" || seq < f.qseq) {
 		f.qname, f.qseq = strings.Clone(o.QName), seq
 	}
-	a.addRow(f, &r)
+	a.addRow(i, f, &r)
 }
 
-// addRow merges r into f's row of the same kind and day, or adds it.
-func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
+// rowScan is how many rows of a finding addRow walks; the rows of a
+// finding with more (a long log: one per day and kind; a forged one: one
+// per forged date and rcode) are found in a.ridx, so that adding to a
+// finding costs the same whatever its rows.
+const rowScan = 8
+
+// addRow merges r into the row of finding fi (f) of the same kind and day,
+// or adds it.
+func (a *aggregate) addRow(fi int32, f *aggFinding, r *aggRow) {
+	if f.nrows > rowScan {
+		x := &f.row0
+		if x.day != r.day || x.kind != r.kind {
+			k := rowKey{f: fi, day: r.day, kind: r.kind}
+			j, slot, ok := a.ridx.find(&k, &a.rs)
+			if !ok {
+				a.ridx.insert(slot, &k, a.appendRow(f, r), &a.rs)
+				return
+			}
+			x = a.rs.at(j)
+		}
+		x.merge(r)
+		return
+	}
 	for x := &f.row0; ; {
 		if x.day == r.day && x.kind == r.kind {
-			x.n += r.n
-			x.first = min(x.first, r.first)
-			x.last = max(x.last, r.last)
-			x.seq = min(x.seq, r.seq)
+			x.merge(r)
 			return
 		}
 		if x.next < 0 {
@@ -144,8 +219,67 @@ func (a *aggregate) addRow(f *aggFinding, r *aggRow) {
 		}
 		x = a.rs.at(x.next)
 	}
+	a.appendRow(f, r)
+	if f.nrows > rowScan {
+		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
+			x := a.rs.at(j)
+			k := rowKey{f: fi, day: x.day, kind: x.kind}
+			_, slot, _ := a.ridx.find(&k, &a.rs)
+			a.ridx.insert(slot, &k, j, &a.rs)
+		}
+	}
+}
+
+// appendRow adds r to f's rows and returns its index in a.rs.
+func (a *aggregate) appendRow(f *aggFinding, r *aggRow) int32 {
 	r.next = f.row0.next
-	f.row0.next = a.rs.add(*r)
+	j := a.rs.add(*r)
+	f.row0.next = j
+	f.nrows++
+	return j
+}
+
+// merge adds r, of the same kind and day, to x.
+func (x *aggRow) merge(r *aggRow) {
+	x.n += r.n
+	x.first = min(x.first, r.first)
+	x.last = max(x.last, r.last)
+	x.seq = min(x.seq, r.seq)
+}
+
+// capKinds drops the rows of every finding's kinds past its first
+// maxFindingKinds (by position of their first observation, so the result
+// does not depend on the order the observations were added in) and
+// returns the events they counted. It is called once the batch is complete;
+// calling it again drops nothing more.
+func (a *aggregate) capKinds() (extra int64) {
+	extra, a.extra = a.extra, 0
+	var rows []*aggRow
+	var kept []uint16
+	for i := range int32(a.fs.len()) {
+		f := a.fs.at(i)
+		if f.nrows <= maxFindingKinds {
+			continue // fewer rows than the cap: fewer kinds
+		}
+		rows = append(rows[:0], &f.row0)
+		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
+			rows = append(rows, a.rs.at(j))
+		}
+		slices.SortFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
+		kept = kept[:0]
+		for _, r := range rows {
+			switch {
+			case r.kind == dropKind, slices.Contains(kept, r.kind):
+			case len(kept) < maxFindingKinds:
+				kept = append(kept, r.kind)
+			default:
+				extra += r.n
+				r.kind = dropKind
+				a.dropped++
+			}
+		}
+	}
+	return extra
 }
 
 // parts is an aggregate split into parts whose keys are disjoint (the
@@ -159,6 +293,15 @@ func (ps parts) len() int {
 		n += a.len()
 	}
 	return n
+}
+
+// capKinds is aggregate.capKinds of every part.
+func (ps parts) capKinds() int64 {
+	var extra int64
+	for _, a := range ps {
+		extra += a.capKinds()
+	}
+	return extra
 }
 
 // rows yields the parts as store rows: findings in order of first
@@ -188,9 +331,14 @@ func (ps parts) rows(yield func(*store.Count) bool) {
 	for _, ref := range order {
 		a := ps[ref.part]
 		f := a.fs.at(ref.idx)
-		rows = append(rows[:0], &f.row0)
-		for j := f.row0.next; j >= 0; j = a.rs.at(j).next {
-			rows = append(rows, a.rs.at(j))
+		rows = rows[:0]
+		for r := &f.row0; ; r = a.rs.at(r.next) {
+			if r.kind != dropKind {
+				rows = append(rows, r)
+			}
+			if r.next < 0 {
+				break
+			}
 		}
 		slices.SortStableFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
 		for _, r := range rows {

@@ -24,3 +24,26 @@ func BenchmarkCounts(b *testing.B) {
 		parts{a}.counts()
 	}
 }
+
+// BenchmarkAggregateManyRows adds 50,000 observations to one finding, each
+// of another (evidence kind, day) as a forged log can have them (rcode
+// numbers, dates over ten years), then one more to each row: a hostile
+// finding's rows must be found without walking all of them.
+func BenchmarkAggregateManyRows(b *testing.B) {
+	const n = 50_000
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	obs := make([]parser.Observation, n)
+	for i := range obs {
+		obs[i] = parser.Observation{Time: t0.AddDate(0, 0, -(i/4096)*7-i%7), Source: parser.SourceBIND,
+			Evidence: parser.Evidence(fmt.Sprintf("rcode_%d", i%4096)), QName: "v.ex.", QType: "A",
+			Server: netip.AddrFrom4([4]byte{192, 0, 2, 9}), Port: 53}
+	}
+	for b.Loop() {
+		a := newAggregate()
+		for round := range 2 {
+			for i := range obs {
+				a.add(&obs[i], int64(round*n+i))
+			}
+		}
+	}
+}

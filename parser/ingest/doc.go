@@ -19,8 +19,10 @@
 // parser's prefilter rejects, several workers parse the rest into the
 // batch's aggregate, whose shards (by key) they lock in turn, and one
 // goroutine commits, the store reading the batch's rows as it merges them.
-// Lines that may belong to an Unbound multi-line group all go to the same
-// worker in order; other lines go to any worker. Every observation is
+// Lines that may touch the parser's state (Unbound's multi-line groups,
+// BIND's "DNS format error" notices) and the lines closely after them
+// (parser.ContextLines) all go to the same worker in order; other lines go
+// to any worker. Every observation is
 // numbered by the position of its line, so the batch is the one a single
 // worker would have built (the same finding order, sample names and
 // counts).
@@ -28,4 +30,6 @@
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:
 // a last line without a newline is consumed too.
+//
+// docs/exactly-once.md gives the whole argument, for scan and for tail.
 package ingest

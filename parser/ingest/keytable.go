@@ -48,26 +48,96 @@ func (t *keyTable) find(k *findingKey, h uint64, fs *slab[aggFinding]) (idx int3
 // returned, and grows the table when it is half full.
 func (t *keyTable) insert(slot int, h uint64, idx int32, fs *slab[aggFinding]) {
 	t.slots[slot] = keySlot{tag: uint32(h >> 32), idx: idx + 1}
-	if t.n++; 2*t.n <= len(t.slots) {
-		return
+	if t.n++; 2*t.n > len(t.slots) {
+		t.slots = regrow(t.slots, func(s keySlot) uint64 { return t.hash(&fs.at(s.idx - 1).key) })
 	}
-	old := t.slots
-	t.slots = make([]keySlot, 2*len(old))
-	mask := len(t.slots) - 1
+}
+
+// regrow returns an open-addressing table of twice as many slots as old
+// holding old's entries (the slots that are not the zero value), each
+// placed by hash with linear probing.
+func regrow[S comparable](old []S, hash func(S) uint64) []S {
+	var empty S
+	slots := make([]S, 2*len(old))
+	mask := len(slots) - 1
 	for _, s := range old {
-		if s.idx == 0 {
+		if s == empty {
 			continue
 		}
-		i := int(t.hash(&fs.at(s.idx-1).key)) & mask
-		for t.slots[i].idx != 0 {
+		i := int(hash(s)) & mask
+		for slots[i] != empty {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = s
+		slots[i] = s
 	}
+	return slots
 }
 
 // reset empties the table; it keeps its size.
 func (t *keyTable) reset() {
+	clear(t.slots)
+	t.n = 0
+}
+
+// rowTable indexes the rows (in an aggregate's rs) of the findings that have
+// more than rowScan of them, by (finding, day, kind): open addressing with
+// linear probing, at most half full, like keyTable. Row 0 of a finding
+// lives in the finding and is not indexed.
+type rowTable struct {
+	seed  maphash.Seed
+	slots []rowSlot
+	n     int
+}
+
+// rowSlot is one slot of a rowTable; row 0 marks an empty one.
+type rowSlot struct {
+	f   int32 // the finding's index
+	row int32 // the row's index in rs + 1
+}
+
+// rowKey is what a rowTable looks rows up by.
+type rowKey struct {
+	f    int32
+	day  int32
+	kind uint16
+}
+
+func (t *rowTable) hash(k *rowKey) uint64 { return maphash.Comparable(t.seed, *k) }
+
+// find returns the index in rs of the row with key k, or the slot to give
+// insert.
+func (t *rowTable) find(k *rowKey, rs *slab[aggRow]) (row int32, slot int, ok bool) {
+	if len(t.slots) == 0 {
+		t.slots = make([]rowSlot, minKeySlots)
+	}
+	mask := len(t.slots) - 1
+	for i := int(t.hash(k)) & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.row == 0 {
+			return 0, i, false
+		}
+		if s.f == k.f {
+			if r := rs.at(s.row - 1); r.day == k.day && r.kind == k.kind {
+				return s.row - 1, i, true
+			}
+		}
+	}
+}
+
+// insert records row, whose key is k, in the slot find returned, and grows
+// the table when it is half full.
+func (t *rowTable) insert(slot int, k *rowKey, row int32, rs *slab[aggRow]) {
+	t.slots[slot] = rowSlot{f: k.f, row: row + 1}
+	if t.n++; 2*t.n > len(t.slots) {
+		t.slots = regrow(t.slots, func(s rowSlot) uint64 {
+			r := rs.at(s.row - 1)
+			return t.hash(&rowKey{f: s.f, day: r.day, kind: r.kind})
+		})
+	}
+}
+
+// reset empties the table; it keeps its size.
+func (t *rowTable) reset() {
 	clear(t.slots)
 	t.n = 0
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Format parser.Format
 	// Location is the time zone of timestamps that carry none (nil: local).
 	Location *time.Location
+	// IgnoreServers drops the evidence against these networks (the
+	// resolver's own forwarders, see parser.Options.IgnoreServers).
+	IgnoreServers []netip.Prefix
 	// BatchLines and BatchKeys bound a batch: it is committed after that
 	// many lines or distinct count rows, whichever comes first. (The rows
 	// are counted as the workers add them, so where a batch that reaches
@@ -97,6 +100,16 @@ type Stats struct {
 	// Incomplete counts files that end in a line without newline, left
 	// for the next run.
 	Incomplete int
+	// ExtraKinds counts the events of evidence kinds past the first
+	// maxFindingKinds (16) of a finding in one batch: not stored.
+	ExtraKinds int64
+	// IgnoredServers counts the evidence dropped because its server is in
+	// IgnoreServers.
+	IgnoredServers int64
+	// TimeReplaced counts lines whose time lay outside the parser's window
+	// (parser.Parser.SetReference) and that were counted at the file's
+	// modification time (scan) or at the time they were read (tail).
+	TimeReplaced int64
 
 	// findings are the ids of the findings committed to, ascending.
 	findings []int64
@@ -263,7 +276,9 @@ type chunk struct {
 	idx   []int32 // line number of each candidate line within the chunk
 	first int64   // line number of the chunk's first line in the content
 	// stateful: a candidate line may touch the parser's multi-line state,
-	// so the chunk goes to the worker that holds it (parser.Format.Stateless).
+	// or the chunk starts at most parser.ContextLines lines after one that
+	// did, so the chunk goes to the worker that holds it
+	// (parser.Format.Stateless).
 	stateful bool
 	chunkEnd
 }
@@ -289,7 +304,11 @@ const (
 // and drops those the parser's prefilter rejects (95 % of a typical log),
 // on its own goroutine, while the parser works on the previous chunk.
 // Batches end at chunk ends, so a chunk is never longer than a batch.
-func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out chan<- *chunk, free chan *chunk) {
+//
+// resumed tells that the parser's state was restored from a checkpoint: it
+// may hold what the lines just before line0 left, so the first chunk is
+// stateful.
+func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, resumed bool, out chan<- *chunk, free chan *chunk) {
 	defer close(out)
 	maxLines := int64(min(s.opts.chunkLines, s.opts.BatchLines))
 	get := func() *chunk {
@@ -313,8 +332,18 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out
 			return false
 		}
 	}
+	// lastState is the line number of the last stateful line: a chunk
+	// that starts soon after it may read what it left (a BIND FORMERR
+	// line after its notice, see parser.ContextLines).
+	lastState := line0 - parser.ContextLines - 1
+	if resumed {
+		lastState = line0 - 1
+	}
 	c := get()
 	for {
+		if c.lines == 0 && line0-lastState <= parser.ContextLines {
+			c.stateful = true
+		}
 		line, overlong, err := lr.next()
 		if err != nil {
 			if errors.Is(err, errIncomplete) {
@@ -336,8 +365,9 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, out
 			c.buf = append(c.buf, line...)
 			c.ends = append(c.ends, len(c.buf))
 			c.idx = append(c.idx, int32(c.lines-1))
-			if !c.stateful && !s.opts.Format.Stateless(line) {
+			if !s.opts.Format.Stateless(line) {
 				c.stateful = true
+				lastState = line0 - 1
 			}
 		}
 		if c.lines >= maxLines || len(c.buf) >= chunkBytes {
@@ -357,7 +387,8 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	nw := s.opts.workers()
 	free := make(chan *chunk, nw+3)
 	ctx, cancel := context.WithCancel(ctx)
-	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime, TransientQName: true}, c.name, free)
+	pool := newWorkers(nw, parser.Options{Format: s.opts.Format, Location: s.opts.Location, Reference: c.mtime, TransientQName: true,
+		IgnoreServers: s.opts.IgnoreServers}, c.name, free)
 	defer func() {
 		cancel()
 		for range chunks { // let the reader finish
@@ -369,13 +400,14 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 			return fmt.Errorf("checkpoint %d: %w", base.ID, err)
 		}
 	}
-	go s.readLoop(ctx, lr, base.Lines, chunks, free)
+	go s.readLoop(ctx, lr, base.Lines, len(base.State) > 0, chunks, free)
 
 	lines := base.Lines
 	var bs Stats
 	var n int64 // lines in the batch being built
 	flush := func(m chunkEnd) error {
 		agg, st := pool.collect()
+		st.ExtraKinds = agg.capKinds()
 		st.add(&bs)
 		b := &batch{
 			agg: agg,
@@ -505,7 +537,16 @@ func (st *Stats) add(b *Stats) {
 	st.Unrecognised += b.Unrecognised
 	st.Overlong += b.Overlong
 	st.Incomplete += b.Incomplete
+	st.TimeReplaced += b.TimeReplaced
+	st.ExtraKinds += b.ExtraKinds
+	st.IgnoredServers += b.IgnoredServers
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile
 	}
+}
+
+// addCounts adds what a parser counted between c0 and c1.
+func (st *Stats) addCounts(c0, c1 parser.Counts) {
+	st.TimeReplaced += c1.TimeReplaced - c0.TimeReplaced
+	st.IgnoredServers += c1.IgnoredServer - c0.IgnoredServer
 }

@@ -107,7 +107,8 @@ func (t *Tailer) openStream(src Source, startAtEnd bool) (*stream, error) {
 }
 
 func (s *stream) resetParser(state []byte) error {
-	s.p = parser.New(parser.Options{Format: s.src.Format, Location: s.t.opts.Location, Reference: s.t.now(), TransientQName: true})
+	s.p = parser.New(parser.Options{Format: s.src.Format, Location: s.t.opts.Location, Reference: s.t.now(), TransientQName: true,
+		IgnoreServers: s.t.opts.IgnoreServers})
 	s.agg = newAggregate()
 	s.st = Stats{}
 	s.n = 0
@@ -196,7 +197,7 @@ func (s *stream) skipToEnd(ctx context.Context) error {
 	}
 	s.pos, s.tail, s.tailOK = end, h, true
 	s.t.log.Info("tail: new file, starting at its end (use --from-start to read existing lines)",
-		"path", s.src.Path, "offset", end)
+		logKeyPath, s.src.Path, logKeyOffset, end)
 	return s.commit(ctx, true)
 }
 
@@ -230,7 +231,10 @@ func (s *stream) addLine(line []byte, overlong bool) {
 		return
 	}
 	var res parser.Result
+	c0 := s.p.Counts()
+	s.p.SetLine(s.lines - 1) // its number in the content, as scan gives it
 	s.obs, res = s.p.Parse(line, s.obs[:0])
+	s.st.addCounts(c0, s.p.Counts())
 	switch res {
 	case parser.Recognised:
 		s.st.Recognised++
@@ -384,6 +388,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	if err := s.verify(); err != nil {
 		return err
 	}
+	s.st.ExtraKinds += parts{s.agg}.capKinds()
 	b := store.Batch{
 		Base:      s.base,
 		SeenMaxID: s.seen,
@@ -398,7 +403,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	}
 	res, err := s.t.sink.Commit(ctx, b)
 	if errors.Is(err, store.ErrConflict) {
-		s.t.log.Debug("tail: checkpoint moved by another writer, resuming from it", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: checkpoint moved by another writer, resuming from it", logKeyPath, s.src.Path, logKeyErr, err)
 		return s.resync(ctx)
 	}
 	if err != nil {

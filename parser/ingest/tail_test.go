@@ -33,10 +33,17 @@ func (c *fakeClock) advance(d time.Duration) {
 // stepped returns a started Tailer whose loops are off: the test calls Step.
 func stepped(t *testing.T, db TailSink, fromStart bool, paths ...string) (*Tailer, *fakeClock) {
 	t.Helper()
+	return steppedWith(t, db, func(o *TailOptions) { o.FromStart = fromStart }, paths...)
+}
+
+// steppedWith is stepped with the options set changes.
+func steppedWith(t *testing.T, db TailSink, set func(*TailOptions), paths ...string) (*Tailer, *fakeClock) {
+	t.Helper()
 	clk := &fakeClock{t: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
 	opts := DefaultTailOptions()
 	opts.CheckInterval, opts.FlushInterval = 0, 0
-	opts.Location, opts.Now, opts.FromStart = time.UTC, clk.now, fromStart
+	opts.Location, opts.Now = time.UTC, clk.now
+	set(&opts)
 	var srcs []Source
 	for _, p := range paths {
 		srcs = append(srcs, Source{Path: p})

@@ -174,6 +174,8 @@ func (w *workers) collect() (parts, Stats) {
 	for _, wk := range w.ws {
 		st.Recognised += wk.st.Recognised
 		st.Unrecognised += wk.st.Unrecognised
+		st.TimeReplaced += wk.st.TimeReplaced
+		st.IgnoredServers += wk.st.IgnoredServers
 		if wk.st.FirstUnrecognised != "" && (bad < 0 || wk.firstBad < bad) {
 			bad = wk.firstBad
 			st.FirstUnrecognised, st.FirstUnrecognisedFile = wk.st.FirstUnrecognised, wk.st.FirstUnrecognisedFile
@@ -204,13 +206,17 @@ const seqShift = 4
 // shard.
 func (wk *worker) parse(ch *chunk, seed maphash.Seed) {
 	wk.obs, wk.seqs, wk.keys, wk.hashes, wk.names = wk.obs[:0], wk.seqs[:0], wk.keys[:0], wk.hashes[:0], wk.names[:0]
+	c0 := wk.p.Counts()
+	defer func() { wk.st.addCounts(c0, wk.p.Counts()) }()
 	start := 0
 	for i, end := range ch.ends {
 		line := ch.buf[start:end]
 		start = end
-		seq := (ch.first + int64(ch.idx[i])) << seqShift
+		lineNo := ch.first + int64(ch.idx[i])
+		seq := lineNo << seqShift
 		var res parser.Result
 		n := len(wk.obs)
+		wk.p.SetLine(lineNo)
 		wk.obs, res = wk.p.Parse(line, wk.obs)
 		switch res {
 		case parser.Recognised:

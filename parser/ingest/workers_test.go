@@ -95,7 +95,11 @@ func interleaved(t *testing.T) string {
 // names, the same checkpoints (Unbound's pending groups included) and the
 // same statistics.
 func TestWorkersSameOutput(t *testing.T) {
-	paths := []string{interleaved(t)}
+	// and a forged log: one finding with hundreds of evidence kinds, only
+	// the first 16 stored whatever the workers' order
+	forged := filepath.Join(t.TempDir(), "forged.log")
+	writeFile(t, forged, forgedRcodes(300)+lameLines(0, 50)+forgedRcodes(300))
+	paths := []string{interleaved(t), forged}
 	for _, f := range []string{"bind9.log", "syslog-rfc3164.log", "syslog-rfc5424.log", "unbound.log", "unbound-dump_infra.txt"} {
 		paths = append(paths, filepath.Join("..", "..", "testdata", "lab", f))
 	}

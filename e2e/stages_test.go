@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lamers-dev/lamers/internal/golden"
 )
 
 // awaiting lists the lamers commands that are not implemented yet, with
@@ -49,9 +51,11 @@ func TestLab(t *testing.T) {
 	l.setupNetwork(t)
 	l.startServers(t)
 	l.startResolvers(t)
+	l.startForwarders(t)
 	l.warmRecursor(t)
 	tail := l.startTail(t)
 	l.query(t)
+	l.queryForwarders(t)
 	l.stopResolvers(t)
 	t.Logf("lab up, queried and resolvers stopped in %.1fs", time.Since(start).Seconds())
 
@@ -62,6 +66,7 @@ func TestLab(t *testing.T) {
 	})
 	t.Run("logs", l.testLogs)
 	t.Run("scan", func(t *testing.T) { l.testScan(t, start) })
+	t.Run("forwarders", l.testForwarders)
 	t.Run("tail", func(t *testing.T) { l.testTail(t, tail) })
 	t.Run("report-golden", l.testGolden)
 	// the probing stages need the authoritative side as the logs saw it
@@ -83,7 +88,7 @@ func (l *lab) needs(t *testing.T, cmds ...string) {
 			continue
 		}
 		if l.hasCommand(c) {
-			t.Fatalf("lamers %s exists now: remove it from awaiting in e2e/lamers_test.go", c)
+			t.Fatalf("lamers %s exists now: remove it from awaiting in e2e/stages_test.go", c)
 		}
 		if inCI() {
 			t.Fatalf("CI=true: lamers %s is not implemented yet (stage: %s)", c, what)
@@ -136,7 +141,7 @@ func (l *lab) lamersRun(t *testing.T, db string, codes []int, args ...string) ([
 	return stdout.Bytes(), code
 }
 
-// finding is one element of "report --format json" (DESIGN §2).
+// finding is one element of "report --format json" (README.md).
 type finding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`
@@ -411,26 +416,7 @@ func (l *lab) testGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join(root, "testdata", "golden", "e2e", "report.json")
-	if *update {
-		os.MkdirAll(filepath.Dir(golden), 0o755)
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", golden)
-		return
-	}
-	wantB, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./e2e/ -update to create it)", err)
-	}
-	var want []goldenFinding
-	if err := json.Unmarshal(wantB, &want); err != nil {
-		t.Fatalf("%s: %v", golden, err)
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("report --format json differs from %s (-want +got):\n%s", golden, d)
-	}
+	golden.Check(t, filepath.Join(root, "testdata", "golden", "e2e", "report.json"), b)
 }
 
 // tailRun is "lamers tail --from-start" following the BIND file channel
@@ -606,7 +592,7 @@ func (l *lab) testVerify(t *testing.T) {
 	}
 }
 
-// checkResult is "check --format json" (DESIGN §2).
+// checkResult is "check --format json" (README.md, docs/verification.md).
 type checkResult struct {
 	Zone       string   `json:"zone"`
 	Parent     string   `json:"parent"`
