@@ -70,12 +70,9 @@ func (db *DB) Attribute(ctx context.Context, findingID int64, zone string) (Find
 		src.ID, src.Server.String(), int(src.Port), src.Bucket, zone, db.clock().UnixNano()); err != nil {
 		return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: record attribution: %w", findingID, zone, db.path, err)
 	}
-	target, err := findingByID(ctx, tx, db.path, targetID)
+	target, err := db.commitTarget(ctx, tx, targetID)
 	if err != nil {
-		return Finding{}, fmt.Errorf("store: attribute finding %d to %s: read back: %w", findingID, zone, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: %w", findingID, zone, db.path, err)
+		return Finding{}, fmt.Errorf("store: attribute finding %d to %s: %w", findingID, zone, err)
 	}
 	return target, nil
 }
@@ -118,12 +115,22 @@ func (db *DB) MergeZone(ctx context.Context, findingID int64, zone string) (Find
 	if err != nil {
 		return Finding{}, fmt.Errorf("store: merge finding %d into %s %s: %w", findingID, zone, db.path, err)
 	}
+	target, err := db.commitTarget(ctx, tx, targetID)
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: merge finding %d into %s: %w", findingID, zone, err)
+	}
+	return target, nil
+}
+
+// commitTarget reads the finding targetID back and commits tx (the end of
+// Attribute and MergeZone).
+func (db *DB) commitTarget(ctx context.Context, tx *sql.Tx, targetID int64) (Finding, error) {
 	target, err := findingByID(ctx, tx, db.path, targetID)
 	if err != nil {
-		return Finding{}, fmt.Errorf("store: merge finding %d into %s: read back: %w", findingID, zone, err)
+		return Finding{}, fmt.Errorf("read back: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Finding{}, fmt.Errorf("store: merge finding %d into %s %s: %w", findingID, zone, db.path, err)
+		return Finding{}, fmt.Errorf("commit %s: %w", db.path, err)
 	}
 	return target, nil
 }

@@ -40,6 +40,17 @@ func bindLame(zone string, server netip.Addr, n int64, at time.Time) store.Count
 		Day: at.UTC().Format("2006-01-02"), N: n, First: at, Last: at}
 }
 
+// startTree starts a private tree, stopped when the test ends.
+func startTree(t *testing.T, cfg resolvertest.Config) *resolvertest.Tree {
+	t.Helper()
+	tree, err := resolvertest.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tree.Close() })
+	return tree
+}
+
 // testTLDConfig is a resolver configuration for tree, quick to time out.
 func testTLDConfig(tree *resolvertest.Tree) resolver.Config {
 	return resolver.Config{
@@ -52,11 +63,7 @@ func testTLDConfig(tree *resolvertest.Tree) resolver.Config {
 // forged ones, logged once each ten days ago, must not keep a finding
 // that BIND and Unbound both logged on three days from its first round.
 func TestVerifyForgedFindingsDoNotStarve(t *testing.T) {
-	tree, err := resolvertest.Start(resolvertest.Config{Net: 66, Servers: []resolvertest.Behavior{resolvertest.Refused}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tree.Close() })
+	tree := startTree(t, resolvertest.Config{Net: 66, Servers: []resolvertest.Behavior{resolvertest.Refused}})
 	ctx := context.Background()
 	db := storetest.Open(t)
 	now := time.Now().UTC()
@@ -99,11 +106,7 @@ func TestVerifyForgedFindingsDoNotStarve(t *testing.T) {
 // run's rounds (at least 5); the rest of the run goes to the others, and
 // what the caps hold back waits for the next run.
 func TestVerifyCapsPerServerAndDomain(t *testing.T) {
-	tree, err := resolvertest.Start(resolvertest.Config{Net: 67})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tree.Close() })
+	tree := startTree(t, resolvertest.Config{Net: 67})
 	ctx := context.Background()
 	db := storetest.Open(t)
 	now := time.Now().UTC()
