@@ -50,6 +50,7 @@ func TestLab(t *testing.T) {
 	})
 	l.setupNetwork(t)
 	l.startServers(t)
+	l.mail = l.startPostfix(t)
 	l.startResolvers(t)
 	l.startForwarders(t)
 	l.warmRecursor(t)
@@ -73,6 +74,7 @@ func TestLab(t *testing.T) {
 	l.warmRecursor(t)
 	t.Run("verify", l.testVerify)
 	t.Run("check", l.testCheck)
+	t.Run("postfix", l.testPostfix)
 }
 
 // needs fails or skips the stage when lamers did not build or a command it
