@@ -344,13 +344,13 @@ func dumpRows(t *testing.T, q interface {
 	return out
 }
 
-// TestMigrate0003ConfirmedAt upgrades a database of schema 0002: a finding
+// TestMigrate0004ConfirmedAt upgrades a database of schema 0003: a finding
 // confirmed lame gets the first round after its last authoritative one,
 // one confirmed without rounds its last probe, the others none.
-func TestMigrate0003ConfirmedAt(t *testing.T) {
+func TestMigrate0004ConfirmedAt(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw := openAtSchema(t, path, "0001_init.sql", "0002_verification.sql").db
+	raw := openAtSchema(t, path, "0001_init.sql", "0002_verification.sql", "0003_lossy_candidates.sql").db
 	for _, q := range []string{
 		`INSERT INTO findings (id, zone, bucket, server, port, count, first_seen, last_seen, status, rounds, last_probed)
 			VALUES (1, 'a.example.', '', '192.0.2.1', 53, 1, 10, 10, 'lame', 4, 400),
@@ -374,7 +374,7 @@ func TestMigrate0003ConfirmedAt(t *testing.T) {
 	got := dumpRows(t, db.db, "SELECT id, coalesce(confirmed_at, 'null'), contact, contact_source, needs_human, coalesce(last_notified, 'null') FROM findings ORDER BY id")
 	want := [][]string{{"1", "300", "", "", "0", "null"}, {"2", "500", "", "", "0", "null"}, {"3", "null", "", "", "0", "null"}}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("findings after 0003 (-want +got):\n%s", diff)
+		t.Errorf("findings after 0004 (-want +got):\n%s", diff)
 	}
 }
 

@@ -1,4 +1,4 @@
--- 0003_notify: what `lamers notify` needs (docs/notify.md): the SOAs of
+-- 0004_notify: what `lamers notify` needs (docs/notify.md): the SOAs of
 -- authoritative rounds, each finding's contact and the marks on its
 -- candidates, the outbox, suppressions and the lease of a notify run.
 --
