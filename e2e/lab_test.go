@@ -33,10 +33,11 @@ const (
 	addrStale     = "127.53.7.1" // NSD with an old copy of lab.
 	addrBIND      = "127.53.100.1"
 	addrUnbound   = "127.53.100.2"
+	addrMX        = "10.53.25.1" // Postfix: mx.nic.lab, not loopback (postfix_test.go says why)
 )
 
 var labAddrs = []string{addrRoot, addrTLD, addrGood1, addrGood2, addrRefuser, addrUpref, addrRecursor,
-	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd}
+	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
 
 // lab is the running tree: one set of daemons for every stage.
 type lab struct {
@@ -52,7 +53,8 @@ type lab struct {
 	// the logs the resolvers wrote
 	bindFull, bindISO, sys3164, sys5424, unboundLog string
 
-	fwd forwarders // forward_test.go
+	fwd  forwarders // forward_test.go
+	mail *postfix   // postfix_test.go
 }
 
 // labLogs are the resolver logs scanned by the suite, by name.

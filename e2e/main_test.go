@@ -30,8 +30,10 @@ const (
 	envKeep = "LAMERS_E2E_KEEP"
 )
 
-// installCmd is what a skip message tells the user to run.
-const installCmd = "apt-get install -y bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog (or: sudo e2e/deps.sh)"
+// installCmd is what a skip message tells the user to run. A plain
+// "apt-get install postfix" would ask questions, or configure and start a
+// Postfix on the host: deps.sh preseeds it and starts nothing.
+const installCmd = "sudo e2e/deps.sh (installs bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog postfix, starting no service)"
 
 // tools are the programs the suite runs, with the Debian package of each.
 var tools = []struct{ bin, pkg string }{
@@ -48,6 +50,11 @@ var tools = []struct{ bin, pkg string }{
 	{"unshare", "util-linux"},
 	{"mount", "mount"},
 	{"ip", "iproute2"},
+	{"postfix", "postfix"},
+	{"postconf", "postfix"},
+	{"postmap", "postfix"},
+	{"postalias", "postfix"},
+	{"postqueue", "postfix"},
 }
 
 var (

@@ -36,33 +36,33 @@ type Checkpoint struct {
 	Path string
 	// Marks are prefix marks of the content before Offset, by ascending
 	// offset: a shorter file that matches the last mark it reaches is a
-	// prefix of this content. At most MaxMarks are stored.
-	Marks []Mark
+	// prefix of this content. At most MaxPrefixMarks are stored.
+	Marks []PrefixMark
 	// Version is incremented by every Commit (compare-and-swap).
 	Version   int64
 	UpdatedAt time.Time
 }
 
-// Mark is a position inside a checkpoint's content: the offset of a line
+// PrefixMark is a position inside a checkpoint's content: the offset of a line
 // end, the lines before it, and the hash of the (at most 4096) bytes
 // before it, like Checkpoint's TailHash (16 bytes).
-type Mark struct {
+type PrefixMark struct {
 	Offset, Lines int64
 	Hash          []byte
 }
 
-// MaxMarks bounds Checkpoint.Marks: ingest takes them at 1 and 2 KiB,
+// MaxPrefixMarks bounds Checkpoint.Marks: ingest takes them at 1 and 2 KiB,
 // every 4 KiB up to 64 KiB, and at every power of two from 128 KiB to 2^62.
-const MaxMarks = 64
+const MaxPrefixMarks = 64
 
 // markSize is the stored size of a Mark: offset and lines as 8 bytes big
 // endian, then its 16-byte hash.
 const markSize = 32
 
 // encodeMarks is the marks column of ms.
-func encodeMarks(ms []Mark) ([]byte, error) {
-	if len(ms) > MaxMarks {
-		return nil, fmt.Errorf("%d marks, at most %d", len(ms), MaxMarks)
+func encodeMarks(ms []PrefixMark) ([]byte, error) {
+	if len(ms) > MaxPrefixMarks {
+		return nil, fmt.Errorf("%d marks, at most %d", len(ms), MaxPrefixMarks)
 	}
 	out := make([]byte, 0, len(ms)*markSize)
 	for i, m := range ms {
@@ -77,13 +77,13 @@ func encodeMarks(ms []Mark) ([]byte, error) {
 }
 
 // decodeMarks is the inverse of encodeMarks.
-func decodeMarks(b []byte) ([]Mark, error) {
+func decodeMarks(b []byte) ([]PrefixMark, error) {
 	if len(b)%markSize != 0 {
 		return nil, fmt.Errorf("marks: %d bytes is not a multiple of %d", len(b), markSize)
 	}
-	var ms []Mark
+	var ms []PrefixMark
 	for ; len(b) > 0; b = b[markSize:] {
-		ms = append(ms, Mark{
+		ms = append(ms, PrefixMark{
 			Offset: int64(binary.BigEndian.Uint64(b)),
 			Lines:  int64(binary.BigEndian.Uint64(b[8:])),
 			Hash:   slices.Clone(b[16:markSize]),

@@ -175,7 +175,7 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 // transaction after its SQL, or nil: what SQL cannot compute.
 func goStep(name string) func(context.Context, *sql.Tx) error {
 	switch name {
-	case "0004_findings_server_key":
+	case "0006_findings_server_key":
 		return backfillServerKeys
 	}
 	return nil

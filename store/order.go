@@ -27,7 +27,7 @@ const orderSQL = " ORDER BY zone, server_key, port, bucket"
 const backfillChunk = 10_000
 
 // backfillServerKeys fills server_key in the findings written before
-// migration 0004 (its Go step).
+// migration 0006 (its Go step).
 func backfillServerKeys(ctx context.Context, tx *sql.Tx) error {
 	type row struct {
 		id     int64

@@ -13,7 +13,7 @@ import (
 )
 
 // goOrder is the report order as it was computed in Go before it moved to
-// SQL (migration 0004): zone, server by netip.Addr.Compare, port, bucket.
+// SQL (migration 0006): zone, server by netip.Addr.Compare, port, bucket.
 func goOrder(a, b Finding) int {
 	return cmp.Or(
 		strings.Compare(a.Zone, b.Zone),
@@ -81,11 +81,12 @@ func names(fs []Finding) []string {
 	return out
 }
 
-// Findings written before migration 0004 get their server_key from it.
-func TestMigrate0004FillsServerKeys(t *testing.T) {
+// Findings written before migration 0006 get their server_key from it.
+func TestMigrate0006FillsServerKeys(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw := openOldSchema(t, path, 3).db
+	raw := openAtSchema(t, path, "0001_init.sql", "0002_verification.sql", "0003_lossy_candidates.sql", "0004_notify.sql",
+		"0005_checkpoint_marks.sql").db
 	for i, c := range orderCases {
 		if _, err := raw.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.zone, c.bucket, c.server, c.port, i+1, i+1); err != nil {

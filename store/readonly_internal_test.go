@@ -13,7 +13,7 @@ func TestOpenReadOnlyRefuses(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	old := filepath.Join(dir, "old.db")
-	openOldSchema(t, old, 2).db.Close()
+	openAtSchema(t, old, "0001_init.sql", "0002_verification.sql").db.Close()
 	for _, tc := range []struct{ path, want string }{
 		{old, "database schema version 2 needs the upgrade to"},
 		{old, "run a command that writes to it (lamers scan, lamers verify) first"},

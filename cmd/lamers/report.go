@@ -27,9 +27,12 @@ func (c *reportCommand) doc() commandDoc {
 		help: `--since takes a date (2006-01-02), an RFC 3339 time or a duration back
 from now (36h, 14d). The JSON fields are stable: zone, qname, server, port,
 server_names, sources, observed, count, first_seen, last_seen, status,
-reason, rounds, last_probed; "overflow": true marks the finding that takes
-a server's zone-less evidence past 256 groups (its query names are
-unrelated). The database is opened read-only and never created.`,
+reason, rounds, last_probed, contact (the address notify mails the finding
+to, "" if none), contact_source (rname, hostmaster, postmaster, override or
+""), last_notified, needs_human (every contact was passed over). The table's
+CONTACT column shows "needs human" for those. "overflow": true marks the
+finding that takes a server's zone-less evidence past 256 groups (its query
+names are unrelated). The database is opened read-only and never created.`,
 	}
 }
 
@@ -137,6 +140,11 @@ type jsonFinding struct {
 	Reason      string   `json:"reason"`
 	Rounds      int      `json:"rounds"`
 	LastProbed  *string  `json:"last_probed"`
+	// Notification (docs/notify.md).
+	Contact       string  `json:"contact"`
+	ContactSource string  `json:"contact_source"`
+	LastNotified  *string `json:"last_notified"`
+	NeedsHuman    bool    `json:"needs_human"`
 	// Overflow marks the finding of a server's zone-less evidence past
 	// store.MaxZonelessPerServer groups: unrelated query names, QName one
 	// of them. Only present when true.
@@ -158,13 +166,32 @@ func toJSON(f *store.Finding) jsonFinding {
 		Status:      f.Status.String(),
 		Reason:      f.Reason,
 		Rounds:      f.Rounds,
+		Contact:     f.Contact,
+		NeedsHuman:  f.NeedsHuman,
 		Overflow:    f.Zone == "" && f.Bucket == store.OverflowBucket,
 	}
-	if !f.LastProbed.IsZero() {
-		s := rfc3339(f.LastProbed)
-		j.LastProbed = &s
+	if f.ContactSource != 0 {
+		j.ContactSource = f.ContactSource.String()
 	}
+	j.LastProbed, j.LastNotified = optionalTime(f.LastProbed), optionalTime(f.LastNotified)
 	return j
+}
+
+// optionalTime is t in RFC 3339, or nil (JSON null) for the zero time.
+func optionalTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := rfc3339(t)
+	return &s
+}
+
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func nonNil(s []string) []string {
@@ -208,24 +235,18 @@ func writeJSON(ctx context.Context, w io.Writer, src findingSource, f store.Filt
 // writeCSV writes a header and one record per finding.
 func writeCSV(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error {
 	cw := csv.NewWriter(w) // buffered
-	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen", "status", "reason", "rounds", "last_probed", "overflow"}
+	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen",
+		"status", "reason", "rounds", "last_probed", "contact", "contact_source", "last_notified", "needs_human", "overflow"}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	rec := make([]string, len(header))
 	err := src.ScanFindings(ctx, f, func(fd *store.Finding) error {
 		j := toJSON(fd)
-		lp := ""
-		if j.LastProbed != nil {
-			lp = *j.LastProbed
-		}
-		overflow := ""
-		if j.Overflow {
-			overflow = "true"
-		}
 		rec = append(rec[:0], j.Zone, j.QName, j.Server, strconv.Itoa(int(j.Port)),
 			strings.Join(j.ServerNames, " "), strings.Join(j.Sources, " "), strings.Join(j.Observed, " "),
-			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds), lp, overflow)
+			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds),
+			deref(j.LastProbed), j.Contact, j.ContactSource, deref(j.LastNotified), strconv.FormatBool(j.NeedsHuman), strconv.FormatBool(j.Overflow))
 		for k := range rec {
 			rec[k] = csvSafe(rec[k])
 		}
@@ -248,7 +269,7 @@ func csvSafe(s string) string {
 }
 
 // tableHeader is the table's first row.
-var tableHeader = [...]string{"ZONE", "SERVER", "NS", "STATUS", "REASON", "ROUNDS", "COUNT", "OBSERVED", "LAST SEEN"}
+var tableHeader = [...]string{"ZONE", "SERVER", "NS", "STATUS", "REASON", "ROUNDS", "COUNT", "OBSERVED", "LAST SEEN", "CONTACT"}
 
 // tableRow is one row of the table.
 type tableRow [len(tableHeader)]string
@@ -269,7 +290,19 @@ func tableCells(fd *store.Finding, r *tableRow) {
 	}
 	*r = tableRow{escapeTerminal(zone), escapeTerminal(server), escapeTerminal(dash(strings.Join(fd.ServerNames, ","))),
 		fd.Status.String(), escapeTerminal(dash(fd.Reason)), strconv.Itoa(fd.Rounds), strconv.FormatInt(fd.Count, 10),
-		escapeTerminal(strings.Join(fd.Observed, ",")), fd.LastSeen.UTC().Format("2006-01-02 15:04")}
+		escapeTerminal(strings.Join(fd.Observed, ",")), fd.LastSeen.UTC().Format("2006-01-02 15:04"), contactCell(fd)}
+}
+
+// contactCell is the CONTACT column: the address and its source, "needs
+// human", or "-".
+func contactCell(f *store.Finding) string {
+	switch {
+	case f.NeedsHuman:
+		return "needs human"
+	case f.Contact != "":
+		return escapeTerminal(f.Contact) + " (" + f.ContactSource.String() + ")"
+	}
+	return "-"
 }
 
 // tablePadding separates the table's columns.

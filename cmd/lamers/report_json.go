@@ -37,15 +37,27 @@ func (j *jsonFinding) appendJSON(b []byte) []byte {
 	b = append(b, ",\n    \"rounds\": "...)
 	b = strconv.AppendInt(b, int64(j.Rounds), 10)
 	b = append(b, ",\n    \"last_probed\": "...)
-	if j.LastProbed == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONString(b, *j.LastProbed)
-	}
+	b = appendJSONOptional(b, j.LastProbed)
+	b = append(b, ",\n    \"contact\": "...)
+	b = appendJSONString(b, j.Contact)
+	b = append(b, ",\n    \"contact_source\": "...)
+	b = appendJSONString(b, j.ContactSource)
+	b = append(b, ",\n    \"last_notified\": "...)
+	b = appendJSONOptional(b, j.LastNotified)
+	b = append(b, ",\n    \"needs_human\": "...)
+	b = strconv.AppendBool(b, j.NeedsHuman)
 	if j.Overflow {
 		b = append(b, ",\n    \"overflow\": true"...)
 	}
 	return append(b, "\n  }"...)
+}
+
+// appendJSONOptional appends *s, or null for nil.
+func appendJSONOptional(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, *s)
 }
 
 // appendJSONStrings appends a list of strings at the indentation of a

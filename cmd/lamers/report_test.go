@@ -25,7 +25,7 @@ func TestReportCommand(t *testing.T) {
 		wantErr string // exact
 	}{
 		{reportCommand{format: "table"}, "no findings\n", ""},
-		{reportCommand{format: "csv"}, "zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed,overflow\n", ""},
+		{reportCommand{format: "csv"}, "zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed,contact,contact_source,last_notified,needs_human,overflow\n", ""},
 		{reportCommand{format: "json", zone: "UPREF.lab"}, "[]\n", ""},
 		{reportCommand{format: "xml"}, "", `report: --format: "xml" is not one of table, json, csv`},
 		{reportCommand{format: "table", since: "yesterday"}, "", `report: --since: "yesterday" is not a date, an RFC 3339 time or a duration`},
@@ -262,7 +262,7 @@ func TestReportJSONStreamed(t *testing.T) {
 	if err := writeCSV(context.Background(), &csvOut, src, store.Filter{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(csvOut.String(), ",q9999.victim.example.,192.0.2.53,53,,bind,timeout,70000,2026-11-22T02:01:50Z,2026-11-22T02:01:50Z,new,,0,,true\n") {
+	if strings.Count(csvOut.String(), ",true\n") != 1 || !strings.Contains(csvOut.String(), ",q9999.victim.example.,192.0.2.53,53,,bind,timeout,70000,2026-11-22T02:01:50Z,2026-11-22T02:01:50Z,new,,0,,,,,false,true\n") {
 		t.Errorf("CSV does not mark the overflow finding:\n%s", csvOut.String())
 	}
 }

@@ -121,6 +121,9 @@ func printVerifySummary(w io.Writer, st *verify.Stats) {
 	if st.Stale > 0 {
 		fmt.Fprintf(w, "stale without probing (not delegated, address not listed): %d\n", st.Stale)
 	}
+	if st.Merged > 0 {
+		fmt.Fprintf(w, "Unbound lossy names merged into the zone they spell: %d\n", st.Merged)
+	}
 	if st.Skipped > 0 {
 		fmt.Fprintf(w, "left for a later run: %d\n", st.Skipped)
 	}

@@ -15,7 +15,7 @@ import (
 // Prefix marks (docs/exactly-once.md, "Prefixes"). While content is read,
 // the first line end at or after each mark position (markAfter: 1 KiB,
 // 2 KiB, then every 4 KiB up to 64 KiB, then every power of two) becomes a
-// store.Mark of the checkpoint: its offset, the lines before it and the
+// store.PrefixMark of the checkpoint: its offset, the lines before it and the
 // hash of the bytes before it, as for a checkpoint's own offset. A file
 // shorter than a checkpoint of its fingerprint is a prefix of that content
 // when its bytes match at the last mark it reaches: the same argument as

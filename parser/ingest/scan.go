@@ -315,7 +315,7 @@ type chunkEnd struct {
 	incomplete bool  // the content ends in an unfinished line
 	err        error // a read error ends the content
 	last       bool
-	marks      []store.Mark // prefix marks in the chunk (prefix.go)
+	marks      []store.PrefixMark // prefix marks in the chunk (prefix.go)
 }
 
 const (
@@ -383,7 +383,7 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, res
 		c.lines++
 		line0++
 		if lr.off >= nextMark {
-			c.marks = append(c.marks, store.Mark{Offset: lr.off, Lines: line0, Hash: lr.tailHash()})
+			c.marks = append(c.marks, store.PrefixMark{Offset: lr.off, Lines: line0, Hash: lr.tailHash()})
 			nextMark = markAfter(lr.off)
 		}
 		switch {

@@ -40,10 +40,10 @@ type stream struct {
 	base store.Checkpoint // as last committed or resumed
 	seen int64            // MaxCheckpointID when base was looked up
 
-	pos      int64        // content consumed (≥ base.Offset)
-	marks    []store.Mark // prefix marks up to pos (prefix.go)
-	nextMark int64        // where the next one is due
-	tail     []byte       // hash of the bytes before pos, when tailOK
+	pos      int64              // content consumed (≥ base.Offset)
+	marks    []store.PrefixMark // prefix marks up to pos (prefix.go)
+	nextMark int64              // where the next one is due
+	tail     []byte             // hash of the bytes before pos, when tailOK
 	tailOK   bool
 	lines    int64
 	window   []byte // the raw bytes before pos (≥ min(pos, tailHashLen)), when windowOK
@@ -346,7 +346,7 @@ func (s *stream) consume(text string, end int64) (bool, error) {
 // mark takes a prefix mark at the position when one is due.
 func (s *stream) mark() {
 	if s.pos >= s.nextMark {
-		s.marks = append(s.marks, store.Mark{Offset: s.pos, Lines: s.lines, Hash: s.tailHash()})
+		s.marks = append(s.marks, store.PrefixMark{Offset: s.pos, Lines: s.lines, Hash: s.tailHash()})
 		s.nextMark = markAfter(s.pos)
 	}
 }

@@ -1,4 +1,4 @@
--- 0003_checkpoint_marks: prefix marks of a checkpoint's content.
+-- 0005_checkpoint_marks: prefix marks of a checkpoint's content.
 --
 -- marks holds, for the first line end at or after 1 KiB, 2 KiB, every
 -- 4 KiB up to 64 KiB and every power of two above, up to the checkpoint's

@@ -1,4 +1,4 @@
--- 0004_findings_server_key: the findings' report order in SQL.
+-- 0006_findings_server_key: the findings' report order in SQL.
 --
 -- Reports list findings by zone, server, port and bucket, servers in
 -- numeric order with IPv4 before IPv6 (netip.Addr.Compare). server holds the
