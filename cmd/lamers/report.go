@@ -60,7 +60,7 @@ func (c *reportCommand) run(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	return write(ctx, a.stdout, db, f)
+	return write(ctx, a.stdout, pipelined{db}, f)
 }
 
 // filter is the store filter the flags ask for.
@@ -355,4 +355,71 @@ func writeTable(ctx context.Context, w io.Writer, src findingSource, f store.Fil
 		return err
 	}
 	return bw.Flush()
+}
+
+// pipelined is a findingSource that hands src's findings to the writer on
+// another goroutine, a batch at a time: SQLite steps through the rows
+// (half of a report's time, in cgo) while the findings before are
+// formatted, on two cores nearly halving the time of a large report.
+// Memory stays bounded: at most pipeBatches batches of pipeBatch findings
+// wait.
+type pipelined struct{ src findingSource }
+
+const (
+	pipeBatch   = 256
+	pipeBatches = 2
+)
+
+var _ findingSource = pipelined{}
+
+func (p pipelined) ScanFindings(ctx context.Context, f store.Filter, fn func(*store.Finding) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []store.Finding, pipeBatches)
+	free := make(chan []store.Finding, pipeBatches+2)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range batches {
+			for i := range b {
+				if err == nil {
+					err = fn(&b[i])
+				}
+			}
+			if err != nil {
+				cancel() // stop reading: the rest is void
+			}
+			free <- b[:0]
+		}
+		done <- err
+	}()
+	batch := make([]store.Finding, 0, pipeBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]store.Finding, 0, pipeBatch)
+		}
+		return true
+	}
+	err := p.src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		batch = append(batch, *fd)
+		if len(batch) == pipeBatch && !send() {
+			return context.Cause(ctx)
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		send()
+	}
+	close(batches)
+	if werr := <-done; werr != nil {
+		return werr // the writer's error explains a read stopped by it
+	}
+	return err
 }
