@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -264,5 +265,40 @@ func TestReportJSONStreamed(t *testing.T) {
 	}
 	if strings.Count(csvOut.String(), ",true\n") != 1 || !strings.Contains(csvOut.String(), ",q9999.victim.example.,192.0.2.53,53,,bind,timeout,70000,2026-11-22T02:01:50Z,2026-11-22T02:01:50Z,new,,0,,,,,false,true\n") {
 		t.Errorf("CSV does not mark the overflow finding:\n%s", csvOut.String())
+	}
+}
+
+// The pipelined source gives every finding in order, and a writer's error
+// (a closed pipe) stops the reading and is what it returns.
+func TestReportPipelined(t *testing.T) {
+	var src sliceSource
+	for i := range 3*pipeBatch + 7 {
+		src = append(src, store.Finding{ID: int64(i + 1)})
+	}
+	var got []int64
+	if err := (pipelined{src}).ScanFindings(context.Background(), store.Filter{}, func(fd *store.Finding) error {
+		got = append(got, fd.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range got {
+		if id != int64(i+1) {
+			t.Fatalf("finding %d has ID %d: out of order", i, id)
+		}
+	}
+	if len(got) != len(src) {
+		t.Errorf("%d findings, want %d", len(got), len(src))
+	}
+	closed := errors.New("write |1: broken pipe")
+	n := 0
+	err := (pipelined{src}).ScanFindings(context.Background(), store.Filter{}, func(*store.Finding) error {
+		if n++; n == 300 {
+			return closed
+		}
+		return nil
+	})
+	if err != closed || n != 300 {
+		t.Errorf("after a writer error: %v, %d calls; want the error after 300", err, n)
 	}
 }
