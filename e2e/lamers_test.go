@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lamers-dev/lamers/internal/golden"
 )
 
 // awaiting lists the lamers commands that are not implemented yet, with
@@ -414,26 +415,7 @@ func (l *lab) testGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join(root, "testdata", "golden", "e2e", "report.json")
-	if *update {
-		os.MkdirAll(filepath.Dir(golden), 0o755)
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", golden)
-		return
-	}
-	wantB, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./e2e/ -update to create it)", err)
-	}
-	var want []goldenFinding
-	if err := json.Unmarshal(wantB, &want); err != nil {
-		t.Fatalf("%s: %v", golden, err)
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("report --format json differs from %s (-want +got):\n%s", golden, d)
-	}
+	golden.Check(t, filepath.Join(root, "testdata", "golden", "e2e", "report.json"), b)
 }
 
 // tailRun is "lamers tail --from-start" following the BIND file channel

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -47,8 +46,6 @@ var tools = []struct{ bin, pkg string }{
 	{"mount", "mount"},
 	{"ip", "iproute2"},
 }
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/e2e")
 
 var (
 	// notRunnable is set in the outer run when the suite cannot run here;

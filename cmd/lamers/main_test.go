@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/lamers-dev/lamers/internal/golden"
+)
 
 // labTime is the modification time given to copied fixtures: lines without
 // a timestamp (bind9-bare.log, bind9-notime.log) and dump_infra entries
@@ -69,43 +68,6 @@ func copyFixture(t *testing.T, dir, name string) string {
 	return dst
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "golden", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./cmd/lamers -update rewrites it):\n%s", name, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff shows the first differing lines.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n- " + a + "\n+ " + b
-		}
-	}
-	return ""
-}
-
 // Every real log of the lab, scanned alone into a fresh database: the
 // findings it produces.
 func TestScanLabGolden(t *testing.T) {
@@ -128,7 +90,7 @@ func TestScanLabGolden(t *testing.T) {
 			if rep.code != 0 {
 				t.Fatalf("report: exit %d\n%s", rep.code, rep.stderr)
 			}
-			golden(t, filepath.Join("scan", e.Name()+".json"), []byte(rep.stdout))
+			golden.Check(t, filepath.Join("..", "..", "testdata", "golden", "scan", e.Name()+".json"), []byte(rep.stdout))
 		})
 	}
 }
