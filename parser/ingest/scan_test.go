@@ -1,16 +1,18 @@
 package ingest
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -209,35 +211,87 @@ func TestScanConcurrent(t *testing.T) {
 }
 
 // A scan killed with SIGKILL at any moment and run again ends with the
-// same counts as one clean pass.
+// same counts as one clean pass. The child (TestMain, -ingest.child=scan)
+// announces each commit on its stdout, and the test kills it at chosen
+// points of its work: before it has committed anything, just before a
+// commit (the kill lands before, inside or after the transaction), just
+// after one (in the middle of parsing the next batch). After every kill
+// the database holds exactly the events of the lines its checkpoint
+// covers.
 func TestScanSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "named.log")
 	writeFile(t, log, lameLines(0, 200000))
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clean := openDB(t, filepath.Join(dir, "clean.db"))
 	scan(t, clean, log)
 	wantSum, want := totals(t, clean)
 
 	killed := filepath.Join(dir, "killed.db")
 	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestScanChild$")
-		cmd.Env = append(os.Environ(), "LAMERS_TEST_SCAN_CHILD="+killed, "LAMERS_TEST_SCAN_FILE="+log)
-		return cmd
+		return exec.Command(os.Args[0], "-test.run=^$", "-ingest.child=scan",
+			"-ingest.child-db="+killed, "-ingest.child-files="+log, "-ingest.child-batch=2000")
 	}
-	// Kill the child at spread-out moments: right away, while opening,
-	// and in the middle of batches.
-	for i, delay := range []time.Duration{0, 5 * time.Millisecond, 40 * time.Millisecond, 90 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+	// 100 batches of 2,000 lines; the kill points use up fewer than 40.
+	kills := []struct {
+		after string // the announcement to wait for: "" kills at once
+		n     int    // the how-manieth of it
+	}{
+		{"", 0}, {"committed", 1}, {"commit", 3}, {"committed", 10}, {"commit", 7}, {"committed", 15},
+	}
+	short := 0 // kills that left a checkpoint short of the end
+	for i, k := range kills {
 		cmd := child()
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(delay) // not synchronisation: the kill moment is what varies
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Logf("kill %d after %v", i, delay)
+		seen := 0
+		sc := bufio.NewScanner(stdout)
+		for k.after != "" && seen < k.n && sc.Scan() {
+			if strings.Fields(sc.Text())[0] == k.after {
+				seen++
+			}
+		}
+		if seen < k.n {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("kill %d: the child ended after %d of %d %q announcements: %v\n%s", i, seen, k.n, k.after, sc.Err(), stderr.String())
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("kill %d: the child did not die by SIGKILL (%v): the kill interrupted nothing\n%s", i, err, stderr.String())
+		}
+		off, lines := checkpointOf(t, killed, fi)
+		stored := int64(0)
+		if lines > 0 {
+			db := openDB(t, killed)
+			stored, _ = totals(t, db)
+			db.Close(context.Background())
+		}
+		t.Logf("kill %d after %d %q: checkpoint at byte %d of %d, line %d; %d events stored", i, seen, k.after, off, fi.Size(), lines, stored)
+		if stored != lines {
+			t.Fatalf("kill %d: %d events stored, but the checkpoint covers %d lines (one event each)", i, stored, lines)
+		}
+		if off > 0 && off < fi.Size() {
+			short++
+		}
 	}
-	cmd := child()
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if short == 0 {
+		t.Fatal("no kill left a checkpoint short of the end: the kills interrupted no scan in progress")
+	}
+	if out, err := child().CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
 	db := openDB(t, killed)
@@ -257,26 +311,27 @@ func TestScanSIGKILL(t *testing.T) {
 	}
 }
 
-// TestScanChild is the subprocess of TestScanSIGKILL.
-func TestScanChild(t *testing.T) {
-	dbPath := os.Getenv("LAMERS_TEST_SCAN_CHILD")
-	if dbPath == "" {
-		return
+// checkpointOf returns the offset and line count of the furthest
+// checkpoint of the file fi in the database at path (0, 0 when there is
+// none, or no database yet).
+func checkpointOf(t *testing.T, path string, fi os.FileInfo) (off, lines int64) {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, 0
 	}
-	db, err := store.Open(context.Background(), dbPath)
+	db := openDB(t, path)
+	defer db.Close(context.Background())
+	st := fi.Sys().(*syscall.Stat_t)
+	cps, err := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(context.Background())
-	batch, _ := strconv.Atoi(os.Getenv("LAMERS_TEST_SCAN_BATCH"))
-	if batch == 0 {
-		batch = 2000
+	for _, cp := range cps {
+		if cp.Offset > off {
+			off, lines = cp.Offset, cp.Lines
+		}
 	}
-	sc := NewScanner(db, Options{Location: time.UTC, BatchLines: batch})
-	var st Stats
-	if err := sc.ScanFile(context.Background(), os.Getenv("LAMERS_TEST_SCAN_FILE"), &st); err != nil {
-		t.Fatal(err)
-	}
+	return off, lines
 }
 
 // Ten thousand random names under one zone, logged by BIND's reason lines

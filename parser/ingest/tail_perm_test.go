@@ -2,11 +2,8 @@ package ingest
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,41 +13,13 @@ import (
 	"time"
 )
 
-// The helper process of TestTailPermissionDenied: a Tailer with its loops
-// running, logging JSON to stdout, until its standard input closes.
-func TestTailHelperProcess(t *testing.T) {
-	if os.Getenv("LAMERS_TAIL_HELPER") != "1" {
-		return // only TestTailPermissionDenied's subprocess runs it
-	}
-	db := openDB(t, os.Getenv("LAMERS_TAIL_DB"))
-	out := json.NewEncoder(os.Stdout)
-	opts := DefaultTailOptions()
-	opts.CheckInterval, opts.FlushInterval = 20*time.Millisecond, 20*time.Millisecond
-	opts.Location = time.UTC
-	opts.Logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	opts.OnCommit = func(c TailCommit) {
-		out.Encode(map[string]any{"msg": "commit", "path": c.Path, "lines": c.Lines})
-	}
-	var srcs []Source
-	for _, p := range strings.Split(os.Getenv("LAMERS_TAIL_FILES"), ",") {
-		srcs = append(srcs, Source{Path: p})
-	}
-	tl := NewTailer(db, srcs, opts)
-	if err := tl.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, os.Stdin)
-	if err := tl.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A file that cannot be read gives one clear error, the other file goes
 // on, and the file is read from its start once it is readable.
 //
 // Tests run as root, for whom a 0600 file is readable. So the tailer runs in
-// a subprocess (this test binary, copied where anyone may execute it) with
-// its privileges dropped to nobody through SysProcAttr.Credential.
+// a child process (this test binary, copied where anyone may execute it,
+// run as -ingest.child=tail: see TestMain) with its privileges dropped to
+// nobody through SysProcAttr.Credential.
 func TestTailPermissionDenied(t *testing.T) {
 	if os.Getuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -86,10 +55,8 @@ func TestTailPermissionDenied(t *testing.T) {
 	os.Chmod(denied, 0o600) // root's: nobody may not read it
 	writeFile(t, ok, "")
 
-	cmd := exec.Command(bin, "-test.run=^TestTailHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "LAMERS_TAIL_HELPER=1",
-		"LAMERS_TAIL_DB="+filepath.Join(dbDir, "lamers.db"),
-		"LAMERS_TAIL_FILES="+denied+","+ok)
+	cmd := exec.Command(bin, "-test.run=^$", "-ingest.child=tail",
+		"-ingest.child-db="+filepath.Join(dbDir, "lamers.db"), "-ingest.child-files="+denied+","+ok)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
