@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,9 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lamersProc starts `lamers args…` as a subprocess.
-func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
-	t.Helper()
+// startLamers starts `lamers args…` as a subprocess.
+func startLamers(env map[string]string, stderr io.Writer, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "LAMERS_TEST_EXEC=1")
 	for k, v := range env {
@@ -41,33 +41,54 @@ func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...s
 	cmd.Stdout = io.Discard
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start lamers %s: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
+}
+
+// lamersProc is startLamers for the test's own goroutine.
+func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd, err := startLamers(env, stderr, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return cmd
 }
 
-// storedEvents sums the counts of every finding.
-func storedEvents(t *testing.T, dbPath string) int64 {
-	t.Helper()
+// countEvents sums the counts of every finding in the database at dbPath.
+func countEvents(dbPath string) (int64, error) {
 	db, err := store.Open(context.Background(), dbPath)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer db.Close(context.Background())
 	fs, err := db.Findings(context.Background(), store.Filter{})
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	var n int64
 	for _, f := range fs {
 		n += f.Count
 	}
+	return n, nil
+}
+
+// storedEvents is countEvents for the test's own goroutine.
+func storedEvents(t *testing.T, dbPath string) int64 {
+	t.Helper()
+	n, err := countEvents(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
 // waitEvents waits until the database holds want events. The tailer is
-// another process: the database is the only thing to watch.
-func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, logs fmt.Stringer) {
+// another process: the database is the only thing to watch. On failure it
+// shows the end of logs and, when logDir is not "", the checkpoints of
+// every file in it.
+func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, logs fmt.Stringer, logDir string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var got int64
@@ -80,22 +101,37 @@ func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, l
 		}
 		time.Sleep(20 * time.Millisecond) // polling another process's commits
 	}
-	if dbg := os.Getenv("LAMERS_TAIL_DEBUG"); dbg != "" {
-		db, _ := store.Open(context.Background(), dbPath)
-		ents, _ := os.ReadDir(dbg)
-		for _, e := range ents {
-			fi, _ := e.Info()
-			st := fi.Sys().(*syscall.Stat_t)
-			cps, _ := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
-			t.Logf("%s size %d ino %d cps %+v", e.Name(), fi.Size(), st.Ino, cps)
-		}
-		db.Close(context.Background())
+	if logDir != "" {
+		t.Log(checkpointsIn(t, dbPath, logDir))
 	}
 	l := logs.String()
 	if len(l) > 6000 {
 		l = l[len(l)-6000:]
 	}
 	t.Fatalf("%d events stored after %v, want %d\n%s", got, within, want, l)
+}
+
+// checkpointsIn lists each file of dir with its size, inode and the
+// checkpoints the database at dbPath holds for that inode.
+func checkpointsIn(t *testing.T, dbPath, dir string) string {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		return err.Error()
+	}
+	defer db.Close(context.Background())
+	ents, _ := os.ReadDir(dir)
+	var b strings.Builder
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		cps, err := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
+		fmt.Fprintf(&b, "%s size %d inode %d checkpoints %+v %v\n", e.Name(), fi.Size(), st.Ino, cps, err)
+	}
+	return b.String()
 }
 
 // crashWriter writes distinct lame-server lines through an O_APPEND
@@ -106,6 +142,8 @@ type crashWriter struct {
 	path string
 	f    *os.File
 	n    int
+	// written is n for other goroutines.
+	written atomic.Int64
 }
 
 func (w *crashWriter) open() {
@@ -129,6 +167,7 @@ func (w *crashWriter) write(n int) {
 		w.t.Fatal(err)
 	}
 	w.n += n
+	w.written.Store(int64(w.n))
 }
 
 func gzipFile(t *testing.T, src, dst string) {
@@ -159,7 +198,6 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	env := testEnv(t)
 	dbPath := env["LAMERS_DB"]
 	dir := t.TempDir()
-	t.Setenv("LAMERS_TAIL_DEBUG", dir)
 	log := filepath.Join(dir, "lame.log")
 	w := &crashWriter{t: t, path: log}
 	w.open()
@@ -168,29 +206,47 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 
 	// The killer: start tail, let it run a random while, SIGKILL it. While
 	// hold is locked it lets the running tailer live (see the delete and
-	// recreate rotation below).
+	// recreate rotation below). Every tailer must die by the kill, not
+	// before (a tailer that fails at once would leave all the work to the
+	// last one), and at least one must be killed with work done and work
+	// left: events stored, fewer than the lines written.
 	stop := make(chan struct{})
 	var hold sync.Mutex
 	var wg sync.WaitGroup
 	wg.Add(1)
-	kills := 0
+	type kill struct {
+		err             error // how the tailer ended, or why it did not start
+		signalled       bool  // by SIGKILL
+		stored, written int64 // events stored and lines written after its death
+	}
+	var kills []kill
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(2026, 11))
 		for {
-			cmd := lamersProc(t, env, &stderr, "tail", "--from-start", log)
+			cmd, err := startLamers(env, &stderr, "tail", "--from-start", log)
+			if err != nil {
+				kills = append(kills, kill{err: err})
+				return
+			}
 			select {
 			case <-stop:
 				cmd.Process.Kill()
 				cmd.Wait()
 				return
-			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // a random moment
+			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // the kill moment, not a synchronisation
 			}
 			hold.Lock()
 			cmd.Process.Kill()
-			cmd.Wait()
+			k := kill{err: cmd.Wait()}
 			hold.Unlock()
-			kills++
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			k.signalled = ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+			k.written = w.written.Load()
+			if k.stored, err = countEvents(dbPath); err != nil {
+				k.err = err
+			}
+			kills = append(kills, k)
 		}
 	}()
 
@@ -235,7 +291,7 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 			// meanwhile: a tailer killed every few hundred milliseconds on
 			// a loaded machine may never get there.
 			hold.Lock()
-			waitEvents(t, dbPath, int64(w.n), 60*time.Second, &stderr)
+			waitEvents(t, dbPath, int64(w.n), 60*time.Second, &stderr, dir)
 			hold.Unlock()
 			os.Remove(log)
 			w.open()
@@ -259,11 +315,23 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	t.Logf("%d lines written, tail killed %d times", w.n, kills)
+	t.Logf("%d lines written, tail killed %d times", w.n, len(kills))
+	interrupted := 0
+	for i, k := range kills {
+		if !k.signalled {
+			t.Fatalf("tailer %d did not die by SIGKILL: %v\n%s", i, k.err, stderr.String())
+		}
+		if k.stored > 0 && k.stored < k.written {
+			interrupted++
+		}
+	}
+	if interrupted == 0 {
+		t.Fatalf("no kill interrupted a tailer with lines stored and lines left (kills: %+v)", kills)
+	}
 
 	// A last tailer catches up, then exits 0 on SIGTERM.
 	final := lamersProc(t, env, &stderr, "tail", "--from-start", log)
-	waitEvents(t, dbPath, total, 60*time.Second, &stderr)
+	waitEvents(t, dbPath, total, 60*time.Second, &stderr, dir)
 	final.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(final, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
@@ -356,7 +424,7 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitLog(t, &stderr, "tail: started")
 	wa.write(10)
-	waitEvents(t, env["LAMERS_DB"], 10, 20*time.Second, &stderr)
+	waitEvents(t, env["LAMERS_DB"], 10, 20*time.Second, &stderr, dir)
 
 	wb := &crashWriter{t: t, path: b, n: 1000}
 	wb.open()
@@ -366,7 +434,7 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitLog(t, &stderr, "b.log")
 	wb.write(7)
-	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr)
+	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr, dir)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(cmd, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
