@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"encoding"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -98,20 +104,121 @@ path = "/var/log/unbound/unbound.log"
 	}
 }
 
-// The example configuration documents every key and is itself valid.
+// The example configuration documents every key of Config with its
+// default value, and is itself valid. The keys are Config's toml tags,
+// walked by reflection, so a new field without its line in
+// lamers.example.toml fails here. A table array ([[sources]]), which has no
+// default, must be shown in comments with every key.
 func TestExampleConfig(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "lamers.example.toml"))
+	text, err := os.ReadFile(filepath.Join("..", "..", "lamers.example.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	c, err := ParseConfig(f, "lamers.example.toml")
+	c, err := ParseConfig(bytes.NewReader(text), "lamers.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// Every value the example sets is the default (a key it leaves out
+	// keeps the default too: the next check requires each one).
+	if diff := cmp.Diff(DefaultConfig(), c, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("lamers.example.toml sets values other than the defaults (-default +example):\n%s", diff)
+	}
+	var set map[string]any
+	if _, err := toml.Decode(string(text), &set); err != nil {
+		t.Fatal(err)
+	}
+	commented := commentedLines(string(text))
+	keys := configKeys(reflect.TypeFor[Config](), "")
+	// The walk reaches every kind of key: top level, nested, a Duration, a
+	// list of them, a key of a table array.
+	for _, want := range []string{"db", "scan.ignore_servers", "verify.lame_span", "resolver.timeouts", "sources.path"} {
+		if !slices.ContainsFunc(keys, func(k configKey) bool { return strings.Join(k.path, ".") == want }) {
+			t.Fatalf("the walk of Config misses %s: %v", want, keys)
+		}
+	}
+	for _, k := range keys {
+		if k.array == "" {
+			if _, ok := lookup(set, k.path); !ok {
+				t.Errorf("lamers.example.toml does not set %s (to its default)", strings.Join(k.path, "."))
+			}
+			continue
+		}
+		// In a commented example: "# [[sources]]" followed by "# path = …".
+		header := "[[" + k.array + "]]"
+		i := slices.Index(commented, header)
+		if i < 0 {
+			t.Errorf("lamers.example.toml shows no %s example", header)
+			continue
+		}
+		key := k.path[len(k.path)-1]
+		if !slices.ContainsFunc(commented[i+1:], func(l string) bool { return strings.HasPrefix(l, key+" = ") }) {
+			t.Errorf("lamers.example.toml's %s example does not show %s", header, key)
+		}
+	}
+}
+
+// configKey is one key of the configuration: its path of toml names and,
+// for a key inside an array of tables, that array's name.
+type configKey struct {
+	path  []string
+	array string
+}
+
+// configKeys returns the keys of the struct type typ by its toml tags,
+// under prefix: the fields of nested structs and of arrays of tables, not
+// the structs themselves. A field that decodes itself from text (Duration)
+// is a key.
+func configKeys(typ reflect.Type, array string, prefix ...string) []configKey {
+	var keys []configKey
+	for f := range typ.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		path := append(slices.Clone(prefix), name)
+		ft := f.Type
+		switch {
+		case reflect.PointerTo(ft).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
+		case ft.Kind() == reflect.Struct:
+			keys = append(keys, configKeys(ft, array, path...)...)
+			continue
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			keys = append(keys, configKeys(ft.Elem(), strings.Join(path, "."), path...)...)
+			continue
+		}
+		keys = append(keys, configKey{path, array})
+	}
+	return keys
+}
+
+// lookup finds the value at path in a decoded TOML document.
+func lookup(doc map[string]any, path []string) (any, bool) {
+	var v any = doc
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// commentedLines returns the text of the comment lines of a TOML file,
+// without "#" and the blanks around it.
+func commentedLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(l), "#"); ok {
+			out = append(out, strings.TrimSpace(c))
+		}
+	}
+	return out
 }
 
 func TestConfigPrecedence(t *testing.T) {
