@@ -462,10 +462,11 @@ func TestSetReference(t *testing.T) {
 // leaves the parser's state alone, for every lab log and format.
 func TestCandidateMatchesParse(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join("..", "testdata", "lab"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("lab logs: %d, %v", len(entries), err)
 	}
 	for _, f := range []Format{Auto, BIND, Unbound, UnboundInfra} {
+		rejected := 0
 		for _, e := range entries {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", "lab", e.Name()))
 			if err != nil {
@@ -477,11 +478,15 @@ func TestCandidateMatchesParse(t *testing.T) {
 					p.Parse(line, nil)
 					continue
 				}
+				rejected++
 				before := p.State()
 				if obs, res := p.Parse(line, nil); res != Ignored || len(obs) > 0 || !bytes.Equal(before, p.State()) {
 					t.Errorf("%v %s:%d: Candidate false but Parse gave %v, %d observations", f, e.Name(), i+1, res, len(obs))
 				}
 			}
+		}
+		if rejected == 0 {
+			t.Errorf("%v: Candidate rejected no line of the lab logs: nothing compared", f)
 		}
 	}
 }
