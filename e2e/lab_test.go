@@ -495,7 +495,40 @@ func (l *lab) query(t *testing.T) {
 		}
 		wg.Wait()
 		if round == 1 {
-			time.Sleep(2 * time.Second)
+			// Fetches the first round started outlive dig's one-second
+			// timeout; the second round starts once they have ended.
+			l.waitLogsQuiet(t)
+		}
+	}
+}
+
+// waitLogsQuiet waits until no resolver log has grown for a second (the
+// resolvers have nothing left in flight that would log), for at most 20 s.
+func (l *lab) waitLogsQuiet(t *testing.T) {
+	t.Helper()
+	var paths []string
+	for _, lg := range l.labLogs() {
+		paths = append(paths, lg.path)
+	}
+	paths = append(paths, l.fwd.bindLog, l.fwd.unboundLog)
+	const quiet, within = time.Second, 20 * time.Second
+	sizes := func() string {
+		var b strings.Builder
+		for _, p := range paths {
+			if fi, err := os.Stat(p); err == nil {
+				fmt.Fprintf(&b, "%s %d\n", p, fi.Size())
+			}
+		}
+		return b.String()
+	}
+	last, since, deadline := sizes(), time.Now(), time.Now().Add(within)
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("the resolver logs still grow after %v:\n%s", within, last)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the daemons' files
+		if now := sizes(); now != last {
+			last, since = now, time.Now()
 		}
 	}
 }
@@ -504,7 +537,7 @@ func (l *lab) query(t *testing.T) {
 // is complete and final before lamers reads it.
 func (l *lab) stopResolvers(t *testing.T) {
 	t.Helper()
-	time.Sleep(time.Second)
+	l.waitLogsQuiet(t)
 	daemons.stop(l.bindRes, 10*time.Second)
 	daemons.stop(l.unbound, 10*time.Second)
 	l.stopForwarders()
