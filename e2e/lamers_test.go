@@ -140,7 +140,8 @@ func (l *lab) lamersRun(t *testing.T, db string, codes []int, args ...string) ([
 	return stdout.Bytes(), code
 }
 
-// finding is one element of "report --format json" (DESIGN §2).
+// finding is one element of "report --format json" (fields as the README
+// lists them).
 type finding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`
@@ -582,7 +583,7 @@ func (l *lab) testVerify(t *testing.T) {
 	}
 }
 
-// checkResult is "check --format json" (DESIGN §2).
+// checkResult is "check --format json" (cmd/lamers/check.go).
 type checkResult struct {
 	Zone       string   `json:"zone"`
 	Parent     string   `json:"parent"`

@@ -54,7 +54,8 @@ func (p *Parser) stripBINDPrefixes(m []byte) []byte {
 	return m
 }
 
-// parseBIND parses a BIND message (any version, see log-formats.md §1, §2).
+// parseBIND parses a BIND message (any version, see docs/log-formats.md §2,
+// §3).
 func (p *Parser) parseBIND(m []byte, t time.Time, out []Observation) ([]Observation, Result) {
 	m = p.stripBINDPrefixes(m)
 	switch {

@@ -7,7 +7,8 @@
 //
 // # What it accepts
 //
-// The catalogue is /work/shared/reference/log-formats.md (DESIGN §3):
+// The catalogue, with each message's upstream source file and versions,
+// is docs/log-formats.md; in short:
 //
 //   - BIND 9.2 → 9.21 "lame server resolving 'Q' (in 'Z'?): ADDR#PORT"
 //     (9.1: "lame server on"), evidence lame_referral.
@@ -82,7 +83,10 @@
 // counted (Counts).
 //
 // Evidence against Options.IgnoreServers (the resolver's forwarders) is
-// dropped and counted.
+// dropped and counted. Where this reading departs from what the resolvers
+// meant (zone-less reason lines, NOERROR as formerr, lossy Unbound names
+// kept as written, replaced times, one count per two-line event) is listed
+// in docs/log-formats.md §11.
 //
 // # Names and addresses
 //

@@ -10,7 +10,7 @@ func TestCanonicalName(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
 	}{
-		// log-formats.md §1.2: BIND names come without the trailing dot
+		// docs/log-formats.md §2.5: BIND names come without the trailing dot
 		{`www.upref.lab`, `www.upref.lab.`},
 		{`www.upref.lab.`, `www.upref.lab.`},
 		{`.`, `.`},

@@ -44,7 +44,8 @@ type Config struct {
 	Sources []SourceConfig `toml:"sources"`
 }
 
-// ResolverConfig configures the bundled verifying resolver (DESIGN §5).
+// ResolverConfig configures the bundled verifying resolver
+// (docs/verification.md).
 type ResolverConfig struct {
 	// RootHints is a root hints file in zone-file format (like IANA's
 	// named.root); "" uses the embedded IANA hints.

@@ -7,7 +7,7 @@ import (
 	"io"
 )
 
-// Exit codes (DESIGN §2).
+// Exit codes (README, "Commands").
 const (
 	exitOK       = 0
 	exitFound    = 1  // a command-specific "yes" (check: a lame server)

@@ -117,7 +117,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a date, an RFC 3339 time or a duration", s)
 }
 
-// jsonFinding is the stable JSON shape of a finding (DESIGN §2).
+// jsonFinding is the stable JSON shape of a finding (the README lists its
+// fields; e2e tests them).
 type jsonFinding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`

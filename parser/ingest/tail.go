@@ -15,7 +15,8 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// Live tailing (DESIGN §2 `tail`, §4 exactly-once, §9).
+// Live tailing: `lamers tail`, with the guarantees of docs/exactly-once.md
+// (§6 is this file's part).
 //
 // A Tailer follows source paths. For each path it keeps the stream of the
 // file the path names now and, after a rotation, the streams of the inodes

@@ -14,8 +14,9 @@ import (
 
 // nxadm/tail is the fast path of a followed file: it wakes on inotify (or
 // polls, for NFS) and hands over complete lines with their end offsets. It
-// is wrapped so that none of its known defects (reference/dependencies.md
-// §2) can lose a line or end the process:
+// is wrapped so that none of its known defects (nxadm/tail v1.4.11:
+// tail.go, watch/inotify.go, watch/polling.go, util/util.go) can lose a line
+// or end the process (docs/exactly-once.md §6):
 //
 //   - It never sees a path that rotation can change. It follows
 //     /proc/self/fd/N, a duplicate of the descriptor this package pinned, so
