@@ -79,7 +79,7 @@ func (a *app) newResolver(f *resolverFlags, ednsCheck bool) (*resolver.Resolver,
 	cfg.TCPTimeout = time.Duration(rc.TCPTimeout)
 	cfg.DisableIPv4, cfg.DisableIPv6 = !rc.IPv4, !rc.IPv6
 	cfg.SkipEDNSCheck = !ednsCheck
-	cfg.Logger = a.log.With("subsystem", "resolver")
+	cfg.Logger = a.log.With(logKeyComponent, "resolver")
 	return resolver.New(cfg)
 }
 

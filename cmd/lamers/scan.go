@@ -100,7 +100,7 @@ newline. At the end a summary is printed.`,
 			if pruned, err := prune(ctx, db, a.cfg.RetentionDays, time.Now()); err != nil {
 				return err
 			} else if pruned > 0 {
-				a.log.Info("pruned daily counts", "rows", pruned, "retention_days", a.cfg.RetentionDays)
+				a.log.Info("pruned daily counts", logKeyRows, pruned, logKeyRetentionDays, a.cfg.RetentionDays)
 			}
 			if failed > 0 {
 				return &exitError{code: exitFailure, err: fmt.Errorf("scan: %d of %d inputs failed", failed, len(args))}

@@ -95,7 +95,7 @@ no FILE was given, rereads the configuration's [[sources]].`,
 				tl.Close(ctx)
 				return err
 			}
-			a.log.Info("tail: started", "sources", len(sources), "from_start", opts.FromStart, "poll", opts.Poll)
+			a.log.Info("tail: started", logKeySources, len(sources), logKeyFromStart, opts.FromStart, logKeyPoll, opts.Poll)
 		loop:
 			for {
 				select {
@@ -106,22 +106,22 @@ no FILE was given, rereads the configuration's [[sources]].`,
 					if len(args) == 0 {
 						cfg, err := loadConfig(&a.globals, a.getenv)
 						if err != nil {
-							a.log.Error("tail: reload configuration, keeping the old sources", "err", err)
+							a.log.Error("tail: reload configuration, keeping the old sources", logKeyErr, err)
 						} else if s, err := tailSources(cfg, nil, nil); err != nil {
-							a.log.Error("tail: reload configuration, keeping the old sources", "err", err)
+							a.log.Error("tail: reload configuration, keeping the old sources", logKeyErr, err)
 						} else {
 							sources = s
 						}
 					}
 					if err := tl.Reload(ctx, sources); err != nil {
-						a.log.Error("tail: reload", "err", err)
+						a.log.Error("tail: reload", logKeyErr, err)
 					}
 				}
 			}
 			err = tl.Close(context.WithoutCancel(ctx))
 			st := tl.Stats()
-			a.log.Info("tail: stopped", "lines", st.Lines, "recognised", st.Recognised,
-				"unrecognised", st.Unrecognised, "new_findings", st.NewFindings)
+			a.log.Info("tail: stopped", logKeyLines, st.Lines, logKeyRecognised, st.Recognised,
+				logKeyUnrecognised, st.Unrecognised, logKeyNewFindings, st.NewFindings)
 			if err != nil {
 				return fmt.Errorf("tail: final commit: %w", err)
 			}

@@ -147,7 +147,7 @@ func NewTailer(sink TailSink, sources []Source, opts TailOptions) *Tailer {
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	t.nxLog = slog.NewLogLogger(t.log.With("component", "nxadm/tail").Handler(), slog.LevelDebug)
+	t.nxLog = slog.NewLogLogger(t.log.With(logKeyComponent, "nxadm/tail").Handler(), slog.LevelDebug)
 	for _, src := range sources {
 		t.followers = append(t.followers, t.newFollower(src, !opts.FromStart))
 	}
@@ -193,7 +193,7 @@ func (t *Tailer) Start(ctx context.Context) error {
 	t.watchFast = t.procFD && (t.opts.CheckInterval > 0 || t.opts.FlushInterval > 0)
 	if t.watchFast && !t.opts.Poll {
 		if err := probeInotify(); err != nil {
-			t.log.Warn("tail: inotify unavailable, polling instead", "err", err)
+			t.log.Warn("tail: inotify unavailable, polling instead", logKeyErr, err)
 			t.opts.Poll = true
 		}
 	}
@@ -272,7 +272,7 @@ func (t *Tailer) Reload(ctx context.Context, sources []Source) error {
 		}
 		f := t.newFollower(src, !t.opts.FromStart)
 		if err := f.startup(ctx); err != nil {
-			t.log.Error("tail: start source", "path", src.Path, "err", err)
+			t.log.Error("tail: start source", logKeyPath, src.Path, logKeyErr, err)
 		}
 		next = append(next, f)
 	}

@@ -50,11 +50,11 @@ func (f *follower) report(err error) {
 	}
 	switch {
 	case err == nil:
-		f.t.log.Info("tail: following", "path", f.src.Path)
+		f.t.log.Info("tail: following", logKeyPath, f.src.Path)
 	case errors.Is(err, fs.ErrNotExist):
-		f.t.log.Info("tail: waiting for the file to appear", "path", f.src.Path)
+		f.t.log.Info("tail: waiting for the file to appear", logKeyPath, f.src.Path)
 	default:
-		f.t.log.Error("tail: cannot read file", "path", f.src.Path, "err", err)
+		f.t.log.Error("tail: cannot read file", logKeyPath, f.src.Path, logKeyErr, err)
 	}
 	f.reported = msg
 }
@@ -220,11 +220,11 @@ func gzipISize(p string) (uint32, bool) {
 func (f *follower) drain(ctx context.Context, path string) {
 	var st Stats
 	if err := f.scanner.ScanFile(ctx, path, &st); err != nil {
-		f.t.log.Warn("tail: read rotated file", "path", path, "err", err)
+		f.t.log.Warn("tail: read rotated file", logKeyPath, path, logKeyErr, err)
 		return
 	}
 	if st.Lines > 0 {
-		f.t.log.Info("tail: read lines left in a rotated file", "path", path, "lines", st.Lines)
+		f.t.log.Info("tail: read lines left in a rotated file", logKeyPath, path, logKeyLines, st.Lines)
 		f.t.committed(TailCommit{Path: path, Lines: st.Lines, Stats: st})
 	}
 }
@@ -287,7 +287,7 @@ func (f *follower) open(ctx context.Context) {
 		return
 	}
 	if err := s.identify(ctx); err != nil {
-		f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+		f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 	}
 	if s.fp == nil {
 		s.startAtEnd = false // nothing to skip: an empty file is read from its start
@@ -305,7 +305,7 @@ func (f *follower) rotated() {
 	s.lastGrowth = f.t.now()
 	f.old = append(f.old, s)
 	f.cur = nil
-	f.t.log.Info("tail: file rotated, draining the old one", "path", f.src.Path, "inode", s.ino)
+	f.t.log.Info("tail: file rotated, draining the old one", logKeyPath, f.src.Path, logKeyInode, s.ino)
 }
 
 // replaced handles a current file whose content changed in place
@@ -314,7 +314,7 @@ func (f *follower) rotated() {
 // the file is read again from its start.
 func (f *follower) replaced(ctx context.Context) {
 	s := f.cur
-	f.t.log.Info("tail: file truncated or overwritten, reading it from the start", "path", f.src.Path)
+	f.t.log.Info("tail: file truncated or overwritten, reading it from the start", logKeyPath, f.src.Path)
 	s.stopNX()
 	if s.fp != nil {
 		f.drainCopies(ctx, s.fp)
@@ -342,7 +342,7 @@ func (f *follower) drainCopies(ctx context.Context, fp []byte) {
 	}
 	if !found {
 		f.t.log.Warn("tail: no copy of the truncated content found next to it; lines written just before the truncation are read by the next scan of the copy",
-			"path", f.src.Path)
+			logKeyPath, f.src.Path)
 	}
 }
 
@@ -364,7 +364,7 @@ func (f *follower) readAll(ctx context.Context) {
 	keep := f.old[:0]
 	for _, s := range f.old {
 		if f.readStream(ctx, s) {
-			f.t.log.Warn("tail: rotated file truncated; the rest is left to scan", "path", f.src.Path, "inode", s.ino)
+			f.t.log.Warn("tail: rotated file truncated; the rest is left to scan", logKeyPath, f.src.Path, logKeyInode, s.ino)
 			s.close()
 			continue
 		}
@@ -385,7 +385,7 @@ func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
 			return true
 		}
 		if err != nil {
-			f.t.log.Error("tail: read", "path", s.src.Path, "err", err)
+			f.t.log.Error("tail: read", logKeyPath, s.src.Path, logKeyErr, err)
 			return false
 		}
 		if !s.full() {
@@ -395,7 +395,7 @@ func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
 			if errors.Is(err, errReplaced) {
 				return true
 			}
-			f.t.log.Error("tail: commit", "path", s.src.Path, "err", err)
+			f.t.log.Error("tail: commit", logKeyPath, s.src.Path, logKeyErr, err)
 			return false
 		}
 	}
@@ -413,7 +413,7 @@ func (f *follower) flushAll(ctx context.Context) {
 			if errors.Is(err, errReplaced) {
 				f.replaced(ctx)
 			} else {
-				f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+				f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
 			}
 			break
 		}
@@ -428,7 +428,7 @@ func (f *follower) flushAll(ctx context.Context) {
 	}
 	for _, s := range f.old {
 		if err := s.commit(ctx, false); err != nil && !errors.Is(err, errReplaced) {
-			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+			f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
 		}
 	}
 }
@@ -447,7 +447,7 @@ func (f *follower) onLine(ctx context.Context, l *tail.Line) {
 	if s.fp == nil {
 		// The first line of a new file: identify it (resume or start).
 		if err := s.identify(ctx); err != nil {
-			f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+			f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 		}
 	}
 	ok, err := s.consume(l.Text, l.SeekInfo.Offset)
@@ -507,7 +507,7 @@ func (f *follower) loop(stop <-chan struct{}) {
 func (f *follower) reopen(ctx context.Context) {
 	if s := f.cur; s != nil {
 		if err := s.commit(ctx, false); err != nil {
-			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
+			f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
 		}
 		if fi, err := os.Stat(f.src.Path); err == nil && s.same(fi) && !s.pending() {
 			s.close()

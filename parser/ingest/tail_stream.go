@@ -197,7 +197,7 @@ func (s *stream) skipToEnd(ctx context.Context) error {
 	}
 	s.pos, s.tail, s.tailOK = end, h, true
 	s.t.log.Info("tail: new file, starting at its end (use --from-start to read existing lines)",
-		"path", s.src.Path, "offset", end)
+		logKeyPath, s.src.Path, logKeyOffset, end)
 	return s.commit(ctx, true)
 }
 
@@ -403,7 +403,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	}
 	res, err := s.t.sink.Commit(ctx, b)
 	if errors.Is(err, store.ErrConflict) {
-		s.t.log.Debug("tail: checkpoint moved by another writer, resuming from it", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: checkpoint moved by another writer, resuming from it", logKeyPath, s.src.Path, logKeyErr, err)
 		return s.resync(ctx)
 	}
 	if err != nil {

@@ -74,7 +74,7 @@ func (s *stream) startNX() {
 	}
 	fd, err := syscall.Dup(int(s.f.Fd()))
 	if err != nil {
-		s.t.log.Debug("tail: dup descriptor", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: dup descriptor", logKeyPath, s.src.Path, logKeyErr, err)
 		return
 	}
 	syscall.CloseOnExec(fd)
@@ -91,7 +91,7 @@ func (s *stream) startNX() {
 	})
 	if err != nil {
 		dup.Close()
-		s.t.log.Debug("tail: start follower", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: start follower", logKeyPath, s.src.Path, logKeyErr, err)
 		return
 	}
 	s.nx, s.nxDup = t, dup
