@@ -104,23 +104,6 @@ func TestCLI(t *testing.T) {
 	}
 }
 
-// Standard input is ingested exactly once too.
-func TestScanStdin(t *testing.T) {
-	env := testEnv(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lab", "bind9.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := lamers(t, env, strings.NewReader(string(data)), "scan", "-")
-	if r.code != 0 || !strings.Contains(r.stdout, "lines read: 188") {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	r = lamers(t, env, strings.NewReader(string(data)), "scan", "-")
-	if !strings.Contains(r.stdout, "lines read: 0\n") || !strings.Contains(r.stdout, "already ingested by earlier runs: 188") {
-		t.Fatalf("second scan of the same input:\n%s", r.stdout)
-	}
-}
-
 // Attacker-influenced text never reaches the terminal raw: not the sample
 // of a line that was not understood, not a name stored in the database.
 func TestReportTableEscapes(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,41 +19,6 @@ import (
 
 	"github.com/lamers-dev/lamers/store"
 )
-
-// TestMain lets a test run the lamers binary as a subprocess: the test
-// binary itself, with LAMERS_TEST_EXEC=1, is main().
-func TestMain(m *testing.M) {
-	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// startLamers starts `lamers args…` as a subprocess.
-func startLamers(env map[string]string, stderr io.Writer, args ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "LAMERS_TEST_EXEC=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout = io.Discard
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start lamers %s: %w", strings.Join(args, " "), err)
-	}
-	return cmd, nil
-}
-
-// lamersProc is startLamers for the test's own goroutine.
-func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd, err := startLamers(env, stderr, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cmd
-}
 
 // countEvents sums the counts of every finding in the database at dbPath.
 func countEvents(dbPath string) (int64, error) {
