@@ -3,12 +3,11 @@ package e2e
 // What the lab must produce, zone by zone: the delegation as lab. has it,
 // the verdict and reason each (NS name, address) must get from lamers
 // (verify and check), and the evidence each resolver logs. The log columns
-// are what BIND 9.18 and Unbound 1.17 logged querying this tree (the lab
-// logs in testdata/lab at the module root come from such a run; the
-// evidence kinds are those of docs/log-formats.md), the verdicts and
-// reasons those of docs/verification.md §3.
+// are what BIND 9.18 and Unbound 1.17 write in this lab (testdata/lab at the
+// module root holds a recorded run; docs/log-formats.md explains each line),
+// the verdicts and reasons follow docs/verification.md.
 
-// Verdicts (check --format json, docs/verification.md §3).
+// Verdicts of check --format json.
 const (
 	authoritative = "authoritative"
 	lame          = "lame"
@@ -54,8 +53,7 @@ func (z *zoneExpect) delegates(addr string) bool {
 }
 
 // ok is a server that serves the zone properly; its reason is the
-// classification's name, "authoritative" (docs/verification.md §3), or
-// empty.
+// classification's name, "authoritative" (docs/verification.md), or empty.
 func ok(name, addr string) nsExpect {
 	return nsExpect{name, addr, []string{authoritative}, []string{authoritative, ""}}
 }

@@ -7,8 +7,9 @@
 //
 // # What it accepts
 //
-// The catalogue, with each message's upstream source file and versions,
-// is docs/log-formats.md; in short:
+// docs/log-formats.md is the catalogue: every message with the BIND or
+// Unbound source file that writes it, the versions, and the evidence it
+// gives. In short:
 //
 //   - BIND 9.2 → 9.21 "lame server resolving 'Q' (in 'Z'?): ADDR#PORT"
 //     (9.1: "lame server on"), evidence lame_referral.
@@ -83,10 +84,7 @@
 // counted (Counts).
 //
 // Evidence against Options.IgnoreServers (the resolver's forwarders) is
-// dropped and counted. Where this reading departs from what the resolvers
-// meant (zone-less reason lines, NOERROR as formerr, lossy Unbound names
-// kept as written, replaced times, one count per two-line event) is listed
-// in docs/log-formats.md §11.
+// dropped and counted.
 //
 // # Names and addresses
 //

@@ -80,21 +80,18 @@ func serverPort(o Observation) string {
 // aggregate with testdata/golden/parser/<file>.golden. Run
 // `go test ./parser -update` to rewrite the golden files.
 func TestGolden(t *testing.T) {
-	// The logs of the lab; SUMMARY.txt and auth-behaviour.txt are notes.
-	logs, err := filepath.Glob("../testdata/lab/*.log")
-	if err != nil || len(logs) == 0 {
-		t.Fatalf("no lab logs: %v", err)
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "lab", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
-	infra, err := filepath.Glob("../testdata/lab/*dump_infra*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := append(logs, infra...)
+	dir := filepath.Join("..", "testdata", "golden", "parser")
+	var names []string
 	for _, path := range files {
 		name := filepath.Base(path)
+		names = append(names, name+".golden")
 		t.Run(name, func(t *testing.T) {
-			got := aggregate(t, path)
-			golden.Check(t, filepath.Join("..", "testdata", "golden", "parser", name+".golden"), []byte(got))
+			golden.Check(t, filepath.Join(dir, name+".golden"), []byte(aggregate(t, path)))
 		})
 	}
+	golden.Orphans(t, dir, names)
 }

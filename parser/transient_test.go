@@ -11,7 +11,7 @@ import (
 // query names kept with strings.Clone must stay intact after the
 // transient Parser has gone on to later lines.
 func TestTransientQName(t *testing.T) {
-	withQName := 0
+	total := 0
 	for _, l := range labLogs(t) {
 		plain := New(Options{Format: l.format, Location: time.UTC, Reference: labReference})
 		transient := New(Options{Format: l.format, Location: time.UTC, Reference: labReference, TransientQName: true})
@@ -40,10 +40,10 @@ func TestTransientQName(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d observations, %d with a query name", l.name, len(kept), qnames)
-		withQName += qnames
+		total += qnames
 	}
-	if withQName == 0 {
-		t.Error("no observation of the lab logs has a query name: nothing compared")
+	if total == 0 {
+		t.Fatal("no lab log gave an observation with a query name: nothing was compared")
 	}
 }
 

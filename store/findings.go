@@ -37,6 +37,11 @@ type Finding struct {
 	Reason     string
 	Rounds     int
 	LastProbed time.Time // zero if never
+	// Weight is the evidence weight in days (docs/verification.md,
+	// section 5): what is costly to forge — two resolver programs, many
+	// days, a long span, many events — counts as that many days of
+	// waiting in DueFindings's order.
+	Weight int
 }
 
 // Filter selects findings for Findings and DueFindings; zero fields do not
@@ -49,7 +54,23 @@ type Filter struct {
 	Since    time.Time  // only findings whose LastSeen is at or after Since
 	// ProbedBefore keeps findings never probed or last probed before it.
 	ProbedBefore time.Time
-	Limit        int // at most this many findings, in the order of the call
+	// Under keeps the findings whose zone — for a zone-less finding its
+	// sample query name, else its bucket — is this absolute name or lies
+	// below it (by labels as written, as for NotUnder).
+	Under string
+	// NotServers leaves out the findings of these addresses (any port).
+	NotServers []netip.Addr
+	// NotUnder leaves out the findings whose zone — for a zone-less
+	// finding its sample query name, else its bucket — is one of these
+	// absolute names or lies below one of them (by labels as written: an
+	// escaped dot counts as a boundary too).
+	NotUnder []string
+	// After, for DueFindings and CountFindings only, keeps the findings
+	// that come after this one in verification order: a page of
+	// DueFindings continues after the last finding of the page before (as
+	// DueFindings returned it: its LastProbed, FirstSeen, Weight and ID).
+	After *Finding
+	Limit int // at most this many findings, in the order of the call
 }
 
 // Zoning selects findings by whether their zone is known.
@@ -60,6 +81,9 @@ const (
 	AnyZoning Zoning = iota // zoned and zone-less findings
 	Zoned                   // only findings with a zone
 	ZoneLess                // only zone-less findings, not attributed yet
+	// Bucketed: zone-less findings of a named bucket, those Attribute can
+	// give a zone; not the OverflowBucket, which mixes unrelated names.
+	Bucketed
 )
 
 // where returns f as an SQL condition ("" for none) and its arguments.
@@ -75,6 +99,8 @@ func (f Filter) where() (string, []any, error) {
 		where = append(where, "zone <> ''")
 	case ZoneLess:
 		where = append(where, "zone = ''")
+	case Bucketed:
+		where, args = append(where, "zone = '' AND bucket <> ?"), append(args, OverflowBucket)
 	default:
 		return "", nil, fmt.Errorf("unknown zoning %d", f.Zoning)
 	}
@@ -98,6 +124,33 @@ func (f Filter) where() (string, []any, error) {
 	if !f.ProbedBefore.IsZero() {
 		where, args = append(where, "(last_probed IS NULL OR last_probed < ?)"), append(args, f.ProbedBefore.UnixNano())
 	}
+	if len(f.NotServers) > 0 {
+		servers := make([]string, len(f.NotServers))
+		for i, a := range f.NotServers {
+			servers[i] = a.WithZone("").String()
+		}
+		cond, a := inList("server", servers)
+		where, args = append(where, "NOT "+cond), append(args, a...)
+	}
+	if f.Under != "" {
+		cond, a, err := underSQL(f.Under)
+		if err != nil {
+			return "", nil, fmt.Errorf("under: %w", err)
+		}
+		where, args = append(where, cond), append(args, a...)
+	}
+	for _, name := range f.NotUnder {
+		cond, a, err := underSQL(name)
+		if err != nil {
+			return "", nil, fmt.Errorf("not under: %w", err)
+		}
+		where, args = append(where, "NOT "+cond), append(args, a...)
+	}
+	if f.After != nil {
+		k := dueKey(*f.After)
+		where = append(where, "("+dueKeySQL+" > ? OR ("+dueKeySQL+" = ? AND id > ?))")
+		args = append(args, k, k, f.After.ID)
+	}
 	if f.Limit < 0 {
 		return "", nil, fmt.Errorf("negative limit %d", f.Limit)
 	}
@@ -107,9 +160,51 @@ func (f Filter) where() (string, []any, error) {
 	return " WHERE " + strings.Join(where, " AND "), args, nil
 }
 
+// The evidence weight of a finding, in days (docs/verification.md, section
+// 5, "Order"). Anyone who can make a resolver log a name controls what the
+// logs say, so the weight counts what costs a forger most: a second
+// resolver program (both BIND and Unbound logged it) 8; each further day
+// with events 2, up to 14 days; each day between the first and the last
+// event 1, up to 28; each power of ten of events 2, up to a million.
+// A finding seen once weighs 0.
+const weightSQL = `(8 * (max(json_array_length(sources), 1) - 1)
+	+ 2 * (min(max((SELECT count(DISTINCT day) FROM daily_counts WHERE finding_id = findings.id), 1), 15) - 1)
+	+ min((last_seen - first_seen) / 86400000000000, 28)
+	+ 2 * min(length(max(count, 1)) - 1, 6))`
+
+// dueKeySQL is where a finding stands in verification order, smallest
+// first: the time it has been waiting since — its last probe, or its first
+// sighting if never probed — moved earlier by its weight in days. dueKey
+// computes the same from a Finding.
+const dueKeySQL = `(coalesce(last_probed, first_seen) - 86400000000000 * ` + weightSQL + `)`
+
+func dueKey(f Finding) int64 {
+	since := f.LastProbed
+	if since.IsZero() {
+		since = f.FirstSeen
+	}
+	return unixNano(since) - int64(24*time.Hour)*int64(f.Weight)
+}
+
+// nameSQL is the name a finding is about: its zone, or for a zone-less
+// finding its sample query name, else its bucket.
+const nameSQL = `(CASE WHEN zone <> '' THEN zone WHEN qname <> '' THEN qname ELSE bucket END)`
+
+// underSQL is the condition that a finding's name (nameSQL) is name or lies
+// below it.
+func underSQL(name string) (string, []any, error) {
+	if !strings.HasSuffix(name, ".") {
+		return "", nil, fmt.Errorf("%q is not an absolute name", name)
+	}
+	if name == "." {
+		return "1", nil, nil
+	}
+	return "(" + nameSQL + " = ? OR substr(" + nameSQL + ", -?) = ?)", []any{name, len(name) + 1, "." + name}, nil
+}
+
 // findingColumns are the columns scanFinding reads, in its order.
 const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
-	first_seen, last_seen, status, reason, rounds, last_probed`
+	first_seen, last_seen, status, reason, rounds, last_probed, ` + weightSQL
 
 // scanFinding reads one row of findingColumns.
 func scanFinding(r rowScanner) (Finding, error) {
@@ -122,7 +217,7 @@ func scanFinding(r rowScanner) (Finding, error) {
 		probed                      sql.NullInt64
 	)
 	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
-		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed); err != nil {
+		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed, &fd.Weight); err != nil {
 		return Finding{}, err
 	}
 	var err error
@@ -162,6 +257,9 @@ func inList(col string, vals []string) (string, []any) {
 // before IPv6, numerically), port and bucket.
 func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 	where, args, err := f.where()
+	if err == nil && f.After != nil {
+		err = errors.New("after: only for due findings")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: findings: %w", err)
 	}
@@ -183,19 +281,65 @@ func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 	return fs, nil
 }
 
-// DueFindings returns the findings that match f in the order verification
-// probes them: never-probed ones first, then by oldest last_probed; ties by
-// ID.
+// DueFindings returns the findings that match f in verification order
+// (docs/verification.md, section 5): by the time each has been waiting
+// since its last probe (or, never probed, since it was first seen), moved
+// earlier by its Weight in days; ties by ID. With a Limit SQLite keeps only
+// that many rows while it orders them; f.After continues from an earlier
+// page.
 func (db *DB) DueFindings(ctx context.Context, f Filter) ([]Finding, error) {
 	where, args, err := f.where()
 	if err != nil {
 		return nil, fmt.Errorf("store: due findings: %w", err)
 	}
-	q := "SELECT " + findingColumns + " FROM findings" + where + " ORDER BY last_probed IS NOT NULL, last_probed, id"
+	q := "SELECT " + findingColumns + " FROM findings" + where + " ORDER BY " + dueKeySQL + ", id"
 	if f.Limit > 0 {
 		q, args = q+" LIMIT ?", append(args, f.Limit)
 	}
 	return queryAll(ctx, db, "due findings", scanFinding, q, args...)
+}
+
+// CountFindings returns how many findings match f, its Limit aside.
+func (db *DB) CountFindings(ctx context.Context, f Filter) (int, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return 0, fmt.Errorf("store: count findings: %w", err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM findings"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count findings %s: %w", db.path, err)
+	}
+	return n, nil
+}
+
+// LossyCandidates returns the zones known for a server address and port —
+// of its zoned findings, and those its zone-less findings were attributed
+// to (Attribute) — that hold a character other than a-z, 0-9, '.', '*',
+// '_' and '-': an escape (we\.ird.lab.) or another octet Unbound prints as
+// '?' (docs/verification.md, section 1). They come in byte order, without
+// duplicates, from an index of such zones only (migration 0003).
+func (db *DB) LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error) {
+	// The GLOB is the partial index's condition, word for word.
+	rows, err := db.db.QueryContext(ctx, `SELECT zone FROM findings
+		WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		UNION SELECT zone FROM attributions WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		ORDER BY 1`, server.String(), int(port))
+	if err != nil {
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var z string
+		if err := rows.Scan(&z); err != nil {
+			return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+		}
+		out = append(out, z)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+	}
+	return out, nil
 }
 
 // Finding returns the finding with the given ID, or an error wrapping

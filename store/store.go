@@ -118,11 +118,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{path: path, db: sqldb, clock: time.Now}
-	if err := sqldb.PingContext(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return sqldb.PingContext(ctx) }); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)
 	}
@@ -226,6 +226,35 @@ func beginWrite(ctx context.Context, b beginner) (*sql.Tx, error) {
 			}
 			return nil, err
 		}
+	}
+}
+
+// openBusyWait bounds how long Open waits for other processes that hold a
+// new database's lock. SQLite reports SQLITE_BUSY at once, without calling
+// the busy handler, when a connection's first statement must switch a new
+// file to WAL mode while another process does the same; two lamers
+// processes started together on a fresh database (a daemon and a cron job)
+// would otherwise fail with "database is locked".
+const openBusyWait = 30 * time.Second
+
+// whileBusy runs f again, after a short and growing pause, for as long as it
+// fails with SQLITE_BUSY or SQLITE_LOCKED, up to openBusyWait.
+func whileBusy(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(openBusyWait)
+	pause := 5 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 250*time.Millisecond)
 	}
 }
 

@@ -138,7 +138,7 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		RetentionDays: 400,
 		Scan:          ScanConfig{Format: "auto"},
-		Tail:          TailConfig{RotatedIdle: "5m"},
+		Tail:          TailConfig{RotatedIdle: Duration(5 * time.Minute)},
 		Resolver: ResolverConfig{
 			QPS:        50,
 			Timeouts:   []Duration{Duration(3 * time.Second), Duration(5 * time.Second)},
@@ -247,6 +247,7 @@ func (c *Config) location() (*time.Location, error) {
 	return loc, nil
 }
 
+// parseLogLevel parses log_level and --log-level.
 func parseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {

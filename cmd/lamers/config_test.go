@@ -2,14 +2,14 @@ package main
 
 import (
 	"bytes"
-	"encoding"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
@@ -24,11 +24,12 @@ func TestParseConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "empty file keeps the defaults", toml: "", check: func(t *testing.T, c Config) {
-			if diff := cmp.Diff(DefaultConfig(), c); diff != "" {
+			// "ignore_servers = []" shows the default, nil.
+			if diff := cmp.Diff(DefaultConfig(), c, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("differs from the defaults (-want +got):\n%s", diff)
 			}
 		}},
-		{name: "every key", toml: `
+		{name: "top-level, [scan], [tail] and [[sources]] keys", toml: `
 db = "/var/lib/lamers/lamers.db"
 log_level = "debug"
 timezone = "Europe/Amsterdam"
@@ -52,7 +53,7 @@ path = "/var/log/unbound/unbound.log"
 			if ps, err := c.ignoreServers(); err != nil || fmt.Sprint(ps) != "[192.0.2.53/32 10.0.0.0/8 2001:db8:53::/48]" {
 				t.Errorf("ignore_servers = %v, %v", ps, err)
 			}
-			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: "90s"}
+			want := TailConfig{Poll: true, FromStart: true, RotatedIdle: Duration(90 * time.Second)}
 			if c.Tail != want {
 				t.Errorf("tail = %+v, want %+v", c.Tail, want)
 			}
@@ -66,7 +67,11 @@ path = "/var/log/unbound/unbound.log"
 		{name: "source without path", toml: "[[sources]]\nformat = \"bind\"\n", wantErr: "sources[0].path: must not be empty"},
 		{name: "source twice", toml: "[[sources]]\npath = \"/l/a.log\"\n[[sources]]\npath = \"/l/./a.log\"\n", wantErr: `sources[1].path: "/l/./a.log" is already sources[0]`},
 		{name: "unknown source key", toml: "[[sources]]\npath = \"a\"\nglob = \"*\"\n", wantErr: "unknown key sources.glob"},
-		{name: "bad rotated_idle", toml: "[tail]\nrotated_idle = \"soon\"\n", wantErr: `tail.rotated_idle: "soon" is not a positive duration`},
+		// tail.rotated_idle is a Duration like the others: the decoder names
+		// the key and the value.
+		{name: "bad rotated_idle", toml: "[tail]\nrotated_idle = \"soon\"\n", wantErr: `(last key "tail.rotated_idle"): "soon" is not a duration like 30m or 24h`},
+		{name: "zero rotated_idle", toml: "[tail]\nrotated_idle = \"0s\"\n", wantErr: `tail.rotated_idle: 0s is not positive`},
+		{name: "negative rotated_idle", toml: "[tail]\nrotated_idle = \"-1m\"\n", wantErr: `tail.rotated_idle: -1m0s is not positive`},
 		{name: "unknown key", toml: "dbpath = \"x\"\n", wantErr: "unknown key dbpath"},
 		{name: "unknown nested key", toml: "[scan]\nformats = \"bind\"\n", wantErr: "unknown key scan.formats"},
 		{name: "bad log level", toml: `log_level = "loud"`, wantErr: `log_level: "loud" is not one of`},
@@ -97,129 +102,124 @@ path = "/var/log/unbound/unbound.log"
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.check != nil {
-				tt.check(t, c)
+			if tt.check == nil {
+				t.Fatal("the row states neither an error nor a check")
 			}
+			tt.check(t, c)
 		})
 	}
 }
 
-// The example configuration documents every key of Config with its
-// default value, and is itself valid. The keys are Config's toml tags,
-// walked by reflection, so a new field without its line in
-// lamers.example.toml fails here. A table array ([[sources]]), which has no
-// default, must be shown in comments with every key.
+// TestExampleConfig wants lamers.example.toml to document the whole
+// configuration: every key of Config (found through its toml tags, so that
+// a field added later is covered) set to its default value, and for an
+// array of tables, whose default is empty, a commented-out example table
+// showing each of its keys. ParseConfig refuses keys Config does not have.
 func TestExampleConfig(t *testing.T) {
-	text, err := os.ReadFile(filepath.Join("..", "..", "lamers.example.toml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "lamers.example.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseConfig(bytes.NewReader(text), "lamers.example.toml")
+	c, err := ParseConfig(bytes.NewReader(data), "lamers.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	// Every value the example sets is the default (a key it leaves out
-	// keeps the default too: the next check requires each one).
+	// "ignore_servers = []" shows the default, nil.
 	if diff := cmp.Diff(DefaultConfig(), c, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("lamers.example.toml sets values other than the defaults (-default +example):\n%s", diff)
+		t.Errorf("lamers.example.toml does not show the defaults (-default +example):\n%s", diff)
 	}
-	var set map[string]any
-	if _, err := toml.Decode(string(text), &set); err != nil {
-		t.Fatal(err)
-	}
-	commented := commentedLines(string(text))
-	keys := configKeys(reflect.TypeFor[Config](), "")
-	// The walk reaches every kind of key: top level, nested, a Duration, a
-	// list of them, a key of a table array.
-	for _, want := range []string{"db", "scan.ignore_servers", "verify.lame_span", "resolver.timeouts", "sources.path"} {
-		if !slices.ContainsFunc(keys, func(k configKey) bool { return strings.Join(k.path, ".") == want }) {
-			t.Fatalf("the walk of Config misses %s: %v", want, keys)
+	shown := definedKeys(t, string(data))
+	examples := definedKeys(t, commentedTables(string(data)))
+	for _, k := range configKeys(reflect.TypeFor[Config](), "") {
+		in := shown
+		if k.inArray {
+			in = examples // commented out: the default array is empty
+		}
+		if !in[k.name] {
+			t.Errorf("lamers.example.toml does not show key %s", k.name)
 		}
 	}
-	for _, k := range keys {
-		if k.array == "" {
-			if _, ok := lookup(set, k.path); !ok {
-				t.Errorf("lamers.example.toml does not set %s (to its default)", strings.Join(k.path, "."))
-			}
-			continue
-		}
-		// In a commented example: "# [[sources]]" followed by "# path = …".
-		header := "[[" + k.array + "]]"
-		i := slices.Index(commented, header)
-		if i < 0 {
-			t.Errorf("lamers.example.toml shows no %s example", header)
-			continue
-		}
-		key := k.path[len(k.path)-1]
-		if !slices.ContainsFunc(commented[i+1:], func(l string) bool { return strings.HasPrefix(l, key+" = ") }) {
-			t.Errorf("lamers.example.toml's %s example does not show %s", header, key)
-		}
+	// The commented-out tables are a valid configuration too.
+	ex, err := ParseConfig(strings.NewReader(commentedTables(string(data))), "lamers.example.toml (commented tables)")
+	if err == nil {
+		err = ex.Validate()
+	}
+	if err != nil {
+		t.Errorf("the commented-out tables of lamers.example.toml: %v", err)
 	}
 }
 
-// configKey is one key of the configuration: its path of toml names and,
-// for a key inside an array of tables, that array's name.
+// configKey is one key of the configuration, dotted ("tail.poll").
 type configKey struct {
-	path  []string
-	array string
+	name    string
+	inArray bool // a key of an array of tables ([[sources]])
 }
 
-// configKeys returns the keys of the struct type typ by its toml tags,
-// under prefix: the fields of nested structs and of arrays of tables, not
-// the structs themselves. A field that decodes itself from text (Duration)
-// is a key.
-func configKeys(typ reflect.Type, array string, prefix ...string) []configKey {
+// configKeys lists the keys of the struct type typ by its toml tags:
+// nested structs are tables, slices of structs arrays of tables.
+func configKeys(typ reflect.Type, prefix string) []configKey {
 	var keys []configKey
 	for f := range typ.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if name == "" || name == "-" {
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if tag == "" || tag == "-" {
 			continue
 		}
-		path := append(slices.Clone(prefix), name)
-		ft := f.Type
+		name := prefix + tag
 		switch {
-		case reflect.PointerTo(ft).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
-		case ft.Kind() == reflect.Struct:
-			keys = append(keys, configKeys(ft, array, path...)...)
-			continue
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			keys = append(keys, configKeys(ft.Elem(), strings.Join(path, "."), path...)...)
-			continue
+		case f.Type.Kind() == reflect.Struct:
+			keys = append(keys, configKeys(f.Type, name+".")...)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			for _, k := range configKeys(f.Type.Elem(), name+".") {
+				keys = append(keys, configKey{k.name, true})
+			}
+		default:
+			keys = append(keys, configKey{name: name})
 		}
-		keys = append(keys, configKey{path, array})
 	}
 	return keys
 }
 
-// lookup finds the value at path in a decoded TOML document.
-func lookup(doc map[string]any, path []string) (any, bool) {
-	var v any = doc
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[p]; !ok {
-			return nil, false
-		}
+// definedKeys returns the dotted keys a TOML document sets.
+func definedKeys(t *testing.T, doc string) map[string]bool {
+	t.Helper()
+	var v map[string]any
+	md, err := toml.Decode(doc, &v)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
 	}
-	return v, true
+	keys := make(map[string]bool)
+	for _, k := range md.Keys() {
+		keys[k.String()] = true
+	}
+	return keys
 }
 
-// commentedLines returns the text of the comment lines of a TOML file,
-// without "#" and the blanks around it.
-func commentedLines(text string) []string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if c, ok := strings.CutPrefix(strings.TrimSpace(l), "#"); ok {
-			out = append(out, strings.TrimSpace(c))
+// commentedTables returns the commented-out example tables of a TOML file,
+// uncommented: each block of comment lines that starts with "# [[name]]",
+// its "# key = value" lines.
+func commentedTables(doc string) string {
+	var b strings.Builder
+	in := false
+	for line := range strings.Lines(doc) {
+		line = strings.TrimRight(line, "\n")
+		rest, comment := strings.CutPrefix(line, "# ")
+		switch {
+		case !strings.HasPrefix(line, "#"):
+			in = false
+		case comment && strings.HasPrefix(rest, "[[") && strings.HasSuffix(rest, "]]"):
+			in = true
+			b.WriteString(rest + "\n")
+		case in && comment && commentedKey.MatchString(rest):
+			b.WriteString(rest + "\n")
 		}
 	}
-	return out
+	return b.String()
 }
+
+var commentedKey = regexp.MustCompile(`^[a-z_]+ = \S`)
 
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()

@@ -13,20 +13,55 @@ import (
 	"time"
 )
 
-// TestMain lets a test run the lamers binary as a subprocess: the test
-// binary itself, with LAMERS_TEST_EXEC=1, is main().
-func TestMain(m *testing.M) {
-	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // labTime is the modification time given to copied fixtures: lines without
 // a timestamp (bind9-bare.log, bind9-notime.log) and dump_infra entries
 // take the file's time.
 var labTime = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// envExec=1 makes the test binary main(): tests run lamers as a
+// subprocess (to kill it, to send it signals) through it.
+const envExec = "LAMERS_TEST_EXEC"
+
+// TestMain lets a test run the lamers binary as a subprocess: the test
+// binary itself, with envExec=1, is main(); with envExec=stop it is main
+// running the scripted command of TestStopStages.
+func TestMain(m *testing.M) {
+	switch os.Getenv(envExec) {
+	case "1":
+		main()
+		return
+	case "stop":
+		os.Exit(runProcess(stopScriptRun, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// lamersProc starts `lamers args…` as a subprocess.
+func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd, err := startLamers(env, stderr, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// startLamers starts `lamers args…` as a subprocess with the variables env
+// added to the environment and its stderr to stderr. (lamersProc fails the
+// test instead; this one may run on any goroutine.)
+func startLamers(env map[string]string, stderr io.Writer, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envExec+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout = io.Discard
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start lamers %s: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
+}
 
 type result struct {
 	code           int
@@ -75,29 +110,4 @@ func copyFixture(t *testing.T, dir, name string) string {
 		t.Fatal(err)
 	}
 	return dst
-}
-
-// startLamers starts `lamers args…` as a subprocess.
-func startLamers(env map[string]string, stderr io.Writer, args ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "LAMERS_TEST_EXEC=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout = io.Discard
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start lamers %s: %w", strings.Join(args, " "), err)
-	}
-	return cmd, nil
-}
-
-// lamersProc is startLamers for the test's own goroutine.
-func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd, err := startLamers(env, stderr, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cmd
 }

@@ -12,80 +12,94 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/store"
 )
 
-func reportCommand() *command {
-	var format, zone, since, status string
-	return &command{
+// reportCommand is `lamers report`.
+type reportCommand struct {
+	format, zone, since, status string
+}
+
+func (c *reportCommand) doc() commandDoc {
+	return commandDoc{
 		name:     "report",
 		synopsis: "list findings as a table, JSON or CSV",
 		help: `--since takes a date (2006-01-02), an RFC 3339 time or a duration back
 from now (36h, 14d). The JSON fields are stable: zone, qname, server, port,
 server_names, sources, observed, count, first_seen, last_seen, status,
 reason, rounds, last_probed.`,
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&format, "format", "table", "output `format`: table, json, csv")
-			fs.StringVar(&zone, "zone", "", "only findings for this `zone`")
-			fs.StringVar(&since, "since", "", "only findings seen since `when` (date, RFC 3339 time or duration like 14d)")
-			fs.StringVar(&status, "status", "", "only findings with this `status`")
-		},
-		run: func(ctx context.Context, a *app, args []string) error {
-			if len(args) > 0 {
-				return usagef("report: unexpected argument %q", args[0])
-			}
-			var f store.Filter
-			if zone != "" {
-				z, err := canonicalZone(zone)
-				if err != nil {
-					return usagef("report: --zone: %v", err)
-				}
-				f.Zone = z
-			}
-			if since != "" {
-				t, err := parseSince(since, time.Now())
-				if err != nil {
-					return usagef("report: --since: %v", err)
-				}
-				f.Since = t
-			}
-			if status != "" {
-				s, err := store.ParseStatus(status)
-				if err != nil {
-					return usagef("report: --status: %q is not one of %s", status, statusNames())
-				}
-				f.Statuses = []store.Status{s}
-			}
-			var write func(io.Writer, []store.Finding) error
-			switch format {
-			case "table":
-				write = writeTable
-			case "json":
-				write = writeJSON
-			case "csv":
-				write = writeCSV
-			default:
-				return usagef("report: --format: %q is not one of table, json, csv", format)
-			}
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close(context.WithoutCancel(ctx))
-			fs, err := db.Findings(ctx, f)
-			if err != nil {
-				return err
-			}
-			return write(a.stdout, fs)
-		},
 	}
 }
 
-// canonicalZone turns a zone given on the command line into the stored
-// form (lower case, absolute, BIND escapes).
-func canonicalZone(s string) (string, error) {
-	return parser.CanonicalName(s)
+func (c *reportCommand) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.format, "format", "table", "output `format`: table, json, csv")
+	fs.StringVar(&c.zone, "zone", "", "only findings for this `zone`")
+	fs.StringVar(&c.since, "since", "", "only findings seen since `when` (date, RFC 3339 time or duration like 14d)")
+	fs.StringVar(&c.status, "status", "", "only findings with this `status`")
+}
+
+func (c *reportCommand) run(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		return usagef("report: unexpected argument %q", args[0])
+	}
+	f, err := c.filter(time.Now())
+	if err != nil {
+		return err
+	}
+	write, ok := findingWriter(c.format)
+	if !ok {
+		return usagef("report: --format: %q is not one of table, json, csv", c.format)
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	fs, err := db.Findings(ctx, f)
+	if err != nil {
+		return err
+	}
+	return write(a.stdout, fs)
+}
+
+// filter is the store filter the flags ask for.
+func (c *reportCommand) filter(now time.Time) (store.Filter, error) {
+	var f store.Filter
+	if c.zone != "" {
+		z, err := canonicalZone(c.zone)
+		if err != nil {
+			return f, usagef("report: --zone: %v", err)
+		}
+		f.Zone = z
+	}
+	if c.since != "" {
+		t, err := parseSince(c.since, now)
+		if err != nil {
+			return f, usagef("report: --since: %v", err)
+		}
+		f.Since = t
+	}
+	if c.status != "" {
+		s, err := store.ParseStatus(c.status)
+		if err != nil {
+			return f, usagef("report: --status: %q is not one of %s", c.status, statusNames())
+		}
+		f.Statuses = []store.Status{s}
+	}
+	return f, nil
+}
+
+// findingWriter returns the writer of an output format of report.
+func findingWriter(format string) (func(io.Writer, []store.Finding) error, bool) {
+	switch format {
+	case "table":
+		return writeTable, true
+	case "json":
+		return writeJSON, true
+	case "csv":
+		return writeCSV, true
+	}
+	return nil, false
 }
 
 // statusNames lists the finding statuses for a usage message.
@@ -97,28 +111,7 @@ func statusNames() string {
 	return strings.Join(names, ", ")
 }
 
-// parseSince accepts 2006-01-02, RFC 3339, or a duration back from now
-// (Go durations plus a "d" suffix for days).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.ParseInLocation(time.DateOnly, s, time.UTC); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
-			return now.AddDate(0, 0, -n), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a date, an RFC 3339 time or a duration", s)
-}
-
-// jsonFinding is the stable JSON shape of a finding (the README lists its
-// fields; e2e tests them).
+// jsonFinding is the stable JSON shape of a finding (README.md, "Commands").
 type jsonFinding struct {
 	Zone        string   `json:"zone"`
 	QName       string   `json:"qname"`
@@ -183,11 +176,10 @@ func writeJSON(w io.Writer, fs []store.Finding) error {
 	return enc.Encode(out)
 }
 
-var csvHeader = []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen", "status", "reason", "rounds", "last_probed"}
-
 func writeCSV(w io.Writer, fs []store.Finding) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
+	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen", "status", "reason", "rounds", "last_probed"}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for i := range fs {
@@ -242,11 +234,4 @@ func writeTable(w io.Writer, fs []store.Finding) error {
 			escapeTerminal(strings.Join(f.Observed, ",")), f.LastSeen.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/lamers-dev/lamers/internal/golden"
@@ -15,9 +19,12 @@ import (
 func TestScanLabGolden(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join("..", "..", "testdata", "lab"))
 	if err != nil || len(entries) == 0 {
-		t.Fatalf("lab logs: %d, %v", len(entries), err)
+		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
+	goldenDir := filepath.Join("..", "..", "testdata", "golden", "scan")
+	var names []string
 	for _, e := range entries {
+		names = append(names, e.Name()+".json")
 		t.Run(e.Name(), func(t *testing.T) {
 			env := testEnv(t)
 			path := copyFixture(t, t.TempDir(), e.Name())
@@ -32,9 +39,10 @@ func TestScanLabGolden(t *testing.T) {
 			if rep.code != 0 {
 				t.Fatalf("report: exit %d\n%s", rep.code, rep.stderr)
 			}
-			golden.Check(t, filepath.Join("..", "..", "testdata", "golden", "scan", e.Name()+".json"), []byte(rep.stdout))
+			golden.Check(t, filepath.Join(goldenDir, e.Name()+".json"), []byte(rep.stdout))
 		})
 	}
+	golden.Orphans(t, goldenDir, names)
 }
 
 // The scan summary counts what was read but not stored: evidence against
@@ -79,6 +87,78 @@ func TestScanSummaryCounts(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
 	}
+}
+
+func TestScanCommand(t *testing.T) {
+	a := newTestApp(t, "")
+	log := copyFixture(t, t.TempDir(), "bind9.log")
+	if err := a.runCmd(&scanCommand{noProgress: true}, log); err != nil {
+		t.Fatalf("%v\n%s", err, a.errb)
+	}
+	if !strings.Contains(a.out.String(), "lines read: 188\n") {
+		t.Errorf("summary:\n%s", a.out)
+	}
+}
+
+// The whole argument list is checked before anything is read: `scan - a.log
+// -` used to commit two inputs, then fail.
+func TestScanCommandRejectsArgumentsFirst(t *testing.T) {
+	dir := t.TempDir()
+	log := copyFixture(t, dir, "bind9.log")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "scan: no files given (use - for standard input)"},
+		{[]string{"-", log, "-"}, "scan: argument 3: - (standard input) is already argument 1"},
+		{[]string{log, ""}, "scan: argument 2 is an empty file name"},
+	}
+	for _, tt := range tests {
+		a := newTestApp(t, "22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53\n")
+		err := a.runCmd(&scanCommand{noProgress: true}, tt.args...)
+		var ue *usageError
+		if !errors.As(err, &ue) || err.Error() != tt.want {
+			t.Errorf("scan %q: %v, want the usage error %q", tt.args, err, tt.want)
+		}
+		if a.out.String() != "" {
+			t.Errorf("scan %q read something:\n%s", tt.args, a.out)
+		}
+	}
+	r := lamers(t, testEnv(t), strings.NewReader(""), "scan", "-", log, "-")
+	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, "argument 3") {
+		t.Errorf("lamers scan - %s -: exit %d\nstdout: %s\nstderr: %s", log, r.code, r.stdout, r.stderr)
+	}
+}
+
+// Stopped by the first signal, scan keeps what it committed, prints its
+// summary and ends well: a rerun continues. The signal comes while
+// standard input is read; the file after it is not scanned.
+func TestScanCommandGracefulStop(t *testing.T) {
+	a := newTestApp(t, "")
+	log := copyFixture(t, t.TempDir(), "bind9.log")
+	a.stdin = &stopReader{r: strings.NewReader("22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53\n"),
+		stop: func() { a.stop.receive(syscall.SIGTERM) }}
+	if err := a.runCmd(&scanCommand{noProgress: true}, "-", log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a.out.String(), "files: 1\n") {
+		t.Errorf("summary:\n%s", a.out)
+	}
+	if want := "lamers: scan stopped early (terminated signal received): committed batches are kept; run it again to continue\n"; a.errb.String() != want {
+		t.Errorf("stderr %q, want %q", a.errb, want)
+	}
+}
+
+// stopReader calls stop at its first read.
+type stopReader struct {
+	r    io.Reader
+	stop func()
+	once sync.Once
+}
+
+func (s *stopReader) Read(p []byte) (int, error) {
+	s.once.Do(s.stop)
+	return s.r.Read(p)
 }
 
 // Standard input is ingested exactly once too.

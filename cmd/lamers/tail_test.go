@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,39 +21,28 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// countEvents sums the counts of every finding in the database at dbPath.
-func countEvents(dbPath string) (int64, error) {
+// storedEvents sums the counts of every finding.
+func storedEvents(t *testing.T, dbPath string) int64 {
+	t.Helper()
 	db, err := store.Open(context.Background(), dbPath)
 	if err != nil {
-		return 0, err
+		t.Fatal(err)
 	}
 	defer db.Close(context.Background())
 	fs, err := db.Findings(context.Background(), store.Filter{})
 	if err != nil {
-		return 0, err
+		t.Fatal(err)
 	}
 	var n int64
 	for _, f := range fs {
 		n += f.Count
 	}
-	return n, nil
-}
-
-// storedEvents is countEvents for the test's own goroutine.
-func storedEvents(t *testing.T, dbPath string) int64 {
-	t.Helper()
-	n, err := countEvents(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	return n
 }
 
 // waitEvents waits until the database holds want events. The tailer is
-// another process: the database is the only thing to watch. On failure it
-// shows the end of logs and, when logDir is not "", the checkpoints of
-// every file in it.
-func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, logs fmt.Stringer, logDir string) {
+// another process: the database is the only thing to watch.
+func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, logs fmt.Stringer) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var got int64
@@ -65,37 +55,22 @@ func waitEvents(t *testing.T, dbPath string, want int64, within time.Duration, l
 		}
 		time.Sleep(20 * time.Millisecond) // polling another process's commits
 	}
-	if logDir != "" {
-		t.Log(checkpointsIn(t, dbPath, logDir))
+	if dbg := os.Getenv("LAMERS_TAIL_DEBUG"); dbg != "" {
+		db, _ := store.Open(context.Background(), dbPath)
+		ents, _ := os.ReadDir(dbg)
+		for _, e := range ents {
+			fi, _ := e.Info()
+			st := fi.Sys().(*syscall.Stat_t)
+			cps, _ := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
+			t.Logf("%s size %d ino %d cps %+v", e.Name(), fi.Size(), st.Ino, cps)
+		}
+		db.Close(context.Background())
 	}
 	l := logs.String()
 	if len(l) > 6000 {
 		l = l[len(l)-6000:]
 	}
 	t.Fatalf("%d events stored after %v, want %d\n%s", got, within, want, l)
-}
-
-// checkpointsIn lists each file of dir with its size, inode and the
-// checkpoints the database at dbPath holds for that inode.
-func checkpointsIn(t *testing.T, dbPath, dir string) string {
-	t.Helper()
-	db, err := store.Open(context.Background(), dbPath)
-	if err != nil {
-		return err.Error()
-	}
-	defer db.Close(context.Background())
-	ents, _ := os.ReadDir(dir)
-	var b strings.Builder
-	for _, e := range ents {
-		fi, err := e.Info()
-		if err != nil {
-			continue
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		cps, err := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
-		fmt.Fprintf(&b, "%s size %d inode %d checkpoints %+v %v\n", e.Name(), fi.Size(), st.Ino, cps, err)
-	}
-	return b.String()
 }
 
 // crashWriter writes distinct lame-server lines through an O_APPEND
@@ -106,8 +81,6 @@ type crashWriter struct {
 	path string
 	f    *os.File
 	n    int
-	// written is n for other goroutines.
-	written atomic.Int64
 }
 
 func (w *crashWriter) open() {
@@ -131,7 +104,6 @@ func (w *crashWriter) write(n int) {
 		w.t.Fatal(err)
 	}
 	w.n += n
-	w.written.Store(int64(w.n))
 }
 
 func gzipFile(t *testing.T, src, dst string) {
@@ -162,35 +134,31 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	env := testEnv(t)
 	dbPath := env["LAMERS_DB"]
 	dir := t.TempDir()
+	t.Setenv("LAMERS_TAIL_DEBUG", dir)
 	log := filepath.Join(dir, "lame.log")
 	w := &crashWriter{t: t, path: log}
 	w.open()
 	defer w.f.Close()
 	var stderr lockedBuffer
 
-	// The killer: start tail, let it run a random while, SIGKILL it. While
-	// hold is locked it lets the running tailer live (see the delete and
-	// recreate rotation below). Every tailer must die by the kill, not
-	// before (a tailer that fails at once would leave all the work to the
-	// last one), and at least one must be killed with work done and work
-	// left: events stored, fewer than the lines written.
+	// The killer: start tail, let it run a random while, SIGKILL it, and
+	// record how it died and where the checkpoint of the live file was. It
+	// fails nothing itself (it is not the test's goroutine): the test reads
+	// kills once it has stopped. While hold is locked it lets the running
+	// tailer live (see the delete and recreate rotation below).
 	stop := make(chan struct{})
 	var hold sync.Mutex
 	var wg sync.WaitGroup
+	var kills []tailKill
+	var killerErr error
 	wg.Add(1)
-	type kill struct {
-		err             error // how the tailer ended, or why it did not start
-		signalled       bool  // by SIGKILL
-		stored, written int64 // events stored and lines written after its death
-	}
-	var kills []kill
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(2026, 11))
 		for {
 			cmd, err := startLamers(env, &stderr, "tail", "--from-start", log)
 			if err != nil {
-				kills = append(kills, kill{err: err})
+				killerErr = err
 				return
 			}
 			select {
@@ -198,17 +166,14 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 				cmd.Process.Kill()
 				cmd.Wait()
 				return
-			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // the kill moment, not a synchronisation
+			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // a random moment
 			}
 			hold.Lock()
-			cmd.Process.Kill()
-			k := kill{err: cmd.Wait()}
+			k, err := killTail(cmd, dbPath, log)
 			hold.Unlock()
-			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			k.signalled = ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-			k.written = w.written.Load()
-			if k.stored, err = countEvents(dbPath); err != nil {
-				k.err = err
+			if err != nil {
+				killerErr = err
+				return
 			}
 			kills = append(kills, k)
 		}
@@ -255,7 +220,7 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 			// meanwhile: a tailer killed every few hundred milliseconds on
 			// a loaded machine may never get there.
 			hold.Lock()
-			waitEvents(t, dbPath, int64(w.n), 60*time.Second, &stderr, dir)
+			waitEvents(t, dbPath, int64(w.n), 60*time.Second, &stderr)
 			hold.Unlock()
 			os.Remove(log)
 			w.open()
@@ -279,23 +244,27 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	t.Logf("%d lines written, tail killed %d times", w.n, len(kills))
-	interrupted := 0
+	if killerErr != nil {
+		t.Fatal(killerErr)
+	}
+	short := 0
 	for i, k := range kills {
-		if !k.signalled {
-			t.Fatalf("tailer %d did not die by SIGKILL: %v\n%s", i, k.err, stderr.String())
+		ws, ok := k.state.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("kill %d: tail ended with %v, not by SIGKILL: it was not running when killed\n%s", i, k.state, stderr.String())
 		}
-		if k.stored > 0 && k.stored < k.written {
-			interrupted++
+		if k.offset < k.size {
+			short++
 		}
 	}
-	if interrupted == 0 {
-		t.Fatalf("no kill interrupted a tailer with lines stored and lines left (kills: %+v)", kills)
+	t.Logf("%d lines written, tail killed %d times, %d of them with lines of the live file not committed", w.n, len(kills), short)
+	if len(kills) == 0 || short == 0 {
+		t.Fatalf("no kill interrupted a tailer with lines left to commit (%d kills)", len(kills))
 	}
 
 	// A last tailer catches up, then exits 0 on SIGTERM.
 	final := lamersProc(t, env, &stderr, "tail", "--from-start", log)
-	waitEvents(t, dbPath, total, 60*time.Second, &stderr, dir)
+	waitEvents(t, dbPath, total, 60*time.Second, &stderr)
 	final.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(final, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
@@ -318,6 +287,46 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	if !strings.Contains(res.stdout, "lines read: 0\n") {
 		t.Errorf("scan read lines again:\n%s", res.stdout)
 	}
+}
+
+// tailKill is one SIGKILL of `lamers tail`: how the process ended, and the
+// offset of the live file's checkpoint after the kill against the file's
+// size just before it.
+type tailKill struct {
+	state        *os.ProcessState
+	offset, size int64
+}
+
+// killTail kills the tailer cmd following log into the database dbPath
+// and reports the kill. When log does not exist at that moment (between
+// the delete and the recreate of a rotation) offset and size are 0.
+func killTail(cmd *exec.Cmd, dbPath, log string) (tailKill, error) {
+	fi, statErr := os.Stat(log)
+	cmd.Process.Kill()
+	cmd.Wait()
+	k := tailKill{state: cmd.ProcessState}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		return k, nil
+	}
+	if statErr != nil {
+		return k, statErr
+	}
+	k.size = fi.Size()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return k, err
+	}
+	defer db.Close(ctx)
+	st := fi.Sys().(*syscall.Stat_t)
+	cps, err := db.CheckpointsByInode(ctx, uint64(st.Dev), st.Ino)
+	if err != nil {
+		return k, err
+	}
+	for _, cp := range cps {
+		k.offset = max(k.offset, cp.Offset)
+	}
+	return k, nil
 }
 
 // waitLog waits until a subprocess has logged s.
@@ -388,7 +397,7 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitLog(t, &stderr, "tail: started")
 	wa.write(10)
-	waitEvents(t, env["LAMERS_DB"], 10, 20*time.Second, &stderr, dir)
+	waitEvents(t, env["LAMERS_DB"], 10, 20*time.Second, &stderr)
 
 	wb := &crashWriter{t: t, path: b, n: 1000}
 	wb.open()
@@ -396,11 +405,51 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	wb.write(5) // before the reload: a new source is read from its end
 	writeCfg(a, b)
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitLog(t, &stderr, "b.log")
+	waitLog(t, &stderr, `msg="tail: following" path=`+b)
 	wb.write(7)
-	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr, dir)
+	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(cmd, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
+	}
+}
+
+// tail commits what it read and returns nil at the first signal.
+func TestTailCommandGracefulStop(t *testing.T) {
+	a := newTestApp(t, "")
+	log := copyFixture(t, t.TempDir(), "bind9.log")
+	// The database exists before the test polls it: two first opens of a
+	// new database at once can fail with "database is locked" (store/,
+	// reported apart).
+	storedEvents(t, a.cfg.DB)
+	done := make(chan error, 1)
+	go func() { done <- a.runCmd(&tailCommand{fromStart: true}, log) }()
+	// bind9.log's 188 lines hold 156 events: the sum of the counts in
+	// testdata/golden/scan/bind9.log.json.
+	deadline := time.Now().Add(20 * time.Second)
+	for storedEvents(t, a.cfg.DB) != 156 {
+		select {
+		case err := <-done:
+			t.Fatalf("tail returned before the stop: %v\n%s", err, a.errb)
+		case <-time.After(20 * time.Millisecond): // polling the tailer's commits
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events stored after 20s, want 156\n%s", storedEvents(t, a.cfg.DB), a.errb)
+		}
+	}
+	a.stop.receive(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("tail did not return within 20s of the graceful stop")
+	}
+	if got := storedEvents(t, a.cfg.DB); got != 156 {
+		t.Errorf("%d events stored after the stop, want 156", got)
+	}
+	if !strings.Contains(a.errb.String(), `msg="tail: stopped" lines=188 `) {
+		t.Errorf("no final log line:\n%s", a.errb)
 	}
 }

@@ -1,42 +1,34 @@
-// Package golden compares test output with expected output kept in files
-// under testdata/, the idiom of the Go tree's cmd/gofmt and go/doc tests.
+// Package golden compares test output with expected files under testdata/,
+// the idiom of the Go tree's own golden tests (cmd/gofmt, go/doc): the test
+// always compares, and only a person rewrites the files, by running the
+// tests with -update and reading the diff before committing it.
 //
-// A test renders what it produced and calls Check with the file that holds
-// what it must produce. The comparison always runs; `go test -update`
-// rewrites the files instead, for a person who then reads the diff before
-// committing it. A missing file is a failure, never a pass, and -update is
-// refused under CI=true, where it would make every comparison pass.
-//
-// The package registers the -update flag on the test binary's command line,
-// once for every test package that imports it; it is imported by tests
-// only.
+// Importing the package registers the -update flag once for the test
+// binary; a test package must not register its own.
 package golden
 
 import (
+	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
 
-// Check compares got with the contents of the file at path (relative to the
-// test's package directory, or absolute). With -update it writes got to
-// path, creating its directory, and the test passes; under CI=true -update
-// fails the test instead. Otherwise a missing or unreadable file fails the
-// test with the command that creates it, and a difference fails it with a
-// diff of its lines (-want +got, quoted as Go strings: golden
-// data may hold control characters).
+// Updating reports whether the tests run with -update.
+func Updating() bool { return *update }
+
+// Check compares got with the file at path. With -update it writes got to
+// path (creating its directory) instead. A missing file fails the test: a
+// golden comparison without its golden file must not pass.
 func Check(t testing.TB, path string, got []byte) {
 	t.Helper()
 	if *update {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("golden: -update under CI=true would pass every comparison; rewrite %s outside CI", path)
-		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatalf("golden: %v", err)
 		}
@@ -48,9 +40,67 @@ func Check(t testing.TB, path string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("golden: %v (go test -update creates it; read it before committing)", err)
+		t.Fatalf("golden: %v (go test -update creates it)", err)
 	}
-	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n")); diff != "" {
-		t.Errorf("golden: output differs from %s (-want +got; go test -update rewrites it):\n%s", path, diff)
+	if !bytes.Equal(got, want) {
+		t.Errorf("golden: output differs from %s (go test -update rewrites it):\n%s", path, Diff(string(want), string(got)))
 	}
+}
+
+// Orphans fails t for every regular file in dir whose name is not in names:
+// a golden file whose input is gone is a comparison that silently stopped
+// running. With -update it removes them instead. dir must exist.
+func Orphans(t testing.TB, dir string, names []string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || slices.Contains(names, e.Name()) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if *update {
+			if err := os.Remove(path); err != nil {
+				t.Fatalf("golden: %v", err)
+			}
+			t.Logf("golden: removed %s", path)
+			continue
+		}
+		t.Errorf("golden: %s belongs to no input any more (go test -update removes it)", path)
+	}
+}
+
+// Diff shows where want and got differ, line by line: the line counts, the
+// two lines before the first difference, and the next three lines of each
+// ("-" only in want, "+" only in got, "  " the same).
+func Diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	i := 0
+	for i < len(w) && i < len(g) && w[i] == g[i] {
+		i++
+	}
+	if i == len(w) && i == len(g) {
+		return "(no difference)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "first difference at line %d (want %d lines, got %d)\n", i+1, len(w), len(g))
+	from := max(i-2, 0)
+	for k := from; k < i; k++ {
+		fmt.Fprintf(&b, "  %s\n", w[k])
+	}
+	for k := i; k < i+3 && (k < len(w) || k < len(g)); k++ {
+		switch {
+		case k < len(w) && k < len(g) && w[k] == g[k]:
+			fmt.Fprintf(&b, "  %s\n", w[k])
+			continue
+		case k < len(w):
+			fmt.Fprintf(&b, "- %s\n", w[k])
+		}
+		if k < len(g) {
+			fmt.Fprintf(&b, "+ %s\n", g[k])
+		}
+	}
+	return b.String()
 }

@@ -9,90 +9,108 @@ import (
 	"testing"
 )
 
-// recorder is a testing.TB that records what Check reports. Its Fatalf
-// ends the goroutine as testing.T's does, so Check runs in its own.
+// recorder is a testing.TB that records failures instead of reporting
+// them; Fatalf ends the calling goroutine, as the real one does.
 type recorder struct {
 	testing.TB
-	errors, fatals, logs []string
+	errors []string
+	fatal  bool
 }
 
-func (r *recorder) Helper() {}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+func (r *recorder) Helper()             {}
+func (r *recorder) Logf(string, ...any) {}
+func (r *recorder) Errorf(f string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(f, args...))
 }
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.fatals = append(r.fatals, fmt.Sprintf(format, args...))
+func (r *recorder) Fatalf(f string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(f, args...))
+	r.fatal = true
 	runtime.Goexit()
 }
 
-func (r *recorder) Logf(format string, args ...any) {
-	r.logs = append(r.logs, fmt.Sprintf(format, args...))
-}
-
-// check runs Check against a recorder with -update set to updating.
-func check(t *testing.T, updating bool, path string, got []byte) *recorder {
-	t.Helper()
-	saved := *update
-	*update = updating
-	defer func() { *update = saved }()
+// record runs f with a recorder on its own goroutine (Fatalf ends it).
+func record(t *testing.T, f func(tb testing.TB)) *recorder {
 	r := &recorder{TB: t}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Check(r, path, got)
+		f(r)
 	}()
 	<-done
 	return r
 }
 
+func withUpdate(t *testing.T, on bool) {
+	old := *update
+	*update = on
+	t.Cleanup(func() { *update = old })
+}
+
 func TestCheck(t *testing.T) {
-	t.Setenv("CI", "")
 	dir := t.TempDir()
-	want := "zone server\nupref.lab. 127.53.4.1\n"
-	path := filepath.Join(dir, "report.golden")
-	if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-		t.Fatal(err)
+	path := filepath.Join(dir, "out.golden")
+	withUpdate(t, false)
+
+	r := record(t, func(tb testing.TB) { Check(tb, path, []byte("a\n")) })
+	if !r.fatal || !strings.Contains(r.errors[0], "go test -update creates it") {
+		t.Fatalf("missing golden file: fatal %v, errors %q; want a fatal error", r.fatal, r.errors)
 	}
 
-	if r := check(t, false, path, []byte(want)); len(r.errors)+len(r.fatals) != 0 {
-		t.Errorf("equal output: errors %q, fatals %q", r.errors, r.fatals)
+	withUpdate(t, true)
+	if r := record(t, func(tb testing.TB) { Check(tb, filepath.Join(dir, "sub", "out.golden"), []byte("a\nb\n")) }); len(r.errors) != 0 {
+		t.Fatalf("-update: %q", r.errors)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "sub", "out.golden")); err != nil || string(b) != "a\nb\n" {
+		t.Fatalf("-update wrote %q, %v", b, err)
 	}
 
-	r := check(t, false, path, []byte("zone server\nupref.lab. 127.53.4.2\n"))
-	if len(r.errors) != 1 || !hasLine(r.errors[0], "-", `"upref.lab. 127.53.4.1"`) || !hasLine(r.errors[0], "+", `"upref.lab. 127.53.4.2"`) {
-		t.Errorf("different output: errors %q, want one with the changed line as -want +got", r.errors)
+	withUpdate(t, false)
+	path = filepath.Join(dir, "sub", "out.golden")
+	if r := record(t, func(tb testing.TB) { Check(tb, path, []byte("a\nb\n")) }); len(r.errors) != 0 {
+		t.Errorf("same content: %q", r.errors)
 	}
-
-	missing := filepath.Join(dir, "missing", "x.golden")
-	if r := check(t, false, missing, []byte(want)); len(r.fatals) != 1 || !strings.Contains(r.fatals[0], "-update") {
-		t.Errorf("missing file: fatals %q, want one naming -update", r.fatals)
-	}
-
-	if r := check(t, true, missing, []byte(want)); len(r.errors)+len(r.fatals) != 0 {
-		t.Errorf("-update: errors %q, fatals %q", r.errors, r.fatals)
-	}
-	if b, err := os.ReadFile(missing); err != nil || string(b) != want {
-		t.Errorf("-update wrote %q, %v; want %q", b, err, want)
-	}
-
-	t.Setenv("CI", "true")
-	if r := check(t, true, path, []byte("changed\n")); len(r.fatals) != 1 || !strings.Contains(r.fatals[0], "CI=true") {
-		t.Errorf("-update under CI=true: fatals %q, want a refusal", r.fatals)
-	}
-	if b, _ := os.ReadFile(path); string(b) != want {
-		t.Errorf("-update under CI=true rewrote the file: %q", b)
+	r = record(t, func(tb testing.TB) { Check(tb, path, []byte("a\nc\n")) })
+	if r.fatal || len(r.errors) != 1 || !strings.Contains(r.errors[0], "- b\n+ c\n") {
+		t.Errorf("different content: fatal %v, errors %q; want one error showing the line", r.fatal, r.errors)
 	}
 }
 
-// hasLine reports whether report has a line starting with mark that
-// contains s.
-func hasLine(report, mark, s string) bool {
-	for _, l := range strings.Split(report, "\n") {
-		if strings.HasPrefix(l, mark) && strings.Contains(l, s) {
-			return true
+func TestOrphans(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"kept.json", "gone.json"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return false
+	if err := os.Mkdir(filepath.Join(dir, "subdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	withUpdate(t, false)
+	r := record(t, func(tb testing.TB) { Orphans(tb, dir, []string{"kept.json"}) })
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "gone.json") {
+		t.Errorf("errors %q, want one about gone.json", r.errors)
+	}
+	withUpdate(t, true)
+	if r := record(t, func(tb testing.TB) { Orphans(tb, dir, []string{"kept.json"}) }); len(r.errors) != 0 {
+		t.Errorf("-update: %q", r.errors)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gone.json")); !os.IsNotExist(err) {
+		t.Errorf("-update left gone.json: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kept.json")); err != nil {
+		t.Errorf("-update removed kept.json: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	tests := []struct{ want, got, diff string }{
+		{"a\nb\n", "a\nb\n", "(no difference)"},
+		{"1\n2\n3\n4\n", "1\n2\n3\nx\n", "first difference at line 4 (want 5 lines, got 5)\n  2\n  3\n- 4\n+ x\n  \n"},
+		{"a\n", "a\nb\n", "first difference at line 2 (want 2 lines, got 3)\n  a\n- \n+ b\n+ \n"},
+	}
+	for _, tt := range tests {
+		if got := Diff(tt.want, tt.got); got != tt.diff {
+			t.Errorf("Diff(%q, %q) =\n%s\nwant\n%s", tt.want, tt.got, got, tt.diff)
+		}
+	}
 }

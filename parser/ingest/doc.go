@@ -31,10 +31,5 @@
 // finishing the last one). Compressed files and standard input are final:
 // a last line without a newline is consumed too.
 //
-// docs/exactly-once.md gives the whole argument: why a crash at any
-// instant, a restart, a rotation or a re-scan of renamed or compressed
-// content neither loses nor double-counts a line, what the tailer adds for
-// rotation, and where the guarantee ends. docs/log-formats.md §10 says how
-// observations become findings (zone-less buckets, the cap of 16 evidence
-// kinds per finding and batch).
+// docs/exactly-once.md gives the whole argument, for scan and for tail.
 package ingest

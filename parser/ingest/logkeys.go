@@ -1,12 +1,12 @@
 package ingest
 
-// Keys of the tailer's log attributes: snake_case names, the same as
-// cmd/lamers and package resolver use for the same things.
+// Keys of the attributes a Tailer logs (log/slog): snake_case, and the
+// same key for the same thing in every message.
 const (
 	logKeyPath      = "path"      // the followed or rotated file
-	logKeyErr       = "err"       // the error
-	logKeyInode     = "inode"     // the inode of a rotated file
-	logKeyLines     = "lines"     // lines read
-	logKeyOffset    = "offset"    // a byte offset in the content
-	logKeyComponent = "component" // the library that logged (nxadm/tail)
+	logKeyErr       = "err"       // the error, when there is one
+	logKeyLines     = "lines"     // lines read or committed
+	logKeyInode     = "inode"     // inode of a rotated file
+	logKeyOffset    = "offset"    // byte offset in the file
+	logKeyComponent = "component" // the library that wrote a message (nxadm/tail)
 )

@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,14 +211,95 @@ func TestScanConcurrent(t *testing.T) {
 	}
 }
 
+// Inputs of scanChild.
+const (
+	envScanDB   = "LAMERS_TEST_SCAN_DB"
+	envScanFile = "LAMERS_TEST_SCAN_FILE"
+)
+
+// scanChildBatch is the batch size of scanChild: 100 commits for the
+// 200,000 lines of TestScanSIGKILL.
+const scanChildBatch = 2000
+
+// scanChild is the subprocess of TestScanSIGKILL: it scans the file
+// envScanFile into the database envScanDB. After each commit it writes the
+// checkpoint's offset to standard output and reads one byte from standard
+// input before it goes on; at the end of its input it goes on freely.
+func scanChild() error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, os.Getenv(envScanDB))
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	sink := &pacedSink{DB: db, out: os.Stdout, in: os.Stdin}
+	var st Stats
+	return NewScanner(sink, Options{Location: time.UTC, BatchLines: scanChildBatch}).ScanFile(ctx, os.Getenv(envScanFile), &st)
+}
+
+// pacedSink reports every commit on out and waits for a byte on in.
+type pacedSink struct {
+	*store.DB
+	out    io.Writer
+	in     io.Reader
+	freely bool // in has ended
+}
+
+func (s *pacedSink) Commit(ctx context.Context, b store.Batch) (store.CommitResult, error) {
+	res, err := s.DB.Commit(ctx, b)
+	if err != nil {
+		return res, err
+	}
+	if _, err := fmt.Fprintf(s.out, "%d\n", res.Checkpoint.Offset); err != nil {
+		return res, err
+	}
+	if !s.freely {
+		var ack [1]byte
+		if _, err := s.in.Read(ack[:]); err != nil {
+			s.freely = true
+		}
+	}
+	return res, nil
+}
+
+// checkpointOffset returns the furthest checkpoint offset stored in the
+// database at dbPath for the file at path (0 when there is none).
+func checkpointOffset(t *testing.T, dbPath, path string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	cps, err := db.CheckpointsByInode(ctx, uint64(st.Dev), st.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var off int64
+	for _, cp := range cps {
+		off = max(off, cp.Offset)
+	}
+	return off
+}
+
+// killedBySIGKILL fails t unless cmd, waited for, died by SIGKILL: a scan
+// that ended on its own was not interrupted, and proves nothing.
+func killedBySIGKILL(t *testing.T, cmd *exec.Cmd, what string, stderr fmt.Stringer) {
+	t.Helper()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("%s: the child ended with %v, not by SIGKILL\n%s", what, cmd.ProcessState, stderr)
+	}
+}
+
 // A scan killed with SIGKILL at any moment and run again ends with the
-// same counts as one clean pass. The child (TestMain, -ingest.child=scan)
-// announces each commit on its stdout, and the test kills it at chosen
-// points of its work: before it has committed anything, just before a
-// commit (the kill lands before, inside or after the transaction), just
-// after one (in the middle of parsing the next batch). After every kill
-// the database holds exactly the events of the lines its checkpoint
-// covers.
+// same counts as one clean pass.
 func TestScanSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "named.log")
@@ -226,25 +308,27 @@ func TestScanSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	size := fi.Size()
 	clean := openDB(t, filepath.Join(dir, "clean.db"))
 	scan(t, clean, log)
 	wantSum, want := totals(t, clean)
 
 	killed := filepath.Join(dir, "killed.db")
 	child := func() *exec.Cmd {
-		return exec.Command(os.Args[0], "-test.run=^$", "-ingest.child=scan",
-			"-ingest.child-db="+killed, "-ingest.child-files="+log, "-ingest.child-batch=2000")
+		return childCmd(os.Args[0], childScan, envScanDB+"="+killed, envScanFile+"="+log)
 	}
-	// 100 batches of 2,000 lines; the kill points use up fewer than 40.
-	kills := []struct {
-		after string // the announcement to wait for: "" kills at once
-		n     int    // the how-manieth of it
-	}{
-		{"", 0}, {"committed", 1}, {"commit", 3}, {"committed", 10}, {"commit", 7}, {"committed", 15},
-	}
-	short := 0 // kills that left a checkpoint short of the end
-	for i, k := range kills {
+	// Kill the child while it opens the database (after 0 commits), and
+	// in the batch after its 1st, 2nd, 4th, 8th and 16th commit: the kill
+	// lands while that batch is parsed or inside its transaction. Each run
+	// resumes from the checkpoint the one before left.
+	var last int64 // offset of the checkpoint after the previous kill
+	for _, after := range []int{0, 1, 2, 4, 8, 16} {
+		what := fmt.Sprintf("killed after %d commits", after)
 		cmd := child()
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -254,44 +338,37 @@ func TestScanSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		seen := 0
-		sc := bufio.NewScanner(stdout)
-		for k.after != "" && seen < k.n && sc.Scan() {
-			if strings.Fields(sc.Text())[0] == k.after {
-				seen++
+		lines := bufio.NewScanner(stdout)
+		var reported int64 // the offset the child's last reported commit stored
+		for n := 1; n <= after; n++ {
+			if !lines.Scan() {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("%s: the child reported %d commits and ended\n%s", what, n-1, stderr.String())
+			}
+			reported, _ = strconv.ParseInt(lines.Text(), 10, 64)
+			if _, err := stdin.Write([]byte{1}); err != nil {
+				t.Fatalf("%s: %v", what, err)
 			}
 		}
-		if seen < k.n {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("kill %d: the child ended after %d of %d %q announcements: %v\n%s", i, seen, k.n, k.after, sc.Err(), stderr.String())
+		cmd.Process.Kill()
+		cmd.Wait()
+		killedBySIGKILL(t, cmd, what, &stderr)
+		got := checkpointOffset(t, killed, log)
+		t.Logf("%s: checkpoint at byte %d of %d", what, got, size)
+		switch {
+		case got < last || got < reported:
+			t.Fatalf("%s: checkpoint at byte %d, before the %d committed earlier", what, got, max(last, reported))
+		case after > 0 && (got <= last || got >= size):
+			t.Fatalf("%s: checkpoint at byte %d, want one past the previous %d and short of the end %d", what, got, last, size)
 		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("kill %d: the child did not die by SIGKILL (%v): the kill interrupted nothing\n%s", i, err, stderr.String())
-		}
-		off, lines := checkpointOf(t, killed, fi)
-		stored := int64(0)
-		if lines > 0 {
-			db := openDB(t, killed)
-			stored, _ = totals(t, db)
-			db.Close(context.Background())
-		}
-		t.Logf("kill %d after %d %q: checkpoint at byte %d of %d, line %d; %d events stored", i, seen, k.after, off, fi.Size(), lines, stored)
-		if stored != lines {
-			t.Fatalf("kill %d: %d events stored, but the checkpoint covers %d lines (one event each)", i, stored, lines)
-		}
-		if off > 0 && off < fi.Size() {
-			short++
-		}
+		last = got
 	}
-	if short == 0 {
-		t.Fatal("no kill left a checkpoint short of the end: the kills interrupted no scan in progress")
+	if last == 0 || last >= size {
+		t.Fatalf("no kill left a checkpoint short of the end (last at %d of %d)", last, size)
 	}
-	if out, err := child().CombinedOutput(); err != nil {
+	cmd := child()
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
 	db := openDB(t, killed)
@@ -309,29 +386,6 @@ func TestScanSIGKILL(t *testing.T) {
 			t.Errorf("%s: %d, want %d", k, got[k], want[k])
 		}
 	}
-}
-
-// checkpointOf returns the offset and line count of the furthest
-// checkpoint of the file fi in the database at path (0, 0 when there is
-// none, or no database yet).
-func checkpointOf(t *testing.T, path string, fi os.FileInfo) (off, lines int64) {
-	t.Helper()
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return 0, 0
-	}
-	db := openDB(t, path)
-	defer db.Close(context.Background())
-	st := fi.Sys().(*syscall.Stat_t)
-	cps, err := db.CheckpointsByInode(context.Background(), st.Dev, st.Ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cp := range cps {
-		if cp.Offset > off {
-			off, lines = cp.Offset, cp.Lines
-		}
-	}
-	return off, lines
 }
 
 // Ten thousand random names under one zone, logged by BIND's reason lines

@@ -15,8 +15,7 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// Live tailing: `lamers tail`, with the guarantees of docs/exactly-once.md
-// (§6 is this file's part).
+// Live tailing (`lamers tail`; docs/exactly-once.md, "What tail adds").
 //
 // A Tailer follows source paths. For each path it keeps the stream of the
 // file the path names now and, after a rotation, the streams of the inodes

@@ -14,9 +14,11 @@ import (
 
 // nxadm/tail is the fast path of a followed file: it wakes on inotify (or
 // polls, for NFS) and hands over complete lines with their end offsets. It
-// is wrapped so that none of its known defects (nxadm/tail v1.4.11:
-// tail.go, watch/inotify.go, watch/polling.go, util/util.go) can lose a line
-// or end the process (docs/exactly-once.md §6):
+// is wrapped so that none of its known defects in v1.4.11 can lose a line or
+// end the process (ReOpen drops the old descriptor at EOF, tail.go; a
+// truncation is seen only as a shrinking size, watch/inotify.go and
+// watch/polling.go, upstream issues #62, #77 and #78; util.Fatal calls
+// os.Exit, util/util.go):
 //
 //   - It never sees a path that rotation can change. It follows
 //     /proc/self/fd/N, a duplicate of the descriptor this package pinned, so

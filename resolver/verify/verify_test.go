@@ -116,7 +116,7 @@ func newVerifyLab(t *testing.T) resolver.Config {
 }
 
 // authHandler serves zones as an authoritative server does.
-func authHandler(t *testing.T, zones ...string) dns.Handler {
+func authHandler(t testing.TB, zones ...string) dns.Handler {
 	t.Helper()
 	h, err := resolvertest.AuthHandler(zones...)
 	if err != nil {
@@ -126,7 +126,7 @@ func authHandler(t *testing.T, zones ...string) dns.Handler {
 }
 
 // newResolver returns a Resolver for cfg, closed when the test ends.
-func newResolver(t *testing.T, cfg resolver.Config) *resolver.Resolver {
+func newResolver(t testing.TB, cfg resolver.Config) *resolver.Resolver {
 	t.Helper()
 	r, err := resolver.New(cfg)
 	if err != nil {

@@ -2,24 +2,64 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lamers-dev/lamers/store"
 )
+
+// Inputs of tailChild.
+const (
+	envTailDB    = "LAMERS_TEST_TAIL_DB"
+	envTailFiles = "LAMERS_TEST_TAIL_FILES" // comma-separated
+)
+
+// tailChild is the subprocess of TestTailPermissionDenied: a Tailer of the
+// files envTailFiles into the database envTailDB with its loops running,
+// logging JSON to standard output (commits too), until its standard input
+// ends.
+func tailChild() error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, os.Getenv(envTailDB))
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	out := json.NewEncoder(os.Stdout)
+	opts := DefaultTailOptions()
+	opts.CheckInterval, opts.FlushInterval = 20*time.Millisecond, 20*time.Millisecond
+	opts.Location = time.UTC
+	opts.Logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	opts.OnCommit = func(c TailCommit) {
+		out.Encode(map[string]any{"msg": "commit", logKeyPath: c.Path, logKeyLines: c.Lines})
+	}
+	var srcs []Source
+	for _, p := range strings.Split(os.Getenv(envTailFiles), ",") {
+		srcs = append(srcs, Source{Path: p})
+	}
+	tl := NewTailer(db, srcs, opts)
+	if err := tl.Start(ctx); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, os.Stdin)
+	return tl.Close(ctx)
+}
 
 // A file that cannot be read gives one clear error, the other file goes
 // on, and the file is read from its start once it is readable.
 //
 // Tests run as root, for whom a 0600 file is readable. So the tailer runs in
-// a child process (this test binary, copied where anyone may execute it,
-// run as -ingest.child=tail: see TestMain) with its privileges dropped to
-// nobody through SysProcAttr.Credential.
+// a subprocess (this test binary, copied where anyone may execute it) with
+// its privileges dropped to nobody through SysProcAttr.Credential.
 func TestTailPermissionDenied(t *testing.T) {
 	if os.Getuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -55,8 +95,7 @@ func TestTailPermissionDenied(t *testing.T) {
 	os.Chmod(denied, 0o600) // root's: nobody may not read it
 	writeFile(t, ok, "")
 
-	cmd := exec.Command(bin, "-test.run=^$", "-ingest.child=tail",
-		"-ingest.child-db="+filepath.Join(dbDir, "lamers.db"), "-ingest.child-files="+denied+","+ok)
+	cmd := childCmd(bin, childTail, envTailDB+"="+filepath.Join(dbDir, "lamers.db"), envTailFiles+"="+denied+","+ok)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -100,18 +139,18 @@ func TestTailPermissionDenied(t *testing.T) {
 		}
 	}
 	next("permission error", func(m map[string]any) bool {
-		return m["msg"] == "tail: cannot read file" && m["path"] == denied && strings.Contains(fmt.Sprint(m["err"]), "permission denied")
+		return m["msg"] == "tail: cannot read file" && m[logKeyPath] == denied && strings.Contains(fmt.Sprint(m[logKeyErr]), "permission denied")
 	})
 	next("the readable file followed", func(m map[string]any) bool {
-		return m["msg"] == "tail: following" && m["path"] == ok
+		return m["msg"] == "tail: following" && m[logKeyPath] == ok
 	})
 	appendFile(t, ok, lameLines(100, 3))
 	next("commit of the readable file", func(m map[string]any) bool {
-		return m["msg"] == "commit" && m["path"] == ok && m["lines"] == 3.0
+		return m["msg"] == "commit" && m[logKeyPath] == ok && m[logKeyLines] == 3.0
 	})
 	os.Chmod(denied, 0o644)
 	next("commit of the fixed file", func(m map[string]any) bool {
-		return m["msg"] == "commit" && m["path"] == denied && m["lines"] == 5.0
+		return m["msg"] == "commit" && m[logKeyPath] == denied && m[logKeyLines] == 5.0
 	})
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
