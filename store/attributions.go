@@ -197,14 +197,14 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 	if errors.Is(err, sql.ErrNoRows) {
 		t := src
 		if src.Rounds == 0 {
-			t.Status, t.Reason, t.ServerNames, t.LastProbed = StatusNew, "", nil, time.Time{}
+			t.Status, t.Reason, t.ServerNames, t.LastProbed, t.ConfirmedAt = StatusNew, "", nil, time.Time{}, time.Time{}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, qname, sources, observed,
-			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed)
-			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at)
+			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			zone, t.Server.String(), int(t.Port), t.QName, jsonSet(t.Sources), jsonSet(t.Observed),
 			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status.String(), t.Reason,
-			t.Rounds, nullTime(t.LastProbed))
+			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt))
 		if err != nil {
 			return 0, fmt.Errorf("create finding: %w", err)
 		}

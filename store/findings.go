@@ -37,6 +37,20 @@ type Finding struct {
 	Reason     string
 	Rounds     int
 	LastProbed time.Time // zero if never
+	// ConfirmedAt is when the finding last became lame or unresponsive;
+	// zero while it is neither.
+	ConfirmedAt time.Time
+
+	// Contact is the address notify mails the finding to now and
+	// ContactSource the step of the contact chain it came from ("" and 0:
+	// none yet, or none left). NeedsHuman is set when every candidate was
+	// passed over (docs/notify.md, section 2).
+	Contact       string
+	ContactSource ContactSource
+	NeedsHuman    bool
+	// LastNotified is when the relay last accepted a message listing the
+	// finding; zero if never.
+	LastNotified time.Time
 	// Weight is the evidence weight in days (docs/verification.md,
 	// section 5): what is costly to forge — two resolver programs, many
 	// days, a long span, many events — counts as that many days of
@@ -204,20 +218,22 @@ func underSQL(name string) (string, []any, error) {
 
 // findingColumns are the columns scanFinding reads, in its order.
 const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
-	first_seen, last_seen, status, reason, rounds, last_probed, ` + weightSQL
+	first_seen, last_seen, status, reason, rounds, last_probed, confirmed_at,
+	contact, contact_source, needs_human, last_notified, ` + weightSQL
 
 // scanFinding reads one row of findingColumns.
 func scanFinding(r rowScanner) (Finding, error) {
 	var (
 		fd                          Finding
 		server, names, sources, obs string
-		status                      string
+		status, source              string
 		port                        int
 		first, last                 int64
-		probed                      sql.NullInt64
+		probed, confirmed, notified sql.NullInt64
 	)
 	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
-		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed, &fd.Weight); err != nil {
+		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed, &confirmed,
+		&fd.Contact, &source, &fd.NeedsHuman, &notified, &fd.Weight); err != nil {
 		return Finding{}, err
 	}
 	var err error
@@ -226,6 +242,11 @@ func scanFinding(r rowScanner) (Finding, error) {
 	}
 	if fd.Status, err = ParseStatus(status); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+	}
+	if source != "" {
+		if fd.ContactSource, err = ParseContactSource(source); err != nil {
+			return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+		}
 	}
 	fd.Port = uint16(port)
 	for _, s := range []struct {
@@ -238,9 +259,9 @@ func scanFinding(r rowScanner) (Finding, error) {
 		}
 	}
 	fd.FirstSeen, fd.LastSeen = fromUnixNano(first), fromUnixNano(last)
-	if probed.Valid {
-		fd.LastProbed = fromUnixNano(probed.Int64)
-	}
+	fd.LastProbed = fromNullUnixNano(probed)
+	fd.ConfirmedAt = fromNullUnixNano(confirmed)
+	fd.LastNotified = fromNullUnixNano(notified)
 	return fd, nil
 }
 
@@ -279,6 +300,35 @@ func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 		fs = fs[:f.Limit]
 	}
 	return fs, nil
+}
+
+// EachFinding calls fn with every finding that matches f, in no particular
+// order, without holding them all: the *Finding is valid only during the
+// call. An error of fn ends the walk and is returned as it is. Limit does
+// not apply.
+func (db *DB) EachFinding(ctx context.Context, f Filter, fn func(*Finding) error) error {
+	where, args, err := f.where()
+	if err != nil {
+		return fmt.Errorf("store: each finding: %w", err)
+	}
+	rows, err := db.db.QueryContext(ctx, "SELECT "+findingColumns+" FROM findings"+where, args...)
+	if err != nil {
+		return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		fd, err := scanFinding(rows)
+		if err != nil {
+			return fmt.Errorf("store: each finding %s: %w", db.path, err)
+		}
+		if err := fn(&fd); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	}
+	return nil
 }
 
 // DueFindings returns the findings that match f in verification order
@@ -411,11 +461,19 @@ func (db *DB) SetStatus(ctx context.Context, findingID int64, at time.Time, u Fi
 }
 
 // updateFinding sets a finding's verdict, adds rounds to its round count and
-// moves last_probed forward to at.
+// moves last_probed forward to at. A finding that becomes lame or
+// unresponsive is confirmed at at (and stays confirmed since then while it
+// remains either); one that becomes anything else is no longer confirmed
+// and no longer needs a human.
 func updateFinding(ctx context.Context, tx *sql.Tx, id int64, at time.Time, u FindingUpdate, rounds int) error {
+	confirmed := u.Status == StatusLame || u.Status == StatusUnresponsive
 	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, reason = ?, server_names = ?,
-		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?) WHERE id = ?`,
-		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(), id)
+		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?),
+		confirmed_at = CASE WHEN ? THEN coalesce(confirmed_at, ?) END,
+		needs_human = CASE WHEN ? THEN needs_human ELSE 0 END
+		WHERE id = ?`,
+		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(),
+		confirmed, at.UnixNano(), confirmed, id)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,33 @@ func TestFindingsFilter(t *testing.T) {
 				t.Errorf("Findings (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// EachFinding walks the findings Findings would return, and stops at the
+// first error of its function.
+func TestEachFinding(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	twoLameFindings(t, db)
+	mustCommit(t, db, firstBatch(fpOther, 100, 1, zoned("example.net.", srvB, "unbound", "rec_lame", 1, at(1, 0), at(1, 0))))
+	f := Filter{Zoning: Zoned, Statuses: []Status{StatusLame}}
+	want, err := db.Findings(ctx, f)
+	if err != nil || len(want) != 2 {
+		t.Fatalf("Findings = %d, %v", len(want), err)
+	}
+	var got []Finding
+	if err := db.EachFinding(ctx, f, func(fd *Finding) error { got = append(got, *fd); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y Finding) int { return strings.Compare(x.Zone, y.Zone) })
+	if diff := cmp.Diff(want, got, cmpOpts...); diff != "" {
+		t.Errorf("EachFinding (-Findings +EachFinding):\n%s", diff)
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := db.EachFinding(ctx, Filter{}, func(fd *Finding) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("EachFinding with a failing function = %v after %d calls, want the error after 1", err, n)
 	}
 }
 

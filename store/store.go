@@ -1,10 +1,15 @@
 // Package store keeps lamers' state in one SQLite database: ingest
 // checkpoints, findings and their per-day evidence counts
-// (docs/exactly-once.md), and verification's probe rounds, verdicts and the
-// zones it attributed to zone-less findings (docs/verification.md).
+// (docs/exactly-once.md), verification's probe rounds, verdicts and the
+// zones it attributed to zone-less findings (docs/verification.md), and
+// notification's state (docs/notify.md): the SOAs of authoritative rounds,
+// each finding's contact and the marks on its candidates, the outbox,
+// suppressions and the lease that keeps notify runs one at a time.
 //
 // Conventions: one file per table (findings.go, daily_counts.go, rounds.go,
-// checkpoints.go, attributions.go; Commit's stages in commit*.go); every
+// checkpoints.go, attributions.go, zone_soas.go, contact_marks.go,
+// outbox.go, suppressions.go, leases.go; Commit's stages in commit*.go);
+// writes go through one immediate transaction each (write.go); every
 // enum stored as text has one type and one table of names (enums.go); times
 // in the API are time.Time, in UTC, stored as unix nanoseconds; the clock is
 // injected (DB.clock); tests of other packages open a scratch database with
@@ -272,6 +277,15 @@ func fromUnixNano(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// fromNullUnixNano is fromUnixNano of a nullable column; NULL is the zero
+// time.
+func fromNullUnixNano(ns sql.NullInt64) time.Time {
+	if !ns.Valid {
+		return time.Time{}
+	}
+	return fromUnixNano(ns.Int64)
 }
 
 // rowScanner is a *sql.Row or *sql.Rows.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/lamers-dev/lamers/notify"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -50,7 +51,7 @@ type commandDoc struct {
 // commands returns a new instance of every command, in the order of the
 // help text.
 func commands() []command {
-	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &versionCommand{}}
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &versionCommand{}}
 }
 
 func findCommand(name string) command {
@@ -73,12 +74,16 @@ type app struct {
 
 	cfg Config
 	log *slog.Logger
+
+	// mailer builds what notify composes and sends letters with
+	// (newMailer; tests replace it).
+	mailer func(cfg NotifyConfig, send bool) (notify.Composer, notify.Transport, string, error)
 }
 
 // newApp returns the app of one run: the streams and environment given,
 // the stop stages ctx carries (stopperFrom).
 func newApp(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx)}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx), mailer: newMailer}
 }
 
 // configure sets the configuration and the logger it asks for.

@@ -39,6 +39,7 @@ type Config struct {
 	Resolver ResolverConfig `toml:"resolver"`
 	Verify   VerifyConfig   `toml:"verify"`
 	Tail     TailConfig     `toml:"tail"`
+	Notify   NotifyConfig   `toml:"notify"`
 	// Sources are the files `lamers tail` follows when none is given on
 	// its command line.
 	Sources []SourceConfig `toml:"sources"`
@@ -155,6 +156,7 @@ func DefaultConfig() Config {
 			MaxRounds:          1000,
 			Concurrency:        32,
 		},
+		Notify: defaultNotify(),
 	}
 }
 
@@ -197,6 +199,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateTail(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	return c.validateVerification()

@@ -86,6 +86,66 @@ path = "/var/log/unbound/unbound.log"
 			wantErr: `scan.ignore_servers[0]: "10.1.2.3/8" has host bits set (10.0.0.0/8?)`},
 		{name: "ignored server with a zone", toml: "[scan]\nignore_servers = [\"fe80::1%eth0\"]\n",
 			wantErr: `scan.ignore_servers[0]: "fe80::1%eth0" is not an IP address or CIDR prefix`},
+		{name: "[notify] and [[notify.override]]", toml: `
+[notify]
+send = true
+from = "DNS health <dns-health@resolver.example.net>"
+reply_to = "noc@resolver.example.net"
+bounce_address = "lamers-bounces@resolver.example.net"
+transport = "sendmail"
+smtp_host = "relay.example.net"
+smtp_port = 587
+smtp_tls = "opportunistic"
+smtp_username = "lamers"
+smtp_password_file = "/etc/lamers/smtp-password"
+sendmail_path = "/usr/lib/sendmail"
+max_per_run = 20
+recipient_interval = "336h"
+finding_interval = "1440h"
+max_verdict_age = "1h"
+check_deliverability = false
+templates_dir = "/etc/lamers/templates"
+[[notify.override]]
+zone = "Example.COM"
+to = "dns-team@example.com"
+[[notify.override]]
+zone = "example.org."
+to = "dns-team@example.org"
+`, check: func(t *testing.T, c Config) {
+			want := NotifyConfig{Send: true, From: "DNS health <dns-health@resolver.example.net>", ReplyTo: "noc@resolver.example.net",
+				BounceAddress: "lamers-bounces@resolver.example.net", Transport: "sendmail", SMTPHost: "relay.example.net",
+				SMTPPort: 587, SMTPTLS: "opportunistic", SMTPUsername: "lamers", SMTPPasswordFile: "/etc/lamers/smtp-password",
+				SendmailPath: "/usr/lib/sendmail", MaxPerRun: 20, RecipientInterval: Duration(336 * time.Hour),
+				FindingInterval: Duration(1440 * time.Hour), MaxVerdictAge: Duration(time.Hour), TemplatesDir: "/etc/lamers/templates",
+				Override: []NotifyOverride{{"Example.COM", "dns-team@example.com"}, {"example.org.", "dns-team@example.org"}}}
+			if diff := cmp.Diff(want, c.Notify); diff != "" {
+				t.Errorf("notify (-want +got):\n%s", diff)
+			}
+			if os, err := c.Notify.overrides(); err != nil || os[0].Zone != "example.com." {
+				t.Errorf("overrides %+v, %v", os, err)
+			}
+		}},
+		{name: "bad from", toml: "[notify]\nfrom = \"DNS health\"\n", wantErr: `notify.from: "DNS health" is not an address`},
+		{name: "from with a header in it", toml: "[notify]\nfrom = \"a@example.net\\r\\nBcc: b@example.net\"\n", wantErr: `notify.from:`},
+		{name: "bad reply_to", toml: "[notify]\nreply_to = \"noc@localhost\"\n", wantErr: `notify.reply_to: notify: address "noc@localhost": domain has fewer than two labels`},
+		{name: "bounce address with a display name", toml: "[notify]\nbounce_address = \"Bounces <b@example.net>\"\n", wantErr: `notify.bounce_address: notify: address`},
+		{name: "bounce address with the delimiter", toml: "[notify]\nbounce_address = \"lamers+bounces@example.net\"\n", wantErr: `notify.bounce_address: "lamers+bounces@example.net": the local part must not hold "+"`},
+		{name: "bad transport", toml: "[notify]\ntransport = \"lmtp\"\n", wantErr: `notify.transport: "lmtp" is not smtp or sendmail`},
+		{name: "bad smtp_host", toml: "[notify]\nsmtp_host = \"\"\n", wantErr: `notify.smtp_host: "" is not a host name or address`},
+		{name: "bad smtp_port", toml: "[notify]\nsmtp_port = 0\n", wantErr: `notify.smtp_port: 0 is not a port number`},
+		{name: "bad smtp_tls", toml: "[notify]\nsmtp_tls = \"starttls\"\n", wantErr: `notify.smtp_tls: "starttls" is not one of mandatory, opportunistic, none, implicit`},
+		{name: "username without a password file", toml: "[notify]\nsmtp_username = \"lamers\"\n", wantErr: `notify.smtp_password_file: needed with smtp_username`},
+		{name: "password file without a username", toml: "[notify]\nsmtp_password_file = \"/p\"\n", wantErr: `notify.smtp_username: needed with smtp_password_file`},
+		{name: "relative sendmail_path", toml: "[notify]\nsendmail_path = \"sendmail\"\n", wantErr: `notify.sendmail_path: "sendmail" is not an absolute path`},
+		{name: "bad max_per_run", toml: "[notify]\nmax_per_run = 0\n", wantErr: `notify.max_per_run: 0 is not a positive number`},
+		{name: "negative recipient_interval", toml: "[notify]\nrecipient_interval = \"-1h\"\n", wantErr: `notify.recipient_interval: -1h0m0s is negative`},
+		{name: "negative finding_interval", toml: "[notify]\nfinding_interval = \"-1h\"\n", wantErr: `notify.finding_interval: -1h0m0s is negative`},
+		{name: "zero max_verdict_age", toml: "[notify]\nmax_verdict_age = \"0s\"\n", wantErr: `notify.max_verdict_age: 0s is not positive`},
+		{name: "bad override zone", toml: "[[notify.override]]\nzone = \"a..b\"\nto = \"x@example.com\"\n", wantErr: `notify.override[0].zone: "a..b" is not a zone name`},
+		{name: "override twice", toml: "[[notify.override]]\nzone = \"a.example\"\nto = \"x@example.com\"\n[[notify.override]]\nzone = \"A.example.\"\nto = \"y@example.com\"\n",
+			wantErr: `notify.override[1].zone: a.example. is already notify.override[0]`},
+		{name: "bad override address", toml: "[[notify.override]]\nzone = \"a.example\"\nto = \"x\"\n", wantErr: `notify.override[0].to: notify: address "x": not local@domain`},
+		{name: "unknown notify key", toml: "[notify]\nsmtp_password = \"hunter2\"\n", wantErr: "unknown key notify.smtp_password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

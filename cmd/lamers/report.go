@@ -27,7 +27,10 @@ func (c *reportCommand) doc() commandDoc {
 		help: `--since takes a date (2006-01-02), an RFC 3339 time or a duration back
 from now (36h, 14d). The JSON fields are stable: zone, qname, server, port,
 server_names, sources, observed, count, first_seen, last_seen, status,
-reason, rounds, last_probed.`,
+reason, rounds, last_probed, contact (the address notify mails the finding
+to, "" if none), contact_source (rname, hostmaster, postmaster, override or
+""), last_notified, needs_human (every contact was passed over). The table's
+CONTACT column shows "needs human" for those.`,
 	}
 }
 
@@ -127,6 +130,11 @@ type jsonFinding struct {
 	Reason      string   `json:"reason"`
 	Rounds      int      `json:"rounds"`
 	LastProbed  *string  `json:"last_probed"`
+	// Notification (docs/notify.md).
+	Contact       string  `json:"contact"`
+	ContactSource string  `json:"contact_source"`
+	LastNotified  *string `json:"last_notified"`
+	NeedsHuman    bool    `json:"needs_human"`
 }
 
 func toJSON(f *store.Finding) jsonFinding {
@@ -144,12 +152,31 @@ func toJSON(f *store.Finding) jsonFinding {
 		Status:      f.Status.String(),
 		Reason:      f.Reason,
 		Rounds:      f.Rounds,
+		Contact:     f.Contact,
+		NeedsHuman:  f.NeedsHuman,
 	}
-	if !f.LastProbed.IsZero() {
-		s := rfc3339(f.LastProbed)
-		j.LastProbed = &s
+	if f.ContactSource != 0 {
+		j.ContactSource = f.ContactSource.String()
 	}
+	j.LastProbed, j.LastNotified = optionalTime(f.LastProbed), optionalTime(f.LastNotified)
 	return j
+}
+
+// optionalTime is t in RFC 3339, or nil (JSON null) for the zero time.
+func optionalTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := rfc3339(t)
+	return &s
+}
+
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func nonNil(s []string) []string {
@@ -178,19 +205,17 @@ func writeJSON(w io.Writer, fs []store.Finding) error {
 
 func writeCSV(w io.Writer, fs []store.Finding) error {
 	cw := csv.NewWriter(w)
-	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen", "status", "reason", "rounds", "last_probed"}
+	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen",
+		"status", "reason", "rounds", "last_probed", "contact", "contact_source", "last_notified", "needs_human"}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for i := range fs {
 		j := toJSON(&fs[i])
-		lp := ""
-		if j.LastProbed != nil {
-			lp = *j.LastProbed
-		}
 		rec := []string{j.Zone, j.QName, j.Server, strconv.Itoa(int(j.Port)),
 			strings.Join(j.ServerNames, " "), strings.Join(j.Sources, " "), strings.Join(j.Observed, " "),
-			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds), lp}
+			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds),
+			deref(j.LastProbed), j.Contact, j.ContactSource, deref(j.LastNotified), strconv.FormatBool(j.NeedsHuman)}
 		for k := range rec {
 			rec[k] = csvSafe(rec[k])
 		}
@@ -217,7 +242,7 @@ func writeTable(w io.Writer, fs []store.Finding) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ZONE\tSERVER\tNS\tSTATUS\tREASON\tROUNDS\tCOUNT\tOBSERVED\tLAST SEEN")
+	fmt.Fprintln(tw, "ZONE\tSERVER\tNS\tSTATUS\tREASON\tROUNDS\tCOUNT\tOBSERVED\tLAST SEEN\tCONTACT")
 	for i := range fs {
 		f := &fs[i]
 		zone := f.Zone
@@ -228,10 +253,22 @@ func writeTable(w io.Writer, fs []store.Finding) error {
 		if f.Port != 53 {
 			server = fmt.Sprintf("%s#%d", server, f.Port)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n",
 			escapeTerminal(zone), escapeTerminal(server), escapeTerminal(dash(strings.Join(f.ServerNames, ","))),
 			f.Status, dash(f.Reason), f.Rounds, f.Count,
-			escapeTerminal(strings.Join(f.Observed, ",")), f.LastSeen.UTC().Format("2006-01-02 15:04"))
+			escapeTerminal(strings.Join(f.Observed, ",")), f.LastSeen.UTC().Format("2006-01-02 15:04"), contactCell(f))
 	}
 	return tw.Flush()
+}
+
+// contactCell is the CONTACT column: the address and its source, "needs
+// human", or "-".
+func contactCell(f *store.Finding) string {
+	switch {
+	case f.NeedsHuman:
+		return "needs human"
+	case f.Contact != "":
+		return escapeTerminal(f.Contact) + " (" + f.ContactSource.String() + ")"
+	}
+	return "-"
 }

@@ -20,7 +20,7 @@ func TestReportCommand(t *testing.T) {
 		wantErr string // exact
 	}{
 		{reportCommand{format: "table"}, "no findings\n", ""},
-		{reportCommand{format: "csv"}, "zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed\n", ""},
+		{reportCommand{format: "csv"}, "zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed,contact,contact_source,last_notified,needs_human\n", ""},
 		{reportCommand{format: "json", zone: "UPREF.lab"}, "[]\n", ""},
 		{reportCommand{format: "xml"}, "", `report: --format: "xml" is not one of table, json, csv`},
 		{reportCommand{format: "table", since: "yesterday"}, "", `report: --since: "yesterday" is not a date, an RFC 3339 time or a duration`},

@@ -126,27 +126,11 @@ func activeStatuses() []store.Status {
 // and per registered domain (docs/verification.md, section 5).
 func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	st := Stats{Statuses: map[store.Status]int{}}
-	if v.Clock == nil {
-		v.Clock = time.Now
-	}
-	if v.Log == nil {
-		v.Log = slog.New(slog.DiscardHandler)
-	}
-	if v.Concurrency <= 0 {
-		v.Concurrency = 1
-	}
 	statuses := activeStatuses()
 	if opts.All {
 		statuses = nil
 	}
-	probedBefore := v.Clock().Add(-v.Policy.MinInterval)
-	v.mu.Lock()
-	v.silent = map[netip.Addr]int{}
-	v.claimed = map[int64]bool{}
-	v.due = func(f store.Finding) bool {
-		return (statuses == nil || slices.Contains(statuses, f.Status)) && (f.LastProbed.IsZero() || f.LastProbed.Before(probedBefore))
-	}
-	v.mu.Unlock()
+	probedBefore := v.init(statuses)
 	if err := v.attribute(ctx, opts, statuses, &st); err != nil {
 		return st, err
 	}
@@ -161,6 +145,56 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 		return st, err
 	}
 	st.Skipped += skipped
+	return st, v.verifyAll(ctx, fs, &st)
+}
+
+// Recheck verifies the given zoned findings now, as Run would, and returns
+// what it did: notify re-probes a verdict that has grown old before it
+// mails about it (docs/notify.md, section 1). Politeness holds: a finding
+// probed less than Policy.MinInterval ago is not probed again (counted in
+// Skipped), and neither is a zone-less one. MaxRounds and the shares do not
+// apply: the caller chose the findings.
+func (v *Verifier) Recheck(ctx context.Context, fs []store.Finding) (Stats, error) {
+	st := Stats{Statuses: map[store.Status]int{}}
+	probedBefore := v.init(nil)
+	due := make([]store.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Zone == "" || (!f.LastProbed.IsZero() && !f.LastProbed.Before(probedBefore)) {
+			st.Skipped++
+			continue
+		}
+		due = append(due, f)
+	}
+	return st, v.verifyAll(ctx, due, &st)
+}
+
+// init sets the defaults of the fields left zero and starts a run's state:
+// a finding is due when its status is one of statuses (nil: any) and it was
+// last probed before the returned time, Policy.MinInterval ago.
+func (v *Verifier) init(statuses []store.Status) time.Time {
+	if v.Clock == nil {
+		v.Clock = time.Now
+	}
+	if v.Log == nil {
+		v.Log = slog.New(slog.DiscardHandler)
+	}
+	if v.Concurrency <= 0 {
+		v.Concurrency = 1
+	}
+	probedBefore := v.Clock().Add(-v.Policy.MinInterval)
+	v.mu.Lock()
+	v.silent = map[netip.Addr]int{}
+	v.claimed = map[int64]bool{}
+	v.due = func(f store.Finding) bool {
+		return (statuses == nil || slices.Contains(statuses, f.Status)) && (f.LastProbed.IsZero() || f.LastProbed.Before(probedBefore))
+	}
+	v.mu.Unlock()
+	return probedBefore
+}
+
+// verifyAll verifies fs, Concurrency at a time, and counts what it did in
+// st. The first store error ends it and is returned.
+func (v *Verifier) verifyAll(ctx context.Context, fs []store.Finding, st *Stats) error {
 	v.mu.Lock()
 	for _, f := range fs {
 		v.claimed[f.ID] = true
@@ -224,12 +258,12 @@ feed:
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return st, firstErr
+		return firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("verify: %w", err)
+		return fmt.Errorf("verify: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 // storeError marks errors of the database, which stop a run (probe errors
