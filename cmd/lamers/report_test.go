@@ -87,13 +87,34 @@ func TestReportTableEscapes(t *testing.T) {
 	if want := `lame server \x1b[31mresolving garbage`; !strings.Contains(r.stdout, want) {
 		t.Errorf("scan output lacks the escaped sample %q: %q", want, r.stdout)
 	}
+	// The parser keeps BIND's escapes, so no log line stores a raw control
+	// character; a finding committed to the store directly does, and the
+	// table must escape it too.
+	db, err := store.Open(context.Background(), env["LAMERS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2026, 11, 22, 2, 1, 50, 0, time.UTC)
+	_, err = db.Commit(context.Background(), store.Batch{
+		Base: store.Checkpoint{Fingerprint: []byte("report_test")},
+		Next: store.Checkpoint{Offset: 1, Lines: 1, Path: "forged"},
+		Counts: []store.Count{{Zone: "raw\x1b[2J.example.", QName: "www\a.raw\x1b[2J.example.",
+			Server: netip.MustParseAddr("192.0.2.2"), Port: 53, Source: "bind", Evidence: "lame_referral",
+			Day: "2026-11-22", N: 1, First: ts, Last: ts}},
+	})
+	if err := errors.Join(err, db.Close(context.Background())); err != nil {
+		t.Fatal(err)
+	}
 	r = lamers(t, env, nil, "report")
 	if r.code != 0 || strings.ContainsRune(r.stdout+r.stderr, 0x1b) {
 		t.Fatalf("report: exit %d, want 0 and no raw escape: %q %q", r.code, r.stdout, r.stderr)
 	}
-	// The zone keeps BIND's escape of the ESC octet.
-	if want := `evil\027lab.`; !strings.Contains(r.stdout, want) {
-		t.Errorf("report lacks the zone %q: %q", want, r.stdout)
+	// The zone keeps BIND's escape of the ESC octet; the stored raw one is
+	// escaped on output.
+	for _, want := range []string{`evil\027lab.`, `raw\x1b[2J.example.`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks the zone %q: %q", want, r.stdout)
+		}
 	}
 }
 
