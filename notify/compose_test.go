@@ -294,7 +294,7 @@ func readMessage(t *testing.T, raw []byte) *mail.Message {
 }
 
 // decodeHeader decodes RFC 2047 encoded words.
-func decodeHeader(t *testing.T, v string) string {
+func decodeHeader(t testing.TB, v string) string {
 	t.Helper()
 	s, err := new(mime.WordDecoder).DecodeHeader(v)
 	if err != nil {

@@ -209,21 +209,27 @@ func parseMailbox(key, s string) (*mail.Address, error) {
 }
 
 // plainAddress says why addr is not an address lamers writes into a
-// header or an SMTP command as it is — printable ASCII, one '@', text on
-// both sides, at most maxPath octets — or "".
+// header or an SMTP command as it is — LOCAL@DOMAIN with a dot-atom local
+// part of ASCII (RFC 5322 §3.2.3) and a host name of two labels or more,
+// at most maxPath octets — or "". The contact chain makes only such
+// addresses; quoted local parts and address literals are refused.
 func plainAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
 	switch {
 	case addr == "":
 		return "empty address"
 	case len(addr) > maxPath:
 		return fmt.Sprintf("address longer than %d octets", maxPath)
-	case strings.Count(addr, "@") != 1 || addr[0] == '@' || addr[len(addr)-1] == '@':
+	case !ok || strings.Contains(domain, "@"):
 		return "not local@domain"
+	case strings.HasSuffix(domain, "."):
+		return "domain ends with a dot"
 	}
-	for i := 0; i < len(addr); i++ {
-		if c := addr[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Sprintf("address has %q: only printable ASCII", c)
-		}
+	if reason := dotAtom(local); reason != "" {
+		return "local part: " + reason
+	}
+	if reason := hostName(domain); reason != "" {
+		return "domain: " + reason
 	}
 	return ""
 }
