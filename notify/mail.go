@@ -134,7 +134,7 @@ var (
 // ErrTLSUnavailable is matched (errors.Is) by SMTP.Open's error when
 // smtp_tls is mandatory and the relay does not offer STARTTLS, or when
 // AUTH is configured and the connection has no TLS.
-var ErrTLSUnavailable = errors.New("notify: the relay does not offer TLS")
+var ErrTLSUnavailable = errors.New("notify: the relay does not offer STARTTLS")
 
 // ErrSenderRejected is matched by Delivery.Err when the relay answers 5xx
 // to MAIL FROM: it refuses lamers' envelope sender (bounce_address), for
