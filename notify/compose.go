@@ -167,12 +167,7 @@ func NewLetterWriter(set *templates.Set, s Settings) (*LetterWriter, error) {
 // sample is a message with one finding per reason the templates explain,
 // and one rcode reason and one reason without an explanation of its own.
 func (w *LetterWriter) sample() MessageData {
-	reasons := []string{
-		"not_authoritative", "recursive_not_authoritative", "upward_referral", "self_referral",
-		"referral_other_zone", "wrong_soa_owner", "no_soa", "cname_at_apex", "empty_non_authoritative",
-		"nxdomain", "refused", "servfail", "broken_server", "ns_name_nxdomain", "no_dns_service",
-		"unresponsive", "rcode_notauth", "vantage_error",
-	}
+	reasons := append(templates.ExplainedReasons(), "rcode_notauth", "vantage_error")
 	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	d := MessageData{Token: "aaaaaaaaaaaaaaaaaaaa", To: "hostmaster@example.com", Source: "hostmaster"}
 	for i, r := range reasons {

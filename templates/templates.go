@@ -37,6 +37,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	texttemplate "text/template"
@@ -88,6 +89,10 @@ var explained = []string{
 	"nxdomain", "refused", "servfail", "broken_server", "ns_name_nxdomain", "no_dns_service",
 	"unresponsive",
 }
+
+// ExplainedReasons lists the reasons reasons.tmpl must explain, each with
+// a define of its own.
+func ExplainedReasons() []string { return slices.Clone(explained) }
 
 //go:embed notify.txt.tmpl notify.html.tmpl reasons.tmpl
 var embedded embed.FS
@@ -203,21 +208,23 @@ func (s *Set) complete() error {
 
 // Text executes the text template (a file name or a define) name on data.
 func (s *Set) Text(w io.Writer, name string, data any) error {
-	if s.text.Lookup(name) == nil {
-		return fmt.Errorf("templates: no text template %q", name)
-	}
-	if err := s.text.ExecuteTemplate(w, name, data); err != nil {
-		return fmt.Errorf("templates: %s: %w", s.originOf(name), err)
-	}
-	return nil
+	return s.execute(s.text, s.text.Lookup(name) != nil, "text", w, name, data)
 }
 
 // HTML executes the HTML template (a file name or a define) name on data.
 func (s *Set) HTML(w io.Writer, name string, data any) error {
-	if s.html.Lookup(name) == nil {
-		return fmt.Errorf("templates: no HTML template %q", name)
+	return s.execute(s.html, s.html.Lookup(name) != nil, "HTML", w, name, data)
+}
+
+// execute runs the template name of t, which exists or not, naming the
+// file in its error.
+func (s *Set) execute(t interface {
+	ExecuteTemplate(io.Writer, string, any) error
+}, exists bool, kind string, w io.Writer, name string, data any) error {
+	if !exists {
+		return fmt.Errorf("templates: no %s template %q", kind, name)
 	}
-	if err := s.html.ExecuteTemplate(w, name, data); err != nil {
+	if err := t.ExecuteTemplate(w, name, data); err != nil {
 		return fmt.Errorf("templates: %s: %w", s.originOf(name), err)
 	}
 	return nil
