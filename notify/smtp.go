@@ -288,7 +288,10 @@ func (t *SMTP) transact(l *Letter, data []byte) Delivery {
 	if err := t.step(func() error {
 		wc, err := sc.Data()
 		if err == nil {
-			w = wc.(*smtp.DataCloser)
+			var ok bool
+			if w, ok = wc.(*smtp.DataCloser); !ok {
+				err = fmt.Errorf("go-mail gave a %T for the data", wc)
+			}
 		}
 		return err
 	}); err != nil {
