@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
 )
 
@@ -16,7 +18,7 @@ import (
 // Token, To, Source and Findings; Compose sets the rest from the
 // configuration and the clock (values the caller put there are replaced).
 type MessageData struct {
-	// Token is the message's token; "" makes Compose draw one (NewToken).
+	// Token is the message's token; "" makes Compose draw one (bounce.NewToken).
 	Token string
 	// To is the recipient's address.
 	To string
@@ -206,9 +208,13 @@ func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
 		}
 	}
 	if d.Token == "" {
-		d.Token = NewToken()
-	} else if !validToken(d.Token) {
-		return fail(fmt.Errorf("token %s: not %d characters of a-z and 2-7", quoteText(d.Token), TokenLen))
+		t, err := bounce.NewToken(rand.Reader)
+		if err != nil {
+			return fail(err)
+		}
+		d.Token = t
+	} else if !bounce.ValidToken(d.Token) {
+		return fail(fmt.Errorf("token %s: not %d characters of a-z and 2-7", quoteText(d.Token), bounce.TokenLen))
 	}
 	d.Generated = w.Clock().UTC().Truncate(time.Second)
 	d.Operator, d.OperatorAddress, d.ReplyTo = w.operator, w.operatorAddress, w.replyToAddress

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
 )
 
@@ -141,7 +142,7 @@ func TestComposeToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !validToken(l.Token) || !strings.Contains(l.EnvelopeFrom, "+"+l.Token+"@") ||
+	if !bounce.ValidToken(l.Token) || !strings.Contains(l.EnvelopeFrom, "+"+l.Token+"@") ||
 		!strings.Contains(l.MessageID, "."+l.Token+"@") || !strings.Contains(l.ListUnsubscribe, "+"+l.Token+"-unsubscribe@") ||
 		!strings.Contains(l.Text, "+"+l.Token+"-unsubscribe@") {
 		t.Errorf("token %q not carried throughout: %+v", l.Token, l)

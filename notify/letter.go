@@ -2,8 +2,6 @@ package notify
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -12,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lamers-dev/lamers/notify/bounce"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -39,33 +38,6 @@ type Letter struct {
 	// Text and HTML are the plain-text and HTML parts.
 	Text string
 	HTML string
-}
-
-// TokenLen is the length of a token: 20 characters of base32, 100 bits.
-const TokenLen = 20
-
-// tokenEncoding is base32 in lowercase (RFC 4648 §6, a-z and 2-7).
-var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// NewToken returns a new random token: TokenLen characters of lowercase
-// base32 from crypto/rand.
-func NewToken() string {
-	var b [13]byte // 104 bits; the first 100 make the token
-	rand.Read(b[:])
-	return tokenEncoding.EncodeToString(b[:])[:TokenLen]
-}
-
-// validToken reports whether s is a token as NewToken makes them.
-func validToken(s string) bool {
-	if len(s) != TokenLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
-			return false
-		}
-	}
-	return true
 }
 
 // bounceAddress is notify.bounce_address split: LOCAL@DOMAIN.
@@ -103,7 +75,7 @@ func parseBounceAddress(s string) (bounceAddress, error) {
 	if reason := hostName(domain); reason != "" {
 		return fail("domain: %s", reason)
 	}
-	if n := len(local) + 1 + TokenLen + len(unsubscribeSuffix) + 1 + len(domain); n > maxPath {
+	if n := len(local) + 1 + bounce.TokenLen + len(unsubscribeSuffix) + 1 + len(domain); n > maxPath {
 		return fail("too long: the unsubscribe address would have %d octets, more than %d", n, maxPath)
 	}
 	return bounceAddress{local: local, domain: strings.ToLower(strings.TrimSuffix(domain, "."))}, nil
@@ -185,8 +157,8 @@ func VERP(bounceAddress, token string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !validToken(token) {
-		return "", fmt.Errorf("notify: token %s: not %d characters of a-z and 2-7", quoteText(token), TokenLen)
+	if !bounce.ValidToken(token) {
+		return "", fmt.Errorf("notify: token %s: not %d characters of a-z and 2-7", quoteText(token), bounce.TokenLen)
 	}
 	return b.verp(token), nil
 }
@@ -269,7 +241,7 @@ func (l *Letter) check() error {
 	switch {
 	case l.From == "":
 		return fmt.Errorf("%w: no From (notify.from)", errLetter)
-	case !validToken(l.Token):
+	case !bounce.ValidToken(l.Token):
 		return fmt.Errorf("%w: token %s", errLetter, quoteText(l.Token))
 	case l.Subject == "" || l.MessageID == "" || l.ListUnsubscribe == "" || l.Date.IsZero():
 		return fmt.Errorf("%w: Subject, Message-ID, List-Unsubscribe or Date missing", errLetter)

@@ -113,8 +113,9 @@ type Delivery struct {
 // greets, starts TLS and authenticates; its error means nothing can be
 // sent in this run. An error that matches ErrTLSUnavailable (errors.Is) is
 // a relay setting that cannot work — mandatory TLS not offered, AUTH
-// configured without TLS — and ends the run; other errors (the relay down)
-// make the run's messages deferred.
+// configured without TLS — and ends the run, as does one that matches
+// ErrAuthFailed (the relay refuses the credentials); other errors (the
+// relay down) make the run's messages deferred.
 //
 // Send hands one letter over and never fails: it reports a Delivery. When
 // Delivery.Err is set, later calls return deferred without touching the
@@ -135,6 +136,10 @@ var (
 // smtp_tls is mandatory and the relay does not offer STARTTLS, or when
 // AUTH is configured and the connection has no TLS.
 var ErrTLSUnavailable = errors.New("notify: the relay does not offer STARTTLS")
+
+// ErrAuthFailed is matched (errors.Is) by SMTP.Open's error when the relay
+// refuses the configured credentials with a 5xx reply.
+var ErrAuthFailed = errors.New("notify: the relay refuses the credentials")
 
 // ErrSenderRejected is matched by Delivery.Err when the relay answers 5xx
 // to MAIL FROM: it refuses lamers' envelope sender (bounce_address), for

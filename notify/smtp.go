@@ -176,8 +176,10 @@ func (t *SMTP) Open(ctx context.Context) error {
 	if t.cfg.HELO != "" {
 		opts = append(opts, gomail.WithHELO(t.cfg.HELO))
 	}
+	var auth *tlsOnlyAuth
 	if t.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuthCustom(&tlsOnlyAuth{user: t.cfg.Username, pass: t.password}))
+		auth = &tlsOnlyAuth{user: t.cfg.Username, pass: t.password}
+		opts = append(opts, gomail.WithSMTPAuthCustom(auth))
 	}
 	c, err := gomail.NewClient(t.cfg.Host, opts...)
 	if err != nil {
@@ -190,6 +192,12 @@ func (t *SMTP) Open(ctx context.Context) error {
 	}
 	if err != nil {
 		t.closeConn()
+		var te *textproto.Error
+		if auth != nil && auth.started && errors.As(err, &te) && te.Code >= 500 {
+			// 535 and kin (RFC 4954 §6): the credentials are refused, and
+			// will be refused on every run until the setting is fixed.
+			return fmt.Errorf("notify: smtp %s: smtp_username or smtp_password_file: %w: %w", t.addr, ErrAuthFailed, err)
+		}
 		return fmt.Errorf("notify: smtp %s: %w", t.addr, err)
 	}
 	if _, ok := sc.TLSConnectionState(); !ok && (t.cfg.TLS == TLSMandatory || t.cfg.TLS == TLSImplicit) {
@@ -449,6 +457,9 @@ func oneLine(s string) string {
 type tlsOnlyAuth struct {
 	user, pass string
 	inner      smtp.Auth
+	// started is set once credentials were offered: a failure after it
+	// is the relay refusing them.
+	started bool
 }
 
 // Start picks the mechanism from what the relay offers.
@@ -464,6 +475,7 @@ func (a *tlsOnlyAuth) Start(s *smtp.ServerInfo) (string, []byte, error) {
 		return "", nil, fmt.Errorf("the relay offers no AUTH mechanism lamers uses (PLAIN, LOGIN); it offers %s",
 			oneLine(strings.Join(s.Auth, " ")))
 	}
+	a.started = true
 	return a.inner.Start(s)
 }
 

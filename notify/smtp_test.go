@@ -46,7 +46,7 @@ func openSMTP(t testing.TB, cfg SMTPConfig) *SMTP {
 func letterTo(t testing.TB, w *LetterWriter, to string) *Letter {
 	t.Helper()
 	d := goldenMessage()
-	d.To, d.Token = to, NewToken()
+	d.To, d.Token = to, mustToken(t)
 	l, err := w.Compose(d)
 	if err != nil {
 		t.Fatal(err)
@@ -458,7 +458,7 @@ func TestSMTPAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = tr.Open(context.Background())
-		if err == nil || !strings.Contains(err.Error(), "535") || strings.Contains(err.Error(), "hunter2") {
+		if !errors.Is(err, ErrAuthFailed) || !strings.Contains(err.Error(), "535") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open: %v", err)
 		}
 	})
@@ -558,7 +558,7 @@ func TestSMTPHeaderInjection(t *testing.T) {
 	tr := openSMTP(t, relayConfig(srv, TLSOpportunistic))
 	w := newTestWriter(t, "", testSettings)
 	d := goldenMessage()
-	d.Token = NewToken()
+	d.Token = mustToken(t)
 	d.Findings = []FindingData{{Zone: `x\013\010Bcc:\032victim@example.org\013\010.example.`, Server: "192.0.2.1", Port: 53,
 		Status: "lame", Reason: "refused", ServerNames: []string{`ns\010To:\032victim2@example.org.example.net.`}}}
 	l, err := w.Compose(d)
