@@ -4,11 +4,12 @@
 // zones it attributed to zone-less findings (docs/verification.md), and
 // notification's state (docs/notify.md): the SOAs of authoritative rounds,
 // each finding's contact and the marks on its candidates, the outbox,
-// suppressions and the lease that keeps notify runs one at a time.
+// suppressions and the lease that keeps notify runs one at a time; and the
+// returned messages `lamers bounce` stored, with what each one did.
 //
 // Conventions: one file per table (findings.go, daily_counts.go, rounds.go,
 // checkpoints.go, attributions.go, zone_soas.go, contact_marks.go,
-// outbox.go, suppressions.go, leases.go; Commit's stages in commit*.go);
+// outbox.go, suppressions.go, leases.go, bounces.go; Commit's stages in commit*.go);
 // writes go through one immediate transaction each (write.go); every
 // enum stored as text has one type and one table of names (enums.go); times
 // in the API are time.Time, in UTC, stored as unix nanoseconds; the clock is
