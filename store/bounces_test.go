@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +415,28 @@ func TestBounceSourcesStored(t *testing.T) {
 		if got, err := ParseBounceClass(c.String()); err != nil || got != c {
 			t.Errorf("ParseBounceClass(%q) = %v, %v", c, got, err)
 		}
+	}
+}
+
+// WithCacheSize sets the page cache of the connections Open makes.
+func TestWithCacheSize(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		opts []OpenOption
+		want int
+	}{
+		{nil, -defaultCacheKiB},
+		{[]OpenOption{WithCacheSize(8 << 10)}, -8192},
+		{[]OpenOption{WithCacheSize(0)}, -1},
+	} {
+		db, err := Open(ctx, filepath.Join(t.TempDir(), "lamers.db"), tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := db.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil || got != tt.want {
+			t.Errorf("cache_size %d, %v; want %d", got, err, tt.want)
+		}
+		db.Close(ctx)
 	}
 }

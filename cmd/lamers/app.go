@@ -99,8 +99,8 @@ func (a *app) configure(cfg Config) {
 }
 
 // openStore opens the configured database.
-func (a *app) openStore(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, a.cfg.DB)
+func (a *app) openStore(ctx context.Context, opts ...store.OpenOption) (*store.DB, error) {
+	return store.Open(ctx, a.cfg.DB, opts...)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
