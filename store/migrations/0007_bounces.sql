@@ -1,4 +1,4 @@
--- 0005_bounces: every returned message `lamers bounce` was given
+-- 0007_bounces: every returned message `lamers bounce` was given
 -- (docs/notify.md, section 7), stored once, with what it did.
 --
 -- Times are INTEGER unix nanoseconds, UTC.
