@@ -237,11 +237,15 @@ func describeBounce(rec notify.Received) string {
 
 // effectText says what storing b did.
 func effectText(b store.Bounce) string {
+	marks := fmt.Sprintf("%d marks", b.Marks)
+	if b.Marks == 1 {
+		marks = "1 mark"
+	}
 	switch b.Effect {
 	case store.EffectDead:
-		return fmt.Sprintf("dead for the message's findings (%d marks)", b.Marks)
+		return "dead for the message's findings (" + marks + ")"
 	case store.EffectCounted:
-		return fmt.Sprintf("%s bounce counted for the message's findings (%d marks)", b.Class, b.Marks)
+		return fmt.Sprintf("%s bounce counted for the message's findings (%s)", b.Class, marks)
 	case store.EffectSuppressed:
 		return "suppressed (" + b.Class.String() + ")"
 	}
