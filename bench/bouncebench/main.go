@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lamers-dev/lamers/internal/testio"
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/store"
 )
@@ -398,24 +399,8 @@ Content-Type: text/plain; charset=utf-8
 		return strings.NewReader(head + "Content-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n" +
 			returned + "\n--" + boundary + "--\n")
 	}
-	body := io.LimitReader(&lines{line: "The server 192.0.2.53 answers for z1.example. without authority: dig +norec @192.0.2.53 z1.example. SOA\n"},
+	body := testio.Repeat("The server 192.0.2.53 answers for z1.example. without authority: dig +norec @192.0.2.53 z1.example. SOA\n",
 		int64(bigMB)<<20)
 	return io.MultiReader(strings.NewReader(head+"Content-Description: Undelivered Message\nContent-Type: message/rfc822\n\n"+returned+"\n"),
 		body, strings.NewReader("\n--"+boundary+"--\n"))
-}
-
-// lines repeats one line for ever.
-type lines struct {
-	line string
-	off  int
-}
-
-func (l *lines) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c := copy(p[n:], l.line[l.off:])
-		n += c
-		l.off = (l.off + c) % len(l.line)
-	}
-	return n, nil
 }

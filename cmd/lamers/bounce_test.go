@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lamers-dev/lamers/internal/golden"
+	"github.com/lamers-dev/lamers/internal/testio"
 	"github.com/lamers-dev/lamers/notify"
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/store"
@@ -318,7 +319,7 @@ func TestBounceHugeMessage(t *testing.T) {
 	cut := strings.Index(dsn, "case abcdefghijklmnopqrst\n")
 	line := "a line of the returned message, 50 MB of them in all, as a mail loop or an attachment would make\n"
 	body := io.MultiReader(strings.NewReader(localFromLine+dsn[:cut]),
-		io.LimitReader(&repeatReader{line: line}, 50<<20), strings.NewReader(dsn[cut:]))
+		testio.Repeat(line, 50<<20), strings.NewReader(dsn[cut:]))
 	r := lamers(t, pipeEnv(env, sentToken), body, "bounce")
 	if r.code != 0 || !strings.Contains(r.stdout, "bounce 1: hard 5.1.1 gone@nic.lab; message "+sentToken) {
 		t.Fatalf("bounce: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -336,22 +337,6 @@ func TestBounceHugeMessage(t *testing.T) {
 	if err != nil || len(raw) != 1 || len(raw[0].Raw) != store.MaxBounceRaw || !strings.HasPrefix(dsn, string(raw[0].Raw[:1000])) {
 		t.Errorf("raw prefix: %d bytes, %v", len(raw[0].Raw), err)
 	}
-}
-
-// repeatReader repeats one line for ever.
-type repeatReader struct {
-	line string
-	off  int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c := copy(p[n:], r.line[r.off:])
-		n += c
-		r.off = (r.off + c) % len(r.line)
-	}
-	return n, nil
 }
 
 // Flags that do not go together are usage errors (exit 2), and so is
