@@ -89,21 +89,11 @@ func (c *bounceCommand) run(ctx context.Context, a *app, args []string) error {
 	if c.list {
 		return c.listBounces(ctx, a)
 	}
-	db, err := a.openStore(ctx, store.WithCacheSize(bounceCacheKiB))
-	if err != nil {
-		return tempFail(err)
-	}
-	defer db.Close(context.WithoutCancel(ctx))
-	in := notify.NewIntake(db)
-	switch {
-	case c.maildir != "":
-		err = c.takeMaildir(ctx, a, in)
-	case c.mbox != "":
-		err = c.takeMbox(ctx, a, in)
-	default:
-		err = c.takeStdin(ctx, a, in)
-	}
-	if err != nil && context.Cause(ctx) != nil && errors.Is(err, context.Canceled) {
+	err := c.take(ctx, a)
+	// A stop between two messages of a Maildir or mbox leaves the rest for
+	// the next run; a message on standard input that a stop kept from
+	// being stored is a temporary failure: the MTA must keep it.
+	if batch := c.maildir != "" || c.mbox != ""; batch && err != nil && context.Cause(ctx) != nil && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(a.stderr, "lamers: bounce stopped early (%s): what was stored is kept; run it again to continue\n", context.Cause(ctx))
 		return nil
 	}
@@ -113,6 +103,24 @@ func (c *bounceCommand) run(ctx context.Context, a *app, args []string) error {
 		return tempFail(err)
 	}
 	return err
+}
+
+// take stores what the flags say: the message on standard input, or those
+// of --maildir or --mbox.
+func (c *bounceCommand) take(ctx context.Context, a *app) error {
+	db, err := a.openStore(ctx, store.WithCacheSize(bounceCacheKiB))
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	in := notify.NewIntake(db)
+	switch {
+	case c.maildir != "":
+		return c.takeMaildir(ctx, a, in)
+	case c.mbox != "":
+		return c.takeMbox(ctx, a, in)
+	}
+	return c.takeStdin(ctx, a, in)
 }
 
 // check refuses flags that do not go together.

@@ -575,3 +575,28 @@ func TestBounceTempFail(t *testing.T) {
 		})
 	}
 }
+
+// A stop (SIGTERM) before the message on standard input is stored is a
+// temporary failure, never a success the MTA would drop the message for;
+// a stop during --maildir leaves the messages not taken in new/ and exits
+// 0 (the stop contract of command).
+func TestBounceStopped(t *testing.T) {
+	a := newTestApp(t, localFromLine+readSample(t, "postfix-lab-bounce.eml"))
+	a.stop.receive(syscall.SIGTERM)
+	err := a.runCmd(&bounceCommand{format: "text"})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitTempFail || !errors.Is(err, context.Canceled) {
+		t.Errorf("bounce on stdin after SIGTERM: %v, want exit 75 for the cancelled store", err)
+	}
+	md := t.TempDir()
+	for _, sub := range []string{"new", "cur", "tmp"} {
+		os.Mkdir(filepath.Join(md, sub), 0o755)
+	}
+	os.WriteFile(filepath.Join(md, "new", "1.a"), []byte(readSample(t, "postfix-lab-bounce.eml")), 0o644)
+	if err := a.runCmd(&bounceCommand{maildir: md, format: "text"}); err != nil || !strings.Contains(a.errb.String(), "bounce stopped early") {
+		t.Errorf("bounce --maildir after SIGTERM: %v, stderr %q", err, a.errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(md, "new", "1.a")); err != nil {
+		t.Errorf("the message left new/: %v", err)
+	}
+}
