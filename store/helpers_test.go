@@ -155,8 +155,8 @@ func TestDay(t *testing.T) {
 	}
 }
 
-// day is the Day of a YYYY-MM-DD date.
-func day(t testing.TB, s string) Day {
+// dayNamed is the Day of a YYYY-MM-DD date.
+func dayNamed(t testing.TB, s string) Day {
 	t.Helper()
 	at, err := time.Parse(dayLayout, s)
 	if err != nil {

@@ -221,7 +221,7 @@ func seed(ctx context.Context, path string, o options) ([]string, error) {
 		zone := fmt.Sprintf("z%d.example.", i)
 		// lame-servers: info: lame server resolving 'www.zN.example' (in 'zN.example'?): 192.0.2.N#53
 		counts = append(counts, store.Count{Zone: zone, QName: "www." + zone, Server: netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 250)}),
-			Port: 53, Source: "bind", Evidence: "lame_referral", Day: day.Format(time.DateOnly), N: 1, First: day, Last: day})
+			Port: 53, Source: "bind", Evidence: "lame_referral", Day: store.DayOf(day), N: 1, First: day, Last: day})
 	}
 	if _, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte("bouncebench")},
 		Next: store.Checkpoint{Offset: 1, Lines: int64(o.findings), Path: "named.log"}, Counts: counts}); err != nil {
