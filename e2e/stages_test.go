@@ -75,6 +75,7 @@ func TestLab(t *testing.T) {
 	t.Run("verify", l.testVerify)
 	t.Run("check", l.testCheck)
 	t.Run("postfix", l.testPostfix)
+	t.Run("notify", l.testNotify)
 }
 
 // needs fails or skips the stage when lamers did not build or a command it
