@@ -109,16 +109,23 @@ func TestComposeHeaders(t *testing.T) {
 	}
 }
 
-// TestComposeToken: without a token Compose draws one, and every header
-// that carries it carries the same.
-func TestComposeToken(t *testing.T) {
-	w := newTestWriter(t, "", testSettings)
+// tokenlessLetter composes the golden message without a token: Compose
+// draws one.
+func tokenlessLetter(t *testing.T) Letter {
+	t.Helper()
 	d := goldenMessage()
 	d.Token = ""
-	l, err := w.Compose(d)
+	l, err := newTestWriter(t, "", testSettings).Compose(d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// TestComposeToken: without a token Compose draws one, and every header
+// that carries it carries the same.
+func TestComposeToken(t *testing.T) {
+	l := tokenlessLetter(t)
 	if !bounce.ValidToken(l.Token) || !strings.Contains(l.EnvelopeFrom, "+"+l.Token+"@") ||
 		!strings.Contains(l.MessageID, "."+l.Token+"@") || !strings.Contains(l.ListUnsubscribe, "+"+l.Token+"-unsubscribe@") ||
 		!strings.Contains(l.Text, "+"+l.Token+"-unsubscribe@") {

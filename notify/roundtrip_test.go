@@ -87,13 +87,7 @@ Content-Transfer-Encoding: 8bit
 // (the same DSN forwarded, without the envelope recipient) and of the
 // List-Unsubscribe address (a request to stop).
 func TestBounceRoundTrip(t *testing.T) {
-	w := newTestWriter(t, "", testSettings)
-	d := goldenMessage()
-	d.Token = ""
-	l, err := w.Compose(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := tokenlessLetter(t)
 	raw, err := l.bytes()
 	if err != nil {
 		t.Fatal(err)
