@@ -260,8 +260,12 @@ func parseText(name string, main, reasons source, dispatcher string) (*texttempl
 	if _, err := t.New(dispatch).Parse(dispatcher); err != nil {
 		return nil, fmt.Errorf("templates: %s: the reason dispatcher: %w", reasons.origin, err)
 	}
-	if t.Lookup(name).Tree == nil {
-		return nil, fmt.Errorf("templates: %s: empty template", main.origin)
+	trees := make(map[string]*parse.Tree)
+	for _, d := range t.Templates() {
+		trees[d.Name()] = d.Tree
+	}
+	if err := checkTrees(name, trees, main, reasons); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -277,8 +281,12 @@ func parseHTML(name string, main, reasons source, dispatcher string) (*htmltempl
 	if _, err := t.New(dispatch).Parse(dispatcher); err != nil {
 		return nil, fmt.Errorf("templates: %s: the reason dispatcher: %w", reasons.origin, err)
 	}
-	if t.Lookup(name).Tree == nil {
-		return nil, fmt.Errorf("templates: %s: empty template", main.origin)
+	trees := make(map[string]*parse.Tree)
+	for _, d := range t.Templates() {
+		trees[d.Name()] = d.Tree
+	}
+	if err := checkTrees(name, trees, main, reasons); err != nil {
+		return nil, err
 	}
 	// html/template escapes a template the first time it runs: run it once
 	// on no data so that an escaping error (an unclosed attribute, a
@@ -293,6 +301,60 @@ func parseHTML(name string, main, reasons source, dispatcher string) (*htmltempl
 		return nil, fmt.Errorf("templates: %s: %w", origin, err)
 	}
 	return t, nil
+}
+
+// checkTrees checks what text/template leaves to execution time: that
+// the main template produces something, and that every {{template}}
+// action names a template of the set. trees maps the set's template names
+// to their trees.
+func checkTrees(name string, trees map[string]*parse.Tree, main, reasons source) error {
+	if empty(trees[name]) {
+		return fmt.Errorf("templates: %s: empty template", main.origin)
+	}
+	for _, t := range trees {
+		if t == nil {
+			continue
+		}
+		origin := main.origin
+		if t.ParseName == Reasons {
+			origin = reasons.origin
+		}
+		var err error
+		walk(t.Root, func(tn *parse.TemplateNode) {
+			if err == nil && trees[tn.Name] == nil {
+				loc, _ := t.ErrorContext(tn)
+				err = fmt.Errorf("templates: %s: %s: no template %q", origin, loc, tn.Name)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walk calls f for every {{template}} action under n.
+func walk(n parse.Node, f func(*parse.TemplateNode)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walk(c, f)
+		}
+	case *parse.IfNode:
+		walk(n.List, f)
+		walk(n.ElseList, f)
+	case *parse.RangeNode:
+		walk(n.List, f)
+		walk(n.ElseList, f)
+	case *parse.WithNode:
+		walk(n.List, f)
+		walk(n.ElseList, f)
+	case *parse.TemplateNode:
+		f(n)
+	}
 }
 
 // Reasons returns the reasons the set explains by name, sorted; every
