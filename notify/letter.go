@@ -162,7 +162,7 @@ func ParseBounceAddress(addr string) (local, domain string, err error) {
 		return "", "", fmt.Errorf("notify: %s %s: %s", keyBounceAddress, quoteName(addr), reason)
 	}
 	if addr == "" {
-		return fail("not set", nil)
+		return "", "", fmt.Errorf("notify: %s: not set", keyBounceAddress)
 	}
 	if strings.Count(addr, "@") != 1 {
 		return fail("needs exactly one @", nil)
