@@ -154,13 +154,15 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	return s, nil
 }
 
-// String describes the transport; it never shows the password.
-func (s *SMTP) String() string {
+// String describes the transport; it never shows the password. (Its
+// receiver is a value so that a printed SMTP value does not show it
+// either.)
+func (s SMTP) String() string {
 	return fmt.Sprintf("smtp %s (tls %s)", s.addr, s.cfg.TLS)
 }
 
 // GoString is String, so that %#v does not show the password either.
-func (s *SMTP) GoString() string { return s.String() }
+func (s SMTP) GoString() string { return s.String() }
 
 // Open connects to the relay, says EHLO, starts TLS as notify.smtp_tls
 // says and authenticates. It does nothing when the connection is open.
