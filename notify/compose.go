@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
@@ -102,6 +103,43 @@ func Compose(set *templates.Set, data MessageData, s Settings) (*Letter, error) 
 		l.ReplyTo = snd.replyTo.String()
 	}
 	return l, nil
+}
+
+// CheckTemplates renders a sample message with every reason set explains,
+// for every contact source, in both parts: an error that only shows when a
+// template runs (a field MessageData does not have, a function given the
+// wrong type) then stops a command at start rather than at its first
+// message. The error names the template file and line.
+func CheckTemplates(set *templates.Set) error {
+	day := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var findings []FindingData
+	for i, r := range append(set.Reasons(), "rcode_notauth") {
+		f := FindingData{
+			Zone: "example.com.", Server: "192.0.2.1", Port: 53, NSNames: []string{"ns1.example.net."},
+			Status: StatusLame, Reason: r, FirstSeen: day, LastSeen: day.AddDate(0, 0, i), Count: int64(i + 1), Days: i + 1,
+		}
+		if r == "unresponsive" || r == "no_dns_service" {
+			f.Status = StatusUnresponsive
+		}
+		if i%2 == 1 {
+			f.Server, f.Port, f.NSNames = "2001:db8::53", 5353, nil
+		}
+		findings = append(findings, f)
+	}
+	s := Settings{
+		From: "Sample <sample@example.net>", ReplyTo: "reply@example.net",
+		BounceAddress: "bounces@example.net", Rand: bytes.NewReader(make([]byte, 13)),
+	}
+	for _, src := range []ContactSource{SourceRNAME, SourceHostmaster, SourcePostmaster, SourceOverride} {
+		for _, n := range []int{1, len(findings)} {
+			s.Rand = bytes.NewReader(make([]byte, 13))
+			data := MessageData{To: "hostmaster@example.com", ContactSource: src, Generated: day, Findings: findings[:n]}
+			if _, err := Compose(set, data, s); err != nil {
+				return fmt.Errorf("notify: check templates: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // operator writes the From address for the body: "Name <address>", or the

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +256,49 @@ func TestVERP(t *testing.T) {
 		if got, err := tt.f("lamers+x@example.net", fixedToken); err == nil || !strings.Contains(err.Error(), "notify.bounce_address") {
 			t.Errorf("a bad bounce address: %q, %v", got, err)
 		}
+	}
+}
+
+// CheckTemplates finds, at start, what only shows when a template runs.
+func TestCheckTemplates(t *testing.T) {
+	if err := notify.CheckTemplates(loadTemplates(t)); err != nil {
+		t.Fatalf("the embedded templates: %v", err)
+	}
+	reasons, err := os.ReadFile(filepath.Join("..", "templates", templates.Reasons))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, content string
+		want                []string
+	}{
+		{"unknown field", templates.NotifyText, "Hello,\n{{range .Findings}}\n{{.Zon}}\n{{end}}\n",
+			[]string{"notify.txt.tmpl:3:", "Zon"}},
+		{"wrong argument", templates.NotifyHTML, "<p>{{range .Findings}}{{plural .Zone \"x\" \"xs\"}}{{end}}</p>\n",
+			[]string{"notify.html.tmpl:1:", "plural"}},
+		{"unknown field in an explanation", templates.Reasons, strings.Replace(string(reasons),
+			`{{define "reason_servfail" -}}`, `{{define "reason_servfail" -}}{{.Serial}}`, 1),
+			[]string{"reasons.tmpl:", "Serial"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			set, err := templates.Load(dir)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			err = notify.CheckTemplates(set)
+			if err == nil {
+				t.Fatal("CheckTemplates succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }

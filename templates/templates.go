@@ -3,7 +3,9 @@
 // in the operator's templates directory (notify.templates_dir) replaces the
 // embedded one. Every template is parsed, and the HTML ones escaped, when a
 // Set is loaded, so a broken template stops the command before anything is
-// sent (docs/notify.md §4).
+// sent (docs/notify.md §4). What only shows when a template runs with
+// data (a field that does not exist) is found by notify.CheckTemplates,
+// which renders a sample message at start.
 //
 // A Set is made of main templates and one shared file:
 //
