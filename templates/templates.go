@@ -251,22 +251,38 @@ func dispatchText(reasons []string) string {
 	return b.String()
 }
 
-func parseText(name string, main, reasons source, dispatcher string) (*texttemplate.Template, error) {
-	t := texttemplate.New(name).Funcs(texttemplate.FuncMap(funcs())).Option("missingkey=error")
+// parseable is what text/template and html/template have in common for
+// parseInto.
+type parseable[T any] interface {
+	New(name string) T
+	Parse(text string) (T, error)
+	Templates() []T
+	Name() string
+}
+
+// parseInto parses the main template, the reasons file and the dispatcher
+// into t, whose name is the main template's, and checks the trees (tree
+// returns a template's).
+func parseInto[T parseable[T]](t T, tree func(T) *parse.Tree, main, reasons source, dispatcher string) error {
 	if _, err := t.Parse(main.text); err != nil {
-		return nil, fmt.Errorf("templates: %s: %w", main.origin, err)
+		return fmt.Errorf("templates: %s: %w", main.origin, err)
 	}
 	if _, err := t.New(Reasons).Parse(reasons.text); err != nil {
-		return nil, fmt.Errorf("templates: %s: %w", reasons.origin, err)
+		return fmt.Errorf("templates: %s: %w", reasons.origin, err)
 	}
 	if _, err := t.New(dispatch).Parse(dispatcher); err != nil {
-		return nil, fmt.Errorf("templates: %s: the reason dispatcher: %w", reasons.origin, err)
+		return fmt.Errorf("templates: %s: the reason dispatcher: %w", reasons.origin, err)
 	}
 	trees := make(map[string]*parse.Tree)
 	for _, d := range t.Templates() {
-		trees[d.Name()] = d.Tree
+		trees[d.Name()] = tree(d)
 	}
-	if err := checkTrees(name, trees, main, reasons); err != nil {
+	return checkTrees(t.Name(), trees, main, reasons)
+}
+
+func parseText(name string, main, reasons source, dispatcher string) (*texttemplate.Template, error) {
+	t := texttemplate.New(name).Funcs(texttemplate.FuncMap(funcs())).Option("missingkey=error")
+	if err := parseInto(t, func(d *texttemplate.Template) *parse.Tree { return d.Tree }, main, reasons, dispatcher); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -274,20 +290,7 @@ func parseText(name string, main, reasons source, dispatcher string) (*texttempl
 
 func parseHTML(name string, main, reasons source, dispatcher string) (*htmltemplate.Template, error) {
 	t := htmltemplate.New(name).Funcs(htmltemplate.FuncMap(funcs())).Option("missingkey=error")
-	if _, err := t.Parse(main.text); err != nil {
-		return nil, fmt.Errorf("templates: %s: %w", main.origin, err)
-	}
-	if _, err := t.New(Reasons).Parse(reasons.text); err != nil {
-		return nil, fmt.Errorf("templates: %s: %w", reasons.origin, err)
-	}
-	if _, err := t.New(dispatch).Parse(dispatcher); err != nil {
-		return nil, fmt.Errorf("templates: %s: the reason dispatcher: %w", reasons.origin, err)
-	}
-	trees := make(map[string]*parse.Tree)
-	for _, d := range t.Templates() {
-		trees[d.Name()] = d.Tree
-	}
-	if err := checkTrees(name, trees, main, reasons); err != nil {
+	if err := parseInto(t, func(d *htmltemplate.Template) *parse.Tree { return d.Tree }, main, reasons, dispatcher); err != nil {
 		return nil, err
 	}
 	// html/template escapes a template the first time it runs: run it once
