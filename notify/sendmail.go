@@ -71,12 +71,9 @@ func (s *Sendmail) Open(context.Context) error {
 // ResultUnknown: it may have queued the message; before that, it is
 // ResultDeferred.
 func (s *Sendmail) Send(ctx context.Context, l *Letter) Delivery {
-	raw, err := l.Bytes()
+	raw, err := prepare(ctx, "sendmail", l)
 	if err != nil {
-		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: err}
-	}
-	if err := ctx.Err(); err != nil {
-		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: fmt.Errorf("notify: sendmail: send %s: %w", l.MessageID, err)}
+		return stopped(err)
 	}
 	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 

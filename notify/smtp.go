@@ -267,16 +267,13 @@ const (
 // Send hands l over on the open connection (making it again when it was
 // lost): MAIL FROM the VERP address, RCPT TO the recipient, DATA.
 func (s *SMTP) Send(ctx context.Context, l *Letter) Delivery {
-	raw, err := l.Bytes()
+	raw, err := prepare(ctx, "smtp", l)
 	if err != nil {
-		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: err}
-	}
-	if err := ctx.Err(); err != nil {
-		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: fmt.Errorf("notify: smtp: send %s: %w", l.MessageID, err)}
+		return stopped(err)
 	}
 	if s.c == nil {
 		if err := s.dial(ctx); err != nil {
-			return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: err}
+			return stopped(err)
 		}
 	}
 	conn := s.conn

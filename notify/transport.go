@@ -123,3 +123,22 @@ var enhancedCode = regexp.MustCompile(`^[245]\.[0-9]{1,3}\.[0-9]{1,3}\b`)
 func detail(what string, args ...any) string {
 	return oneLine(fmt.Sprintf(what, args...))
 }
+
+// prepare writes l for a transport; its error is that of a letter that
+// cannot be written, or of a ctx that is done.
+func prepare(ctx context.Context, transport string, l *Letter) ([]byte, error) {
+	raw, err := l.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("notify: %s: send %s: %w", transport, l.MessageID, err)
+	}
+	return raw, nil
+}
+
+// stopped is the Delivery of a letter not handed over because of err, a
+// failure that stops the run (Delivery.Err).
+func stopped(err error) Delivery {
+	return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: err}
+}
