@@ -1,19 +1,25 @@
 #!/bin/sh
 # deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, rsyslog,
-# dig, unshare, ip), without starting any of their services.
+# Postfix, dig, rndc, unbound-control, unshare, ip), without starting any of
+# their services.
 #
 # Idempotent: does nothing when every tool is present. Otherwise, as root:
 # one "apt-get update", then "apt-get install --no-install-recommends" of the
 # missing packages, with a temporary /usr/sbin/policy-rc.d (exit 101) so that
 # no maintainer script starts a daemon; on a host running systemd, the units
-# of newly installed packages are disabled again. Not root and tools missing:
-# prints the command and exits 0 (the suite then skips, or fails under CI=true).
+# of newly installed packages are disabled again. Postfix is preseeded with
+# debconf's "No configuration" (postfix/main_mailer_type) so that its install
+# asks nothing and writes no /etc/postfix/main.cf: the suite runs its own
+# Postfix with its own configuration directory and queue. Not root and tools
+# missing: prints the command and exits 0 (the suite then skips, or fails
+# under CI=true).
 set -eu
 
 # tool:package pairs
-pairs="named:bind9 named-checkconf:bind9-utils dig:bind9-dnsutils unbound:unbound
-unbound-checkconf:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog unshare:util-linux
-mount:mount ip:iproute2"
+pairs="named:bind9 named-checkconf:bind9-utils rndc:bind9-utils dig:bind9-dnsutils unbound:unbound
+unbound-checkconf:unbound unbound-control:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog
+unshare:util-linux mount:mount ip:iproute2
+postfix:postfix postconf:postfix postmap:postfix postalias:postfix postqueue:postfix"
 
 PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
 need=""
@@ -27,7 +33,7 @@ need=${need# }
 [ -n "$need" ] || exit 0
 
 if [ "$(id -u)" != 0 ]; then
-	echo "e2e/deps.sh: missing packages: $need; as root run: apt-get install -y --no-install-recommends $need" >&2
+	echo "e2e/deps.sh: missing packages: $need; run e2e/deps.sh as root to install them (it preseeds postfix and starts no service)" >&2
 	exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -55,6 +61,11 @@ fi
 
 echo "e2e/deps.sh: installing $need" >&2
 export DEBIAN_FRONTEND=noninteractive
+case " $need " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	;;
+esac
 apt-get update -qq
 # shellcheck disable=SC2086 # word splitting of the package list is wanted
 apt-get install -y -qq --no-install-recommends $need >&2
@@ -68,6 +79,7 @@ if [ -d /run/systemd/system ] && [ -n "$newly" ]; then
 		unbound) units="unbound.service unbound-resolvconf.service" ;;
 		nsd) units="nsd.service" ;;
 		rsyslog) units="rsyslog.service syslog.socket" ;;
+		postfix) units="postfix.service" ;;
 		*) units="" ;;
 		esac
 		for u in $units; do

@@ -3,10 +3,11 @@ package e2e
 // What the lab must produce, zone by zone: the delegation as lab. has it,
 // the verdict and reason each (NS name, address) must get from lamers
 // (verify and check), and the evidence each resolver logs. The log columns
-// come from the lab runs recorded in /work/shared/lab (BIND 9.18, Unbound
-// 1.17), the verdicts from DESIGN §5 and reference/lame-verification.md §6.
+// are what BIND 9.18 and Unbound 1.17 write in this lab (testdata/lab at the
+// module root holds a recorded run; docs/log-formats.md explains each line),
+// the verdicts and reasons follow docs/verification.md.
 
-// Verdicts (DESIGN §2, check --format json).
+// Verdicts of check --format json.
 const (
 	authoritative = "authoritative"
 	lame          = "lame"
@@ -52,7 +53,7 @@ func (z *zoneExpect) delegates(addr string) bool {
 }
 
 // ok is a server that serves the zone properly; its reason is the
-// classification's name, "authoritative" (DESIGN §5.3), or empty.
+// classification's name, "authoritative" (docs/verification.md), or empty.
 func ok(name, addr string) nsExpect {
 	return nsExpect{name, addr, []string{authoritative}, []string{authoritative, ""}}
 }

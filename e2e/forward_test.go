@@ -89,8 +89,12 @@ forward-zone:
 func (l *lab) queryForwarders(t *testing.T) {
 	t.Helper()
 	batch := "www.upref.lab A\nwww.good.lab A\nwww.refused.lab A\nn1.good.lab A\n"
-	l.digBatch(t, addrBINDFwd, "forwarder-bind", batch)
-	l.digBatch(t, addrUnboundFwd, "forwarder-unbound", batch)
+	dir := l.mkdir(t, "dig")
+	for _, fwd := range []struct{ addr, name string }{{addrBINDFwd, "forwarder-bind"}, {addrUnboundFwd, "forwarder-unbound"}} {
+		if err := digBatch(dir, fwd.addr, fwd.name, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // stopForwarders stops the forwarding resolvers (logger ends with

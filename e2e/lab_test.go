@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,10 +33,11 @@ const (
 	addrStale     = "127.53.7.1" // NSD with an old copy of lab.
 	addrBIND      = "127.53.100.1"
 	addrUnbound   = "127.53.100.2"
+	addrMX        = "10.53.25.1" // Postfix: mx.nic.lab, not loopback (postfix_test.go says why)
 )
 
 var labAddrs = []string{addrRoot, addrTLD, addrGood1, addrGood2, addrRefuser, addrUpref, addrRecursor,
-	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd}
+	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
 
 // lab is the running tree: one set of daemons for every stage.
 type lab struct {
@@ -47,7 +53,8 @@ type lab struct {
 	// the logs the resolvers wrote
 	bindFull, bindISO, sys3164, sys5424, unboundLog string
 
-	fwd forwarders // forward_test.go
+	fwd  forwarders // forward_test.go
+	mail *postfix   // postfix_test.go
 }
 
 // labLogs are the resolver logs scanned by the suite, by name.
@@ -284,10 +291,12 @@ if $programname == "unbound" then {
 // testdata/named-logging.conf, included as is. It runs in its own mount
 // namespace where /dev is a small tmpfs whose /dev/log is the private
 // rsyslogd's socket, so its syslog channel reaches that daemon and nothing
-// on the host.
+// on the host. Its control channel (rndc.conf next to named.conf) tells
+// waitIdle when it has finished its queries.
 func (l *lab) bindResolver(t *testing.T) *proc {
 	d := l.mkdir(t, "bind-resolver")
 	conf := filepath.Join(d, "named.conf")
+	key := rndcKey(t)
 	writeFile(t, conf, fmt.Sprintf(`options {
 %s    listen-on port 53 { %s; };
     listen-on-v6 { none; };
@@ -295,10 +304,14 @@ func (l *lab) bindResolver(t *testing.T) *proc {
     allow-query { any; };
     allow-recursion { any; };
 };
-controls { };
-zone "." { type hint; file %q; };
-include %q;
-`, bindOptions(d), addrBIND, l.hints, filepath.Join(l.tdata, "named-logging.conf")))
+%s
+controls { inet %[2]s port %[6]d allow { 127.0.0.0/8; } keys { %[7]q; }; };
+zone "." { type hint; file %[4]q; };
+include %[5]q;
+`, bindOptions(d), addrBIND, key, l.hints, filepath.Join(l.tdata, "named-logging.conf"), rndcPort, rndcKeyName))
+	writeFile(t, filepath.Join(d, "rndc.conf"), fmt.Sprintf(`%s
+options { default-key %q; default-server %s; default-port %d; };
+`, key, rndcKeyName, addrBIND, rndcPort))
 	run(t, "named-checkconf", conf)
 	const devSetup = `set -e
 mount -t tmpfs -o mode=0755,size=1m lamers-e2e-dev /dev
@@ -314,7 +327,9 @@ exec "$@"`
 }
 
 // unboundResolver is the Unbound under test; its logging settings are
-// testdata/unbound-logging.conf, included as is.
+// testdata/unbound-logging.conf, included as is. Its control socket
+// (unbound.ctl, no certificates) tells waitIdle when it has finished its
+// queries.
 func (l *lab) unboundResolver(t *testing.T) *proc {
 	d := l.mkdir(t, "unbound")
 	conf := filepath.Join(d, "unbound.conf")
@@ -325,7 +340,7 @@ func (l *lab) unboundResolver(t *testing.T) *proc {
 
 // unboundServer is the configuration every Unbound of the lab shares: one
 // thread in directory dir listening on addr, iterating from the lab's
-// root, no remote control.
+// root, remote control on a socket in dir (waitIdle reads its request list).
 func (l *lab) unboundServer(dir, addr string) string {
 	return fmt.Sprintf(`server:
     username: ""
@@ -344,7 +359,9 @@ func (l *lab) unboundServer(dir, addr string) string {
     module-config: "iterator"
     prefetch: no
 remote-control:
-    control-enable: no
+    control-enable: yes
+    control-interface: "%[1]s/unbound.ctl"
+    control-use-cert: no
 `, dir, addr, l.hints)
 }
 
@@ -436,7 +453,9 @@ func (l *lab) warmRecursor(t *testing.T) {
 	for _, q := range zoneQueries("recursive.lab") {
 		b.WriteString(q + "\n")
 	}
-	l.digBatch(t, addrRecursor, "warm-recursor", b.String())
+	if err := digBatch(l.mkdir(t, "dig"), addrRecursor, "warm-recursor", b.String()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // zoneQueries are the queries sent for every zone, in dig batch syntax.
@@ -460,24 +479,34 @@ func zoneQueries(zone string) []string {
 }
 
 // digBatch runs one dig over a batch of queries against server (RD=1,
-// 1 s per query: the resolvers go on resolving and logging after dig gave up).
-func (l *lab) digBatch(t *testing.T, server, name, batch string) {
-	d := l.mkdir(t, "dig")
-	f := filepath.Join(d, name+".batch")
-	writeFile(t, f, batch)
+// 1 s per query: the resolvers go on resolving and logging after dig gave
+// up), with the batch and dig's output in dir. It fails only when the batch
+// cannot be written or dig cannot run: unanswered queries are the lab's
+// point.
+func digBatch(dir, server, name, batch string) error {
+	f := filepath.Join(dir, name+".batch")
+	if err := os.WriteFile(f, []byte(batch), 0o644); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, _ := exec.CommandContext(ctx, "dig", "+time=1", "+tries=1", "+noall", "+comments", "@"+server, "-f", f).CombinedOutput()
-	os.WriteFile(filepath.Join(d, name+".out"), out, 0o644)
+	out, err := exec.CommandContext(ctx, "dig", "+time=1", "+tries=1", "+noall", "+comments", "@"+server, "-f", f).CombinedOutput()
+	os.WriteFile(filepath.Join(dir, name+".out"), out, 0o644)
+	if ee := (*exec.ExitError)(nil); err != nil && !errors.As(err, &ee) {
+		return fmt.Errorf("dig -f %s: %w", f, err)
+	}
+	return nil
 }
 
 // query sends every zone's queries through both resolvers, zones and
-// resolvers in parallel, in two rounds (the second finds the resolvers'
-// server caches populated).
+// resolvers in parallel, in two rounds: the second, sent once the
+// resolvers have finished the first, finds their server caches populated.
 func (l *lab) query(t *testing.T) {
 	t.Helper()
+	dir := l.mkdir(t, "dig")
 	for round := 1; round <= 2; round++ {
 		var wg sync.WaitGroup
+		errs := make(chan error, 2*len(expectations))
 		for _, res := range []struct{ name, addr string }{{"bind", addrBIND}, {"unbound", addrUnbound}} {
 			for _, zc := range expectations {
 				zone := strings.TrimSuffix(zc.zone, ".")
@@ -489,22 +518,114 @@ func (l *lab) query(t *testing.T) {
 				wg.Add(1)
 				go func(addr, batch string) {
 					defer wg.Done()
-					l.digBatch(t, addr, name, batch)
+					errs <- digBatch(dir, addr, name, batch)
 				}(res.addr, b.String())
 			}
 		}
 		wg.Wait()
-		if round == 1 {
-			time.Sleep(2 * time.Second)
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
+		l.waitIdle(t, fmt.Sprintf("round %d", round))
 	}
 }
 
-// stopResolvers stops the resolvers and then rsyslogd, so that every log
-// is complete and final before lamers reads it.
+// Control channels of the resolvers under test, used to see when they have
+// no query in progress.
+const (
+	rndcKeyName = "lamers-e2e"
+	rndcPort    = 953
+)
+
+// rndcKey returns a named.conf/rndc.conf key statement with a fresh secret.
+func rndcKey(t *testing.T) string {
+	t.Helper()
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("key %q { algorithm hmac-sha256; secret %q; };", rndcKeyName, base64.StdEncoding.EncodeToString(secret))
+}
+
+// inProgress returns what each resolver is still working on: BIND's
+// number of current recursive clients (rndc status, "recursive clients:
+// N/…") and the query names of Unbound's request list (unbound-control
+// dump_requestlist).
+func (l *lab) inProgress() (bind int, unbound []string, err error) {
+	out, err := exec.Command("rndc", "-c", filepath.Join(l.dir, "bind-resolver", "rndc.conf"), "status").CombinedOutput()
+	if err != nil {
+		return 0, nil, fmt.Errorf("rndc status: %v: %s", err, out)
+	}
+	_, rest, ok := strings.Cut(string(out), "recursive clients: ")
+	n, _, _ := strings.Cut(rest, "/")
+	if bind, err = strconv.Atoi(n); !ok || err != nil {
+		return 0, nil, fmt.Errorf("rndc status: no recursive clients count in %q", out)
+	}
+	out, err = exec.Command("unbound-control", "-c", filepath.Join(l.dir, "unbound", "unbound.conf"), "dump_requestlist").CombinedOutput()
+	if err != nil {
+		return 0, nil, fmt.Errorf("unbound-control dump_requestlist: %v: %s", err, out)
+	}
+	// "thread #0", a header, then "  0    A IN www.blackhole.lab. 3.208 iterator …"
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		if _, err := strconv.Atoi(f[0]); err == nil {
+			unbound = append(unbound, f[3])
+		}
+	}
+	return bind, unbound, nil
+}
+
+// waitIdle waits until the resolvers have finished every query sent so
+// far, and so logged what it makes them log: BIND has no recursive client
+// left, and Unbound's request list holds nothing but queries under the
+// zones whose servers never answer (blackhole.lab, closed.lab), on which
+// Unbound may keep backing off for minutes without logging evidence.
+func (l *lab) waitIdle(t *testing.T, what string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		bind, unbound, err := l.inProgress()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		busy := slices.DeleteFunc(unbound, underSilentZone)
+		if bind == 0 && len(busy) == 0 {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("%s: after a minute BIND still has %d recursive clients, Unbound works on %q", what, bind, busy)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the resolvers' counters
+	}
+	t.Logf("%s: resolvers done after %.1fs", what, time.Since(start).Seconds())
+}
+
+// underSilentZone reports whether name is at or under a zone of the lab
+// none of whose servers ever answers.
+func underSilentZone(name string) bool {
+	z := zoneExpectFor(underZone(name))
+	if z == nil {
+		return false
+	}
+	for _, ns := range z.ns {
+		if !slices.ContainsFunc(ns.reasons, func(r string) bool { return r == "unresponsive" || r == "no_dns_service" }) {
+			return false
+		}
+	}
+	return true
+}
+
+// stopResolvers stops both resolvers (query has waited until they were
+// done) and then rsyslogd, so that every log is complete and final before
+// lamers reads it.
 func (l *lab) stopResolvers(t *testing.T) {
 	t.Helper()
-	time.Sleep(time.Second)
 	daemons.stop(l.bindRes, 10*time.Second)
 	daemons.stop(l.unbound, 10*time.Second)
 	l.stopForwarders()

@@ -30,25 +30,32 @@ const (
 	envKeep = "LAMERS_E2E_KEEP"
 )
 
-// installCmd is what a skip message tells the user to run.
-const installCmd = "apt-get install -y bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog (or: sudo e2e/deps.sh)"
+// installCmd is what a skip message tells the user to run. A plain
+// "apt-get install postfix" would ask questions, or configure and start a
+// Postfix on the host: deps.sh preseeds it and starts nothing.
+const installCmd = "sudo e2e/deps.sh (installs bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog postfix, starting no service)"
 
 // tools are the programs the suite runs, with the Debian package of each.
 var tools = []struct{ bin, pkg string }{
 	{"named", "bind9"},
 	{"named-checkconf", "bind9-utils"},
+	{"rndc", "bind9-utils"},
 	{"dig", "bind9-dnsutils"},
 	{"unbound", "unbound"},
 	{"unbound-checkconf", "unbound"},
+	{"unbound-control", "unbound"},
 	{"nsd", "nsd"},
 	{"nsd-checkconf", "nsd"},
 	{"rsyslogd", "rsyslog"},
 	{"unshare", "util-linux"},
 	{"mount", "mount"},
 	{"ip", "iproute2"},
+	{"postfix", "postfix"},
+	{"postconf", "postfix"},
+	{"postmap", "postfix"},
+	{"postalias", "postfix"},
+	{"postqueue", "postfix"},
 }
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/e2e")
 
 var (
 	// notRunnable is set in the outer run when the suite cannot run here;
@@ -61,6 +68,11 @@ var (
 func inCI() bool { return os.Getenv("CI") == "true" }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.Lookup("test.list").Value.String() != "" {
+		// go test -list (make fuzz lists every package's targets): no lab.
+		os.Exit(m.Run())
+	}
 	if dir := os.Getenv(envInner); dir != "" {
 		os.Exit(innerMain(m, dir))
 	}

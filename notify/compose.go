@@ -34,8 +34,8 @@ func (s Settings) Validate() error {
 // the body only.
 const maxSubjectName = 100
 
-// Compose writes the message of data with the templates of set: a new
-// token, the envelope sender and the header fields of docs/notify.md §4,
+// Compose writes the message of data with the templates of set: its token
+// (data.Token, or a new one), the envelope sender and the header fields of docs/notify.md §4,
 // the plain-text and the HTML part. data is not changed.
 //
 // Compose refuses data that is not what the contact chain and the store
@@ -54,14 +54,19 @@ func Compose(set *templates.Set, data MessageData, s Settings) (*Letter, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
+	token := data.Token
+	if token == "" {
+		r := s.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		if token, err = bounce.NewToken(r); err != nil {
+			return nil, fmt.Errorf("notify: compose for %s: %w", data.To, err)
+		}
+	} else if !bounce.ValidToken(token) {
+		return nil, fmt.Errorf("notify: compose for %s: token %s: not %d characters of a-z and 2-7", data.To, quoteName(token), bounce.TokenLen)
 	}
-	token, err := bounce.NewToken(r)
-	if err != nil {
-		return nil, fmt.Errorf("notify: compose for %s: %w", data.To, err)
-	}
+	data.Token = token
 	verp := snd.local + "+" + token + "@" + snd.domain
 	unsubscribe := snd.local + "+" + token + bounce.UnsubscribeSuffix + "@" + snd.domain
 
@@ -196,7 +201,7 @@ func checkData(set *templates.Set, data *MessageData) ([]netip.Addr, error) {
 		if !set.Explains(f.Reason) {
 			return fail("finding %d (%s): reason %s has no explanation in the templates", n, f.Zone, quoteName(f.Reason))
 		}
-		if f.Count < 1 || f.Days < 1 {
+		if f.Count < 1 || f.Days < 0 {
 			return fail("finding %d (%s): seen %d times on %d days", n, f.Zone, f.Count, f.Days)
 		}
 		if f.FirstSeen.IsZero() || f.LastSeen.IsZero() {

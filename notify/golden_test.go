@@ -52,6 +52,7 @@ func several() notify.MessageData {
 				NSNames: []string{"ns1.example.net.", "dns.example.org."},
 				Status:  notify.StatusLame, Reason: "not_authoritative",
 				FirstSeen: at("2026-06-01T08:00:00Z"), LastSeen: at("2026-07-08T22:10:00Z"), Count: 1204, Days: 31,
+				ConfirmedAt: at("2026-06-01T09:12:00Z"),
 			},
 			{
 				Zone: "example.com.", Server: "2001:db8::53", Port: 5353,
@@ -68,8 +69,10 @@ func several() notify.MessageData {
 			{
 				Zone: "-x.example.com.", Server: "203.0.113.9", Port: 53,
 				NSNames: []string{"ns.-x.example.com."},
-				Status:  notify.StatusUnresponsive, Reason: "unresponsive",
-				FirstSeen: at("2026-07-01T00:00:00Z"), LastSeen: at("2026-07-05T00:00:00Z"), Count: 9, Days: 4,
+				// The number of days is not known (Days 0).
+				Status: notify.StatusUnresponsive, Reason: "unresponsive",
+				FirstSeen: at("2026-07-01T00:00:00Z"), LastSeen: at("2026-07-05T00:00:00Z"), Count: 9,
+				ConfirmedAt: at("2026-07-04T23:00:00Z"),
 			},
 		},
 	}

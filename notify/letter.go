@@ -29,10 +29,14 @@ const (
 )
 
 // MessageData is what the notify templates see (templates.NotifyText and
-// templates.NotifyHTML). The caller fills To, ContactSource, Generated and
-// the findings; Compose fills Operator, ReplyTo and Unsubscribe from its
-// Settings and the message's token, and Dig and Rcode of every finding.
+// templates.NotifyHTML). The caller fills Token, To, ContactSource,
+// Generated and the findings; Compose fills Operator, ReplyTo and
+// Unsubscribe from its Settings and the token, and Dig and Rcode of every
+// finding.
 type MessageData struct {
+	// Token is the message's token (bounce.NewToken); "" makes Compose
+	// draw one from Settings.Rand.
+	Token         string
 	To            string        // the recipient's address
 	ContactSource ContactSource // why the recipient gets the message
 	Operator      string        // who runs lamers: notify.from, as "Name <address>"
@@ -62,11 +66,14 @@ type FindingData struct {
 	Reason string
 	Rcode  string
 	// FirstSeen and LastSeen bound the events of the finding in the logs;
-	// Count is the number of events, Days the number of days with events.
-	FirstSeen time.Time
-	LastSeen  time.Time
-	Count     int64
-	Days      int
+	// Count is the number of events, Days the number of days with events
+	// (0 when not known). ConfirmedAt is when verification last found the
+	// finding lame or unresponsive (zero when not known).
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	Count       int64
+	Days        int
+	ConfirmedAt time.Time
 	// Dig is the command that shows the server's reply:
 	// dig +norec @ADDR [-p PORT] ZONE SOA (see DigCommand).
 	Dig string

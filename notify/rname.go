@@ -1,5 +1,17 @@
 // Package notify tells a zone's contacts about its lame delegations
-// (docs/notify.md). It has three parts, each without a database:
+// (docs/notify.md): the Notifier takes the confirmed findings, probes stale
+// verdicts again, walks each finding's contact chain (chain.go), plans one
+// message per recipient within the limits (plan.go, run.go) and hands the
+// messages over at most once through the outbox (send.go), one sending run
+// per database (lease.go). Where it departs from the letter of the RFCs:
+// addresses are compared without regard to case, local part too, for the
+// limits, dead marks and suppressions (RFC 5321 §2.4 has the local part
+// case-sensitive; in practice two spellings are one mailbox, and
+// over-matching only errs towards sending less); and a mail exchange on a
+// loopback, link-local, unspecified or multicast address counts as none
+// (RFC 5321 §5.1 does not say so; no mail could reach it).
+//
+// The Notifier writes and sends its messages with the rest of the package:
 //
 //   - Contacts (rname.go): DNS names to the addresses of the contact chain.
 //   - Letters (letter.go, compose.go, dig.go, message.go): Compose renders a

@@ -29,6 +29,12 @@ import (
 //   - Close ends the session (SMTP QUIT); its error never changes the
 //     outcome of a Send.
 //
+// The Notifier calls Open once before the first message of a sending run:
+// an error that matches ErrTLSUnavailable ends the run (an unusable relay
+// setting), others make every message of the run deferred. A Delivery with
+// Err set ends the run when Err matches ErrSenderRefused, and makes the
+// run's further messages deferred otherwise.
+//
 // A Transport is used by one goroutine at a time.
 type Transport interface {
 	Open(ctx context.Context) error

@@ -33,7 +33,7 @@ func BenchmarkParse(b *testing.B) {
 		{"bind-iso8601", []string{`2026-11-22T02:01:50.284Z lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`}},
 		// BIND 9.18 lab syslog-rfc3164.log
 		{"rfc3164", []string{`Nov 22 02:01:50 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`}},
-		// log-formats.md §1.3 syslog-rfc3339.log
+		// rsyslog RSYSLOG_FileFormat (RFC 3339)
 		{"rfc3339", []string{`2026-11-22T02:01:50.287636+00:00 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`}},
 		// BIND 9.18 lab syslog-rfc5424.log
 		{"rfc5424", []string{`<30>1 2026-11-22T02:01:50.287636+00:00 dnslab named 19030 - -  lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`}},

@@ -54,7 +54,8 @@ func (p *Parser) stripBINDPrefixes(m []byte) []byte {
 	return m
 }
 
-// parseBIND parses a BIND message (any version, see log-formats.md §1, §2).
+// parseBIND parses a BIND 9, BIND 8 or BIND 4.9 message (docs/log-formats.md;
+// BIND 9 lib/dns/resolver.c, BIND 8 ns_resp.c).
 func (p *Parser) parseBIND(m []byte, t time.Time, out []Observation) ([]Observation, Result) {
 	m = p.stripBINDPrefixes(m)
 	switch {

@@ -7,7 +7,9 @@
 //
 // # What it accepts
 //
-// The catalogue is /work/shared/reference/log-formats.md (DESIGN §3):
+// docs/log-formats.md is the catalogue: every message with the BIND or
+// Unbound source file that writes it, the versions, and the evidence it
+// gives. In short:
 //
 //   - BIND 9.2 → 9.21 "lame server resolving 'Q' (in 'Z'?): ADDR#PORT"
 //     (9.1: "lame server on"), evidence lame_referral.

@@ -2,8 +2,6 @@ package parser
 
 import (
 	"bufio"
-	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/parser")
+	"github.com/lamers-dev/lamers/internal/golden"
+)
 
 // goldenReference is the fixed "now" of the golden runs: after the lab run
 // of 2026-11-22, in the same year.
@@ -82,61 +80,18 @@ func serverPort(o Observation) string {
 // aggregate with testdata/golden/parser/<file>.golden. Run
 // `go test ./parser -update` to rewrite the golden files.
 func TestGolden(t *testing.T) {
-	// The logs of the lab; SUMMARY.txt and auth-behaviour.txt are notes.
-	logs, err := filepath.Glob("../testdata/lab/*.log")
-	if err != nil || len(logs) == 0 {
-		t.Fatalf("no lab logs: %v", err)
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "lab", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
-	infra, err := filepath.Glob("../testdata/lab/*dump_infra*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := append(logs, infra...)
+	dir := filepath.Join("..", "testdata", "golden", "parser")
+	var names []string
 	for _, path := range files {
 		name := filepath.Base(path)
+		names = append(names, name+".golden")
 		t.Run(name, func(t *testing.T) {
-			got := aggregate(t, path)
-			golden := filepath.Join("..", "testdata", "golden", "parser", name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./parser -update)", err)
-			}
-			if !bytes.Equal([]byte(got), want) {
-				t.Errorf("%s differs from %s:\n%s", name, golden, lineDiff(string(want), got))
-			}
+			golden.Check(t, filepath.Join(dir, name+".golden"), []byte(aggregate(t, path)))
 		})
 	}
-}
-
-// lineDiff lists the lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	w, g := in(want), in(got)
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if !g[l] {
-			fmt.Fprintf(&b, "-%s\n", l)
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if !w[l] {
-			fmt.Fprintf(&b, "+%s\n", l)
-		}
-	}
-	return b.String()
+	golden.Orphans(t, dir, names)
 }

@@ -10,7 +10,7 @@ func TestCanonicalName(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
 	}{
-		// log-formats.md §1.2: BIND names come without the trailing dot
+		// BIND 9 dns_name_format: no trailing dot (docs/log-formats.md)
 		{`www.upref.lab`, `www.upref.lab.`},
 		{`www.upref.lab.`, `www.upref.lab.`},
 		{`.`, `.`},

@@ -14,8 +14,8 @@ const (
 	SourceUnbound Source = "unbound"
 )
 
-// Evidence is the kind of lameness a log line reports (DESIGN §4). The set
-// is closed: the kinds below, and for unexpected response codes without a
+// Evidence is the kind of lameness a log line reports (docs/log-formats.md,
+// "Evidence kinds"). The set is closed: the kinds below, and for unexpected response codes without a
 // kind of their own "rcode_" and the registry's lower-case mnemonic
 // ("rcode_notimp") or, for an unassigned code, its number ("rcode_12"),
 // for codes 0–4095 only (rcode.go).

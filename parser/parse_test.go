@@ -102,7 +102,7 @@ func TestParseBINDEnvelopes(t *testing.T) {
 		{"rfc3164-last-year", `Dec 31 23:59:59 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`, upref(at("2025-12-31T23:59:59Z")), Recognised},
 		// syslog with print-category/print-severity on the syslog channel
 		{"rfc3164-category", `Nov 22 02:01:50 dnslab named[19030]: lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`, upref(tLabSys), Recognised},
-		// log-formats.md §1.3 syslog-rfc3339.log (rsyslog RSYSLOG_FileFormat)
+		// rsyslog RSYSLOG_FileFormat (RFC 3339, Debian 12's default), the lab's event
 		{"rfc3339", `2026-11-22T02:01:50.287636+00:00 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`, upref(tLabUs), Recognised},
 		// RFC 3339 with a non-zero offset
 		{"rfc3339-offset", `2026-11-22T03:01:50.287636+01:00 dnslab named[19030]: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`, upref(tLabUs), Recognised},
@@ -139,7 +139,8 @@ func TestParseLocation(t *testing.T) {
 	})
 }
 
-// TestParseBINDMessages covers every BIND message of log-formats.md §1–§2.
+// TestParseBINDMessages covers every BIND 9, BIND 8 and BIND 4.9 message
+// of docs/log-formats.md (B1–B7 and their older forms).
 func TestParseBINDMessages(t *testing.T) {
 	r := testReference
 	runLineCases(t, Options{Location: time.UTC, Reference: testReference}, []lineCase{
@@ -172,7 +173,7 @@ func TestParseBINDMessages(t *testing.T) {
 		// B2 9.10+, BIND 9.18 lab bind9.log: \032 in a label
 		{"B2-space", `22-Nov-2026 02:01:55.228 lame-servers: info: REFUSED unexpected RCODE resolving 'sp\032ace.refused.lab/A/IN': 127.53.3.1#53`,
 			[]Observation{bindObs(at("2026-11-22T02:01:55.228Z"), Refused, "", `sp\032ace.refused.lab.`, "A", "127.53.3.1", 53)}, Recognised},
-		// B2 9.10+, log-formats.md §1.2: \( and \" escapes
+		// B2 9.10+, dns_name_format escapes \( and \" (docs/log-formats.md)
 		{"B2-parens-quote", `REFUSED unexpected RCODE resolving 'we\(ird\"q.refused.lab/A/IN': 127.53.3.1#53`,
 			[]Observation{bindObs(r, Refused, "", `we\(ird\"q.refused.lab.`, "A", "127.53.3.1", 53)}, Recognised},
 		// B2 9.10+, BIND 9.18 lab bind9.log
@@ -302,7 +303,7 @@ func TestParseUnboundLines(t *testing.T) {
 		// U4, Unbound 1.17.1 lab unbound.log: no server
 		{"U4-timeout", `[1795312929] unbound[19034:0] error: SERVFAIL <www.closed.lab. A IN>: all servers for this domain failed, at zone closed.lab. upstream server timeout`, nil, Recognised},
 		{"U4-not-usable", `[1795312912] unbound[19034:0] error: SERVFAIL <upref.lab. SOA IN>: all servers for this domain failed, at zone upref.lab. no server to query nameserver addresses not usable`, nil, Recognised},
-		// U4, log-formats.md §3.3 caveat: a server but no rcode
+		// U4, Unbound 1.17.1 lab unbound.log: a server (the parent's) but no rcode
 		{"U4-nodata", `[1795312911] unbound[19034:0] error: SERVFAIL <www.upref.lab. A IN>: all servers for this domain failed, at zone upref.lab. from 127.53.1.1 nodata answer`, nil, Recognised},
 		// U4, Unbound 1.17.1 lab syslog-rfc3164.log
 		{"U4-rfc3164", `Nov 22 02:01:54 dnslab unbound: [19033:0] error: SERVFAIL <www.refused.lab. A IN>: all servers for this domain failed, at zone refused.lab. from 127.53.3.1 got REFUSED`,
@@ -462,10 +463,11 @@ func TestSetReference(t *testing.T) {
 // leaves the parser's state alone, for every lab log and format.
 func TestCandidateMatchesParse(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join("..", "testdata", "lab"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
 	for _, f := range []Format{Auto, BIND, Unbound, UnboundInfra} {
+		rejected := 0
 		for _, e := range entries {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", "lab", e.Name()))
 			if err != nil {
@@ -477,11 +479,15 @@ func TestCandidateMatchesParse(t *testing.T) {
 					p.Parse(line, nil)
 					continue
 				}
+				rejected++
 				before := p.State()
 				if obs, res := p.Parse(line, nil); res != Ignored || len(obs) > 0 || !bytes.Equal(before, p.State()) {
 					t.Errorf("%v %s:%d: Candidate false but Parse gave %v, %d observations", f, e.Name(), i+1, res, len(obs))
 				}
 			}
+		}
+		if rejected == 0 {
+			t.Errorf("%v: Candidate rejected no line of the lab logs: nothing was compared", f)
 		}
 	}
 }

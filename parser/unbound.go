@@ -58,7 +58,8 @@ func (p *Parser) group(key []byte) *pending {
 	return g
 }
 
-// parseUnbound parses an Unbound message m (log-formats.md §3.1) written by
+// parseUnbound parses an Unbound message m (docs/log-formats.md, U1–U7;
+// Unbound iterator/iterator.c) written by
 // the thread identified by key.
 func (p *Parser) parseUnbound(m []byte, t time.Time, key []byte, out []Observation) ([]Observation, Result) {
 	if len(key) > maxField/2 {
@@ -250,8 +251,8 @@ func looksInfra(line []byte) bool {
 	return bytes.Equal(third, infraTTL) || bytes.Equal(third, infraExpire)
 }
 
-// parseInfra parses one line of `unbound-control dump_infra` (log-formats.md
-// §3.4): "addr[@port] zone. ttl N ping N var N rtt N rto N tA N tAAAA N
+// parseInfra parses one line of `unbound-control dump_infra` (Unbound
+// daemon/remote.c, 1.4.22+; docs/log-formats.md): "addr[@port] zone. ttl N ping N var N rtt N rto N tA N tAAAA N
 // tother N ednsknown N edns N delay N lame dnssec D rec R A X other Y".
 // A or other > 0 give lame_referral, rec rec_lame, dnssec dnssec_lame and
 // tA+tAAAA+tother > 0 timeout, all at the reference time. "expired" entries

@@ -40,13 +40,25 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 }
 
 func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
+	c.update(key, ttl, func(V, bool) V { return v })
+}
+
+// update stores fn(the current value, whether there is one) under key for
+// ttl, in one step under the cache's lock.
+func (c *ttlCache[V]) update(key string, ttl time.Duration, fn func(old V, ok bool) V) {
 	if ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock()
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
+	var old V
+	e, ok := c.m[key]
+	if ok = ok && now.Before(e.expires); ok {
+		old = e.v
+	}
+	v := fn(old, ok)
+	if _, present := c.m[key]; !present && len(c.m) >= c.max {
 		var victim string
 		var soonest time.Time
 		for k, e := range c.m {
@@ -63,6 +75,13 @@ func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
 		}
 	}
 	c.m[key] = ttlEntry[V]{v: v, expires: now.Add(ttl)}
+}
+
+// remove drops key.
+func (c *ttlCache[V]) remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 func (c *ttlCache[V]) len() int {

@@ -212,7 +212,7 @@ func (r *Resolver) childNS(ctx context.Context, zone string, nss []NameServer, b
 				continue
 			}
 			tries++
-			m, err := r.queryAddr(ctx, a, zone, dns.TypeNS, r.cfg.Timeouts[0])
+			m, err := r.queryAddr(ctx, a, "", zone, dns.TypeNS, r.cfg.Timeouts[0])
 			if err != nil || !hasApexNS(m, zone) {
 				continue
 			}

@@ -257,20 +257,29 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 				if !r.usable(a) || (pass > 0 && tried[a]) {
 					continue
 				}
+				if r.isDown(a, c.zone) {
+					lastErr = fmt.Errorf("query %s %s @%s: %w", dns.TypeToString[qtype], qname, a, errServerDown)
+					continue
+				}
 				if err := r.spend(b); err != nil {
 					return nil, netip.Addr{}, err
 				}
-				m, err := r.queryAddr(ctx, a, qname, qtype, r.cfg.Timeouts[pass])
+				m, err := r.queryAddr(ctx, a, c.zone, qname, qtype, r.cfg.Timeouts[pass])
 				if ctx.Err() != nil {
 					return nil, netip.Addr{}, ctx.Err()
 				}
+				if !errors.Is(err, errServerDown) {
+					r.noteOutcome(a, c.zone, err)
+				}
 				if err != nil {
 					lastErr = fmt.Errorf("query %s %s @%s: %w", dns.TypeToString[qtype], qname, a, err)
-					if errors.Is(err, errTimeout) {
+					switch {
+					case errors.Is(err, errServerDown):
+					case errors.Is(err, errTimeout):
 						retry = true
-						continue
+					default:
+						tried[a] = true
 					}
-					tried[a] = true
 					continue
 				}
 				tried[a] = true
@@ -288,22 +297,33 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 }
 
 // queryAddr sends one iterative query (EDNS0, RD=0; without EDNS after
-// FORMERR/NOTIMP; TCP after TC=1).
-func (r *Resolver) queryAddr(ctx context.Context, a netip.Addr, qname string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
+// FORMERR/NOTIMP; TCP after TC=1). With a zone (the zone cut a serves),
+// it sends nothing and returns errServerDown when a is down for that zone
+// by the time the address is free (down.go).
+func (r *Resolver) queryAddr(ctx context.Context, a netip.Addr, zone, qname string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
 	server := netip.AddrPortFrom(a, r.cfg.Port)
+	var skip func() error
+	if zone != "" {
+		skip = func() error {
+			if r.isDown(a, zone) {
+				return errServerDown
+			}
+			return nil
+		}
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(qname, qtype)
 	m.RecursionDesired = false
 	m.SetEdns0(ednsPayload, false)
-	reply, _, err := r.send(ctx, m, server, false, timeout)
+	reply, _, err := r.send(ctx, m, server, false, timeout, skip)
 	if err == nil && (reply.Rcode == dns.RcodeFormatError || reply.Rcode == dns.RcodeNotImplemented) {
 		m = m.Copy()
 		m.Extra = nil
 		m.Id = dns.Id()
-		reply, _, err = r.send(ctx, m, server, false, timeout)
+		reply, _, err = r.send(ctx, m, server, false, timeout, nil)
 	}
 	if err == nil && reply.Truncated {
-		reply, _, err = r.send(ctx, m, server, true, r.cfg.TCPTimeout)
+		reply, _, err = r.send(ctx, m, server, true, r.cfg.TCPTimeout, nil)
 	}
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func (p *politeExchanger) state(a netip.Addr) *addrState {
 	return st.(*addrState)
 }
 
-func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
+func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg, server netip.AddrPort, timeout time.Duration, skip func() error) (*dns.Msg, time.Duration, error) {
 	st := p.state(server.Addr())
 	select {
 	case st.sem <- struct{}{}:
@@ -47,6 +47,11 @@ func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg
 		return nil, 0, ctx.Err()
 	}
 	defer func() { <-st.sem }()
+	if skip != nil {
+		if err := skip(); err != nil {
+			return nil, 0, err
+		}
+	}
 	if err := p.limiter.Wait(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()

@@ -194,7 +194,7 @@ func (rd *round) query(edns, tcp bool, timeout time.Duration) outcome {
 		m.SetEdns0(1232, false)
 	}
 	rd.packets++
-	reply, rtt, err := rd.r.send(rd.ctx, m, rd.server, tcp, timeout)
+	reply, rtt, err := rd.r.send(rd.ctx, m, rd.server, tcp, timeout, nil)
 	if errors.Is(err, errMismatched) {
 		rd.mismatched = true
 	}

@@ -164,6 +164,8 @@ type Resolver struct {
 	cuts   *ttlCache[*cut]
 	addrs  *ttlCache[addrEntry]
 	delegs *ttlCache[Delegation]
+	// servers holds iteration's timeouts per (address, zone cut) (down.go).
+	servers *ttlCache[serverState]
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -196,13 +198,14 @@ func New(cfg Config) (*Resolver, error) {
 		polite: &politeExchanger{
 			limiter: rate.NewLimiter(limit, cfg.Burst),
 		},
-		udp4:   &udpExchanger{source: cfg.Source4.Unmap()},
-		udp6:   &udpExchanger{source: cfg.Source6},
-		tcp4:   &tcpExchanger{source: cfg.Source4.Unmap()},
-		tcp6:   &tcpExchanger{source: cfg.Source6},
-		cuts:   newTTLCache[*cut](cfg.CacheSize, cfg.Clock),
-		addrs:  newTTLCache[addrEntry](cfg.CacheSize, cfg.Clock),
-		delegs: newTTLCache[Delegation](cfg.CacheSize, cfg.Clock),
+		udp4:    &udpExchanger{source: cfg.Source4.Unmap()},
+		udp6:    &udpExchanger{source: cfg.Source6},
+		tcp4:    &tcpExchanger{source: cfg.Source4.Unmap()},
+		tcp6:    &tcpExchanger{source: cfg.Source6},
+		cuts:    newTTLCache[*cut](cfg.CacheSize, cfg.Clock),
+		addrs:   newTTLCache[addrEntry](cfg.CacheSize, cfg.Clock),
+		delegs:  newTTLCache[Delegation](cfg.CacheSize, cfg.Clock),
+		servers: newTTLCache[serverState](cfg.CacheSize, cfg.Clock),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r, nil
@@ -248,8 +251,10 @@ func (r *Resolver) familyOK(a netip.Addr) bool {
 
 // send is the only way packets leave the Resolver: through the politeness
 // layer, with the per-try timeout starting once the address lock and a rate
-// token are held.
-func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, tcp bool, timeout time.Duration) (*dns.Msg, time.Duration, error) {
+// token are held. A non-nil skip is asked once the address lock is held: an
+// error from it is returned instead of sending (a lookup that waited behind
+// others for a server that has since been marked down).
+func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, tcp bool, timeout time.Duration, skip func() error) (*dns.Msg, time.Duration, error) {
 	var ex exchanger
 	switch {
 	case server.Addr().Is4() && tcp:
@@ -261,5 +266,5 @@ func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, 
 	default:
 		ex = r.udp6
 	}
-	return r.polite.exchange(ctx, ex, m, server, timeout)
+	return r.polite.exchange(ctx, ex, m, server, timeout, skip)
 }

@@ -62,9 +62,86 @@ func (db *DB) Attribute(ctx context.Context, findingID int64, zone string) (Find
 		return Finding{}, fmt.Errorf("store: attribute finding %d to %s: it has zone %s", findingID, zone, src.Zone)
 	}
 
-	targetID, err := db.mergeInto(ctx, tx, src, zone)
+	targetID, err := db.moveInto(ctx, tx, src, zone)
 	if err != nil {
 		return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: %w", findingID, zone, db.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO attributions (finding_id, server, port, bucket, zone, at) VALUES (?, ?, ?, ?, ?, ?)",
+		src.ID, src.Server.String(), int(src.Port), src.Bucket, zone, db.clock().UnixNano()); err != nil {
+		return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: record attribution: %w", findingID, zone, db.path, err)
+	}
+	target, err := db.commitTarget(ctx, tx, targetID)
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: attribute finding %d to %s: %w", findingID, zone, err)
+	}
+	return target, nil
+}
+
+// MergeZone moves the zoned finding findingID into the finding (zone, "",
+// server, port) of its server and port, when verification has found that
+// the finding's zone is a lossy spelling of zone: Unbound writes the octets
+// it cannot print as '?' (docs/verification.md, section 1). It moves the
+// evidence as Attribute does, in one transaction — counts summed, sources
+// and observed united, first and last seen widened, daily counts added per
+// (day, source, evidence), probe rounds moved — into a target that keeps
+// its verdict, or that is created (status "new" unless the finding had
+// rounds); then it deletes the finding and returns the target.
+//
+// Nothing routes later evidence: Unbound will spell the zone the same way
+// again, and the next verification merges the new finding too. The finding
+// must have a zone other than zone (a zone-less one is for Attribute);
+// unknown IDs, also of findings merged before, give ErrNotFound.
+func (db *DB) MergeZone(ctx context.Context, findingID int64, zone string) (Finding, error) {
+	if zone == "" || !strings.HasSuffix(zone, ".") {
+		return Finding{}, fmt.Errorf("store: merge finding %d: zone %q is not an absolute name", findingID, zone)
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: merge finding %d %s: %w", findingID, db.path, err)
+	}
+	defer tx.Rollback()
+	src, err := findingByID(ctx, tx, db.path, findingID)
+	switch {
+	case err != nil:
+		return Finding{}, fmt.Errorf("store: merge: %w", err)
+	case src.Zone == "":
+		return Finding{}, fmt.Errorf("store: merge finding %d into %s: it has no zone", findingID, zone)
+	case src.Zone == zone:
+		return Finding{}, fmt.Errorf("store: merge finding %d into %s: it already has zone %s", findingID, zone, zone)
+	}
+	targetID, err := db.moveInto(ctx, tx, src, zone)
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: merge finding %d into %s %s: %w", findingID, zone, db.path, err)
+	}
+	target, err := db.commitTarget(ctx, tx, targetID)
+	if err != nil {
+		return Finding{}, fmt.Errorf("store: merge finding %d into %s: %w", findingID, zone, err)
+	}
+	return target, nil
+}
+
+// commitTarget reads the finding targetID back and commits tx (the end of
+// Attribute and MergeZone).
+func (db *DB) commitTarget(ctx context.Context, tx *sql.Tx, targetID int64) (Finding, error) {
+	target, err := findingByID(ctx, tx, db.path, targetID)
+	if err != nil {
+		return Finding{}, fmt.Errorf("read back: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Finding{}, fmt.Errorf("commit %s: %w", db.path, err)
+	}
+	return target, nil
+}
+
+// moveInto moves src's evidence and rounds into the finding (zone, "",
+// src.Server, src.Port), creating it if missing, deletes src and returns
+// the target's ID (the common part of Attribute and MergeZone).
+func (db *DB) moveInto(ctx context.Context, tx *sql.Tx, src Finding, zone string) (int64, error) {
+	targetID, err := db.mergeInto(ctx, tx, src, zone)
+	if err != nil {
+		return 0, err
 	}
 	for _, st := range []struct {
 		what, query string
@@ -75,22 +152,13 @@ func (db *DB) Attribute(ctx context.Context, findingID int64, zone string) (Find
 			ON CONFLICT (finding_id, day, source, evidence) DO UPDATE SET n = n + excluded.n`,
 			[]any{targetID, src.ID}},
 		{"move rounds", "UPDATE rounds SET finding_id = ? WHERE finding_id = ?", []any{targetID, src.ID}},
-		{"delete zone-less finding", "DELETE FROM findings WHERE id = ?", []any{src.ID}},
-		{"record attribution", "INSERT INTO attributions (finding_id, server, port, bucket, zone, at) VALUES (?, ?, ?, ?, ?, ?)",
-			[]any{src.ID, src.Server.String(), int(src.Port), src.Bucket, zone, db.clock().UnixNano()}},
+		{"delete finding", "DELETE FROM findings WHERE id = ?", []any{src.ID}},
 	} {
 		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
-			return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: %s: %w", findingID, zone, db.path, st.what, err)
+			return 0, fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
-	target, err := findingByID(ctx, tx, db.path, targetID)
-	if err != nil {
-		return Finding{}, fmt.Errorf("store: attribute finding %d to %s: read back: %w", findingID, zone, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Finding{}, fmt.Errorf("store: attribute finding %d to %s %s: %w", findingID, zone, db.path, err)
-	}
-	return target, nil
+	return targetID, nil
 }
 
 // attributed answers a repeated Attribute of a finding that is gone.
@@ -129,14 +197,14 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 	if errors.Is(err, sql.ErrNoRows) {
 		t := src
 		if src.Rounds == 0 {
-			t.Status, t.Reason, t.ServerNames, t.LastProbed = StatusNew, "", nil, time.Time{}
+			t.Status, t.Reason, t.ServerNames, t.LastProbed, t.ConfirmedAt = StatusNew, "", nil, time.Time{}, time.Time{}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, qname, sources, observed,
-			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed)
-			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at, server_key)
+			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			zone, t.Server.String(), int(t.Port), t.QName, jsonSet(t.Sources), jsonSet(t.Observed),
 			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status.String(), t.Reason,
-			t.Rounds, nullTime(t.LastProbed))
+			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt), serverKey(t.Server))
 		if err != nil {
 			return 0, fmt.Errorf("create finding: %w", err)
 		}
@@ -156,6 +224,9 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 		t.Sources = addToSet(t.Sources, s)
 	}
 	for _, s := range src.Observed {
+		if len(t.Observed) >= MaxObservedKinds {
+			break // the target's kinds first, then src's while there is room
+		}
 		t.Observed = addToSet(t.Observed, s)
 	}
 	t.Count += src.Count

@@ -90,7 +90,8 @@ func TestAttribute(t *testing.T) {
 			zone: "refused.lab.",
 			want: Finding{Zone: "refused.lab.", QName: "x.refused.lab.", Server: srvA, Port: 53, Sources: []string{"bind", "unbound"},
 				Observed: []string{"rec_lame", "refused"}, Count: 10, FirstSeen: at(0, 30), LastSeen: testNow.Add(2 * time.Hour),
-				ServerNames: []string{"ns.refused.lab."}, Status: StatusLame, Reason: "upward_referral", Rounds: 3, LastProbed: at(4, 0)},
+				ServerNames: []string{"ns.refused.lab."}, Status: StatusLame, Reason: "upward_referral", Rounds: 3, LastProbed: at(4, 0),
+				ConfirmedAt: at(2, 0)},
 			daily: days(map[string]int64{"2026-11-21": 2 + 3 + 1, "2026-11-22": 4}),
 			check: func(t *testing.T, db *DB, src int64, target Finding) {
 				rows, err := db.db.QueryContext(ctx, "SELECT day, source, evidence, n FROM daily_counts WHERE finding_id = ? ORDER BY 1, 2, 3", target.ID)

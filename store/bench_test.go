@@ -3,8 +3,10 @@ package store
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -199,4 +201,56 @@ func BenchmarkAggregate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(counts)), "ns/count")
+}
+
+// BenchmarkDueFindings orders a large table the way a verify run reads it:
+// the first page of 2,000 (twice verify.max_rounds), zoned findings with an
+// active status, due by the minimum interval; then the count of the rest.
+// Each finding has counts on two days, so its weight needs its daily rows.
+// LAMERS_BENCH_FINDINGS sets the number of findings (200,000 by default).
+func BenchmarkDueFindings(b *testing.B) {
+	n := 200_000
+	if s := os.Getenv("LAMERS_BENCH_FINDINGS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db := openTest(b)
+	base := Checkpoint{Fingerprint: []byte("bench")}
+	for start := 0; start < n; start += benchCounts / 2 {
+		var counts []Count
+		for f := start; f < min(start+benchCounts/2, n); f++ {
+			server := netip.AddrFrom4([4]byte{10, byte(f >> 16), byte(f >> 8), byte(f)})
+			for d := range 2 {
+				day := time.Date(2026, 11, 20+d, 1, 0, 0, 0, time.UTC).Add(time.Duration(f) * time.Millisecond)
+				counts = append(counts, Count{Zone: fmt.Sprintf("z%d.example.", f), Server: server, Port: 53, Source: "bind",
+					Evidence: "lame_referral", Day: day.Format(dayLayout), N: int64(1 + f%1000), First: day, Last: day})
+			}
+		}
+		next := base
+		next.Offset, next.Lines = base.Offset+1<<20, base.Lines+int64(len(counts))
+		r, err := db.Commit(b.Context(), Batch{Base: base, Next: next, Counts: counts})
+		if err != nil {
+			b.Fatal(err)
+		}
+		base = r.Checkpoint
+	}
+	f := Filter{Zoning: Zoned, Statuses: []Status{StatusNew, StatusSuspect, StatusLame, StatusUnresponsive, StatusInconclusive},
+		ProbedBefore: testNow, Limit: 2000}
+	b.Run(fmt.Sprintf("page-2000-of-%d", n), func(b *testing.B) {
+		for b.Loop() {
+			fs, err := db.DueFindings(b.Context(), f)
+			if err != nil || len(fs) != 2000 {
+				b.Fatalf("%d findings, %v", len(fs), err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("count-%d", n), func(b *testing.B) {
+		for b.Loop() {
+			if c, err := db.CountFindings(b.Context(), f); err != nil || c != n {
+				b.Fatalf("count %d, %v", c, err)
+			}
+		}
+	})
 }

@@ -1,9 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +37,25 @@ type Finding struct {
 	Reason     string
 	Rounds     int
 	LastProbed time.Time // zero if never
+	// ConfirmedAt is when the finding last became lame or unresponsive;
+	// zero while it is neither.
+	ConfirmedAt time.Time
+
+	// Contact is the address notify mails the finding to now and
+	// ContactSource the step of the contact chain it came from ("" and 0:
+	// none yet, or none left). NeedsHuman is set when every candidate was
+	// passed over (docs/notify.md, section 2).
+	Contact       string
+	ContactSource ContactSource
+	NeedsHuman    bool
+	// LastNotified is when the relay last accepted a message listing the
+	// finding; zero if never.
+	LastNotified time.Time
+	// Weight is the evidence weight in days (docs/verification.md,
+	// section 5): what is costly to forge — two resolver programs, many
+	// days, a long span, many events — counts as that many days of
+	// waiting in DueFindings's order.
+	Weight int
 }
 
 // Filter selects findings for Findings and DueFindings; zero fields do not
@@ -49,7 +68,23 @@ type Filter struct {
 	Since    time.Time  // only findings whose LastSeen is at or after Since
 	// ProbedBefore keeps findings never probed or last probed before it.
 	ProbedBefore time.Time
-	Limit        int // at most this many findings, in the order of the call
+	// Under keeps the findings whose zone — for a zone-less finding its
+	// sample query name, else its bucket — is this absolute name or lies
+	// below it (by labels as written, as for NotUnder).
+	Under string
+	// NotServers leaves out the findings of these addresses (any port).
+	NotServers []netip.Addr
+	// NotUnder leaves out the findings whose zone — for a zone-less
+	// finding its sample query name, else its bucket — is one of these
+	// absolute names or lies below one of them (by labels as written: an
+	// escaped dot counts as a boundary too).
+	NotUnder []string
+	// After, for DueFindings and CountFindings only, keeps the findings
+	// that come after this one in verification order: a page of
+	// DueFindings continues after the last finding of the page before (as
+	// DueFindings returned it: its LastProbed, FirstSeen, Weight and ID).
+	After *Finding
+	Limit int // at most this many findings, in the order of the call
 }
 
 // Zoning selects findings by whether their zone is known.
@@ -60,6 +95,9 @@ const (
 	AnyZoning Zoning = iota // zoned and zone-less findings
 	Zoned                   // only findings with a zone
 	ZoneLess                // only zone-less findings, not attributed yet
+	// Bucketed: zone-less findings of a named bucket, those Attribute can
+	// give a zone; not the OverflowBucket, which mixes unrelated names.
+	Bucketed
 )
 
 // where returns f as an SQL condition ("" for none) and its arguments.
@@ -75,6 +113,8 @@ func (f Filter) where() (string, []any, error) {
 		where = append(where, "zone <> ''")
 	case ZoneLess:
 		where = append(where, "zone = ''")
+	case Bucketed:
+		where, args = append(where, "zone = '' AND bucket <> ?"), append(args, OverflowBucket)
 	default:
 		return "", nil, fmt.Errorf("unknown zoning %d", f.Zoning)
 	}
@@ -98,6 +138,33 @@ func (f Filter) where() (string, []any, error) {
 	if !f.ProbedBefore.IsZero() {
 		where, args = append(where, "(last_probed IS NULL OR last_probed < ?)"), append(args, f.ProbedBefore.UnixNano())
 	}
+	if len(f.NotServers) > 0 {
+		servers := make([]string, len(f.NotServers))
+		for i, a := range f.NotServers {
+			servers[i] = a.WithZone("").String()
+		}
+		cond, a := inList("server", servers)
+		where, args = append(where, "NOT "+cond), append(args, a...)
+	}
+	if f.Under != "" {
+		cond, a, err := underSQL(f.Under)
+		if err != nil {
+			return "", nil, fmt.Errorf("under: %w", err)
+		}
+		where, args = append(where, cond), append(args, a...)
+	}
+	for _, name := range f.NotUnder {
+		cond, a, err := underSQL(name)
+		if err != nil {
+			return "", nil, fmt.Errorf("not under: %w", err)
+		}
+		where, args = append(where, "NOT "+cond), append(args, a...)
+	}
+	if f.After != nil {
+		k := dueKey(*f.After)
+		where = append(where, "("+dueKeySQL+" > ? OR ("+dueKeySQL+" = ? AND id > ?))")
+		args = append(args, k, k, f.After.ID)
+	}
 	if f.Limit < 0 {
 		return "", nil, fmt.Errorf("negative limit %d", f.Limit)
 	}
@@ -107,46 +174,175 @@ func (f Filter) where() (string, []any, error) {
 	return " WHERE " + strings.Join(where, " AND "), args, nil
 }
 
+// The evidence weight of a finding, in days (docs/verification.md, section
+// 5, "Order"). Anyone who can make a resolver log a name controls what the
+// logs say, so the weight counts what costs a forger most: a second
+// resolver program (both BIND and Unbound logged it) 8; each further day
+// with events 2, up to 14 days; each day between the first and the last
+// event 1, up to 28; each power of ten of events 2, up to a million.
+// A finding seen once weighs 0.
+const weightSQL = `(8 * (max(json_array_length(sources), 1) - 1)
+	+ 2 * (min(max((SELECT count(DISTINCT day) FROM daily_counts WHERE finding_id = findings.id), 1), 15) - 1)
+	+ min((last_seen - first_seen) / 86400000000000, 28)
+	+ 2 * min(length(max(count, 1)) - 1, 6))`
+
+// dueKeySQL is where a finding stands in verification order, smallest
+// first: the time it has been waiting since — its last probe, or its first
+// sighting if never probed — moved earlier by its weight in days. dueKey
+// computes the same from a Finding.
+const dueKeySQL = `(coalesce(last_probed, first_seen) - 86400000000000 * ` + weightSQL + `)`
+
+func dueKey(f Finding) int64 {
+	since := f.LastProbed
+	if since.IsZero() {
+		since = f.FirstSeen
+	}
+	return unixNano(since) - int64(24*time.Hour)*int64(f.Weight)
+}
+
+// nameSQL is the name a finding is about: its zone, or for a zone-less
+// finding its sample query name, else its bucket.
+const nameSQL = `(CASE WHEN zone <> '' THEN zone WHEN qname <> '' THEN qname ELSE bucket END)`
+
+// underSQL is the condition that a finding's name (nameSQL) is name or lies
+// below it.
+func underSQL(name string) (string, []any, error) {
+	if !strings.HasSuffix(name, ".") {
+		return "", nil, fmt.Errorf("%q is not an absolute name", name)
+	}
+	if name == "." {
+		return "1", nil, nil
+	}
+	return "(" + nameSQL + " = ? OR substr(" + nameSQL + ", -?) = ?)", []any{name, len(name) + 1, "." + name}, nil
+}
+
 // findingColumns are the columns scanFinding reads, in its order.
-const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
-	first_seen, last_seen, status, reason, rounds, last_probed`
+const findingColumns = findingColumnsBase + weightSQL
+
+// findingColumnsNoWeight are findingColumns with a weight of 0.
+const findingColumnsNoWeight = findingColumnsBase + "0"
+
+const findingColumnsBase = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
+	first_seen, last_seen, status, reason, rounds, last_probed, confirmed_at,
+	contact, contact_source, needs_human, last_notified, `
+
+// findingRow is one row of findingColumns as SQLite gives it.
+type findingRow struct {
+	id                          int64
+	zone, bucket, qname, server string
+	port                        int64
+	names, sources, obs         string
+	count, first, last          int64
+	status, reason              string
+	rounds                      int64
+	probed, confirmed, notified sql.NullInt64
+	contact, source             string
+	needsHuman                  bool
+	weight                      int64
+}
 
 // scanFinding reads one row of findingColumns.
 func scanFinding(r rowScanner) (Finding, error) {
-	var (
-		fd                          Finding
-		server, names, sources, obs string
-		status                      string
-		port                        int
-		first, last                 int64
-		probed                      sql.NullInt64
-	)
-	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
-		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed); err != nil {
+	var fr findingRow
+	if err := r.Scan(&fr.id, &fr.zone, &fr.bucket, &fr.qname, &fr.server, &fr.port, &fr.names, &fr.sources, &fr.obs,
+		&fr.count, &fr.first, &fr.last, &fr.status, &fr.reason, &fr.rounds, &fr.probed, &fr.confirmed,
+		&fr.contact, &fr.source, &fr.needsHuman, &fr.notified, &fr.weight); err != nil {
 		return Finding{}, err
 	}
+	return fr.finding()
+}
+
+// findingValues reads one row of findingColumns as the driver gives it.
+func findingValues(row []driver.Value) (Finding, error) {
+	var fr findingRow
 	var err error
-	if fd.Server, err = netip.ParseAddr(server); err != nil {
+	ints := []struct {
+		col int
+		dst *int64
+	}{{0, &fr.id}, {5, &fr.port}, {9, &fr.count}, {10, &fr.first}, {11, &fr.last}, {14, &fr.rounds}, {21, &fr.weight}}
+	for _, c := range ints {
+		if *c.dst, err = asInt64(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	strs := []struct {
+		col int
+		dst *string
+	}{{1, &fr.zone}, {2, &fr.bucket}, {3, &fr.qname}, {4, &fr.server}, {6, &fr.names}, {7, &fr.sources}, {8, &fr.obs},
+		{12, &fr.status}, {13, &fr.reason}, {17, &fr.contact}, {18, &fr.source}}
+	for _, c := range strs {
+		if *c.dst, err = asString(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	nulls := []struct {
+		col int
+		dst *sql.NullInt64
+	}{{15, &fr.probed}, {16, &fr.confirmed}, {20, &fr.notified}}
+	for _, c := range nulls {
+		if row[c.col] == nil {
+			continue
+		}
+		c.dst.Valid = true
+		if c.dst.Int64, err = asInt64(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	needs, err := asInt64(row[19])
+	if err != nil {
+		return Finding{}, fmt.Errorf("column 19: %w", err)
+	}
+	fr.needsHuman = needs != 0
+	return fr.finding()
+}
+
+// finding builds the Finding of a row.
+func (fr *findingRow) finding() (Finding, error) {
+	fd := Finding{ID: fr.id, Zone: fr.zone, Bucket: fr.bucket, QName: fr.qname, Port: uint16(fr.port), Count: fr.count,
+		Reason: fr.reason, Rounds: int(fr.rounds), Contact: fr.contact, NeedsHuman: fr.needsHuman, Weight: int(fr.weight)}
+	var err error
+	if fd.Server, err = netip.ParseAddr(fr.server); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: server: %w", fd.ID, err)
 	}
-	if fd.Status, err = ParseStatus(status); err != nil {
+	if fd.Status, err = ParseStatus(fr.status); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
 	}
-	fd.Port = uint16(port)
+	if fr.source != "" {
+		if fd.ContactSource, err = ParseContactSource(fr.source); err != nil {
+			return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
+		}
+	}
 	for _, s := range []struct {
 		name string
 		src  string
 		dst  *[]string
-	}{{"server_names", names, &fd.ServerNames}, {"sources", sources, &fd.Sources}, {"observed", obs, &fd.Observed}} {
-		if err := json.Unmarshal([]byte(s.src), s.dst); err != nil {
+	}{{"server_names", fr.names, &fd.ServerNames}, {"sources", fr.sources, &fd.Sources}, {"observed", fr.obs, &fd.Observed}} {
+		if *s.dst, err = parseSet(s.src); err != nil {
 			return Finding{}, fmt.Errorf("finding %d: %s: %w", fd.ID, s.name, err)
 		}
 	}
-	fd.FirstSeen, fd.LastSeen = fromUnixNano(first), fromUnixNano(last)
-	if probed.Valid {
-		fd.LastProbed = fromUnixNano(probed.Int64)
-	}
+	fd.FirstSeen, fd.LastSeen = fromUnixNano(fr.first), fromUnixNano(fr.last)
+	fd.LastProbed = fromNullUnixNano(fr.probed)
+	fd.ConfirmedAt = fromNullUnixNano(fr.confirmed)
+	fd.LastNotified = fromNullUnixNano(fr.notified)
 	return fd, nil
+}
+
+// parseSet reads a JSON set as jsonSet writes it. Sets without escapes
+// (every evidence kind and source, nearly every name) are split without
+// encoding/json, which costs a report of a million findings seconds.
+func parseSet(s string) ([]string, error) {
+	if s == "[]" {
+		return nil, nil
+	}
+	if inner, ok := strings.CutPrefix(s, `["`); ok && !strings.ContainsRune(s, '\\') {
+		if inner, ok = strings.CutSuffix(inner, `"]`); ok {
+			return strings.Split(inner, `","`), nil
+		}
+	}
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
 }
 
 // inList returns "col IN (?, ?, …)" and its arguments.
@@ -159,43 +355,164 @@ func inList(col string, vals []string) (string, []any) {
 }
 
 // Findings returns the findings that match f, ordered by zone, server (IPv4
-// before IPv6, numerically), port and bucket.
+// before IPv6, numerically), port and bucket. ScanFindings gives them one
+// at a time.
 func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
-	where, args, err := f.where()
-	if err != nil {
-		return nil, fmt.Errorf("store: findings: %w", err)
-	}
-	fs, err := queryAll(ctx, db, "findings", scanFinding, "SELECT "+findingColumns+" FROM findings"+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			strings.Compare(a.Zone, b.Zone),
-			a.Server.Compare(b.Server),
-			cmp.Compare(a.Port, b.Port),
-			strings.Compare(a.Bucket, b.Bucket),
-		)
+	var fs []Finding
+	err := db.ScanFindings(ctx, f, func(fd *Finding) error {
+		fs = append(fs, *fd)
+		return nil
 	})
-	if f.Limit > 0 && len(fs) > f.Limit {
-		fs = fs[:f.Limit]
-	}
-	return fs, nil
+	return fs, err
 }
 
-// DueFindings returns the findings that match f in the order verification
-// probes them: never-probed ones first, then by oldest last_probed; ties by
-// ID.
+// ScanFindings calls fn with each finding that matches f, in the order of
+// Findings, reading them from SQLite as it goes: a report of a million
+// findings never holds them all. The *Finding is valid during the call
+// only. An error from fn stops the scan and is returned as it is. The
+// findings' Weight is 0: computing it costs a query per finding, and only
+// DueFindings's order needs it.
+func (db *DB) ScanFindings(ctx context.Context, f Filter, fn func(*Finding) error) error {
+	where, args, err := f.where()
+	if err == nil && f.After != nil {
+		err = errors.New("after: only for due findings")
+	}
+	if err != nil {
+		return fmt.Errorf("store: findings: %w", err)
+	}
+	q := "SELECT " + findingColumnsNoWeight + " FROM findings" + where + orderSQL
+	if f.Limit > 0 {
+		q, args = q+" LIMIT ?", append(args, int64(f.Limit))
+	}
+	if err := db.eachFinding(ctx, q, args, fn); err != nil {
+		if fe, ok := err.(*fnError); ok {
+			return fe.err
+		}
+		return fmt.Errorf("store: findings %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// EachFinding calls fn with every finding that matches f, in no particular
+// order, without holding them all: the *Finding is valid only during the
+// call. An error of fn ends the walk and is returned as it is. Limit does
+// not apply.
+func (db *DB) EachFinding(ctx context.Context, f Filter, fn func(*Finding) error) error {
+	where, args, err := f.where()
+	if err != nil {
+		return fmt.Errorf("store: each finding: %w", err)
+	}
+	if err := db.eachFinding(ctx, "SELECT "+findingColumns+" FROM findings"+where, args, fn); err != nil {
+		if fe, ok := err.(*fnError); ok {
+			return fe.err
+		}
+		return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// fnError is an error of the function given to eachFinding, which the
+// callers return as it is.
+type fnError struct{ err error }
+
+func (e *fnError) Error() string { return e.err.Error() }
+
+// eachFinding runs the query q, which selects findingColumns (or
+// findingColumnsNoWeight), and calls fn with each finding. It runs on the
+// driver's connection (rawconn.go): through database/sql, converting every
+// column of a million rows doubles the time of a report. An error of fn is
+// returned as a *fnError.
+func (db *DB) eachFinding(ctx context.Context, q string, args []any, fn func(*Finding) error) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+		}
+		vals := make([]driver.Value, len(args))
+		for i, a := range args {
+			vals[i] = a
+		}
+		n := 0
+		return queryRaw(c, q, func(row []driver.Value) error {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fd, err := findingValues(row)
+			if err != nil {
+				return err
+			}
+			if err := fn(&fd); err != nil {
+				return &fnError{err}
+			}
+			return nil
+		}, vals...)
+	})
+}
+
+// DueFindings returns the findings that match f in verification order
+// (docs/verification.md, section 5): by the time each has been waiting
+// since its last probe (or, never probed, since it was first seen), moved
+// earlier by its Weight in days; ties by ID. With a Limit SQLite keeps only
+// that many rows while it orders them; f.After continues from an earlier
+// page.
 func (db *DB) DueFindings(ctx context.Context, f Filter) ([]Finding, error) {
 	where, args, err := f.where()
 	if err != nil {
 		return nil, fmt.Errorf("store: due findings: %w", err)
 	}
-	q := "SELECT " + findingColumns + " FROM findings" + where + " ORDER BY last_probed IS NOT NULL, last_probed, id"
+	q := "SELECT " + findingColumns + " FROM findings" + where + " ORDER BY " + dueKeySQL + ", id"
 	if f.Limit > 0 {
 		q, args = q+" LIMIT ?", append(args, f.Limit)
 	}
 	return queryAll(ctx, db, "due findings", scanFinding, q, args...)
+}
+
+// CountFindings returns how many findings match f, its Limit aside.
+func (db *DB) CountFindings(ctx context.Context, f Filter) (int, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return 0, fmt.Errorf("store: count findings: %w", err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM findings"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count findings %s: %w", db.path, err)
+	}
+	return n, nil
+}
+
+// LossyCandidates returns the zones known for a server address and port —
+// of its zoned findings, and those its zone-less findings were attributed
+// to (Attribute) — that hold a character other than a-z, 0-9, '.', '*',
+// '_' and '-': an escape (we\.ird.lab.) or another octet Unbound prints as
+// '?' (docs/verification.md, section 1). They come in byte order, without
+// duplicates, from an index of such zones only (migration 0003).
+func (db *DB) LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error) {
+	// The GLOB is the partial index's condition, word for word.
+	rows, err := db.db.QueryContext(ctx, `SELECT zone FROM findings
+		WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		UNION SELECT zone FROM attributions WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'
+		ORDER BY 1`, server.String(), int(port))
+	if err != nil {
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var z string
+		if err := rows.Scan(&z); err != nil {
+			return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+		}
+		out = append(out, z)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lossy candidates for %s#%d %s: %w", server, port, db.path, err)
+	}
+	return out, nil
 }
 
 // Finding returns the finding with the given ID, or an error wrapping
@@ -267,11 +584,19 @@ func (db *DB) SetStatus(ctx context.Context, findingID int64, at time.Time, u Fi
 }
 
 // updateFinding sets a finding's verdict, adds rounds to its round count and
-// moves last_probed forward to at.
+// moves last_probed forward to at. A finding that becomes lame or
+// unresponsive is confirmed at at (and stays confirmed since then while it
+// remains either); one that becomes anything else is no longer confirmed
+// and no longer needs a human.
 func updateFinding(ctx context.Context, tx *sql.Tx, id int64, at time.Time, u FindingUpdate, rounds int) error {
+	confirmed := u.Status == StatusLame || u.Status == StatusUnresponsive
 	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, reason = ?, server_names = ?,
-		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?) WHERE id = ?`,
-		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(), id)
+		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?),
+		confirmed_at = CASE WHEN ? THEN coalesce(confirmed_at, ?) END,
+		needs_human = CASE WHEN ? THEN needs_human ELSE 0 END
+		WHERE id = ?`,
+		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(),
+		confirmed, at.UnixNano(), confirmed, id)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +185,153 @@ func TestFindingsFilter(t *testing.T) {
 				t.Errorf("Findings (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// EachFinding walks the findings Findings would return, and stops at the
+// first error of its function.
+func TestEachFinding(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	twoLameFindings(t, db)
+	mustCommit(t, db, firstBatch(fpOther, 100, 1, zoned("example.net.", srvB, "unbound", "rec_lame", 1, at(1, 0), at(1, 0))))
+	f := Filter{Zoning: Zoned, Statuses: []Status{StatusLame}}
+	want, err := db.Findings(ctx, f)
+	if err != nil || len(want) != 2 {
+		t.Fatalf("Findings = %d, %v", len(want), err)
+	}
+	var got []Finding
+	if err := db.EachFinding(ctx, f, func(fd *Finding) error { got = append(got, *fd); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y Finding) int { return strings.Compare(x.Zone, y.Zone) })
+	if diff := cmp.Diff(want, got, cmpOpts...); diff != "" {
+		t.Errorf("EachFinding (-Findings +EachFinding):\n%s", diff)
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := db.EachFinding(ctx, Filter{}, func(fd *Finding) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("EachFinding with a failing function = %v after %d calls, want the error after 1", err, n)
+	}
+}
+
+// TestDueFindingsOrder: evidence that is costly to forge (two resolver
+// programs, many days, a long span, many events) counts as days of
+// waiting, so it goes before findings seen once that arrived earlier; a
+// round puts a finding back in the queue at the time of the round.
+func TestDueFindingsOrder(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	d := func(days int, hh, mm int) time.Time { return at(hh, mm).AddDate(0, 0, days) }
+	srv := func(i byte) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, i}) }
+	lame := func(zone string, server netip.Addr, source string, n int64, t time.Time) Count {
+		return zoned(zone, server, source, "lame_referral", n, t, t)
+	}
+	mustCommit(t, db, firstBatch(fpNamed, 100, 20,
+		lame("notevil.lab.", srv(1), "bind", 1, d(0, 1, 0)), // once: weight 0
+		lame("early.lab.", srv(2), "bind", 1, d(0, 0, 10)),  // once, earlier: weight 0
+		lame("both.lab.", srv(3), "bind", 1, d(0, 2, 0)),    // BIND and Unbound: 8
+		lame("both.lab.", srv(3), "unbound", 1, d(0, 2, 0)),
+		lame("days.lab.", srv(4), "bind", 1, d(-2, 1, 0)), // 3 days (4), a span of 2 days (2): 6
+		lame("days.lab.", srv(4), "bind", 1, d(-1, 1, 0)),
+		lame("days.lab.", srv(4), "bind", 1, d(0, 1, 0)),
+		lame("a.evil.lab.", srv(5), "bind", 1000, d(0, 3, 0)), // 1,000 events: 6
+		lame("probed.lab.", srv(6), "bind", 1, d(0, 0, 0)),    // weight 0, probed at 03:00 the next day
+		lame("heavy.lab.", srv(7), "bind", 1, d(0, 0, 0)),     // weight 8, probed at 02:00 the next day
+		lame("heavy.lab.", srv(7), "unbound", 1, d(0, 0, 0)),
+		zoneless("evil.lab.", "x.evil.lab.", srv(8), "refused", 1, d(0, 4, 0), d(0, 4, 0)),
+		lame("evil.lab.", srv(9), "bind", 1, d(0, 5, 0)),
+		zoneless(OverflowBucket, "y.other.lab.", srv(10), "refused", 1, d(0, 6, 0), d(0, 6, 0)),
+	))
+	names := map[int64]string{}
+	fs, err := db.Findings(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		names[f.ID] = f.Zone + f.Bucket
+	}
+	if _, err := db.RecordRound(ctx, lameRound(findingID(t, db, "probed.lab.", ""), d(1, 3, 0)), FindingUpdate{Status: StatusSuspect}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordRound(ctx, lameRound(findingID(t, db, "heavy.lab.", ""), d(1, 2, 0)), FindingUpdate{Status: StatusSuspect}); err != nil {
+		t.Fatal(err)
+	}
+	show := func(fs []Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, fmt.Sprintf("%s %d", names[f.ID], f.Weight))
+		}
+		return out
+	}
+	all := []string{
+		"days.lab. 6",    // 11-19 01:00 − 6 days
+		"both.lab. 8",    // 11-21 02:00 − 8 days
+		"heavy.lab. 8",   // probed 11-22 02:00 − 8 days
+		"a.evil.lab. 6",  // 11-21 03:00 − 6 days
+		"early.lab. 0",   // 11-21 00:10
+		"notevil.lab. 0", // 11-21 01:00
+		"evil.lab. 0",    // 11-21 04:00 (zone-less)
+		"evil.lab. 0",    // 11-21 05:00
+		"* 0",            // 11-21 06:00 (zone-less, the overflow bucket)
+		"probed.lab. 0",  // probed 11-22 03:00
+	}
+	got, err := db.DueFindings(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, show(got)); diff != "" {
+		t.Fatalf("DueFindings order (-want +got):\n%s", diff)
+	}
+	if n, err := db.CountFindings(ctx, Filter{Limit: 2}); err != nil || n != len(all) {
+		t.Errorf("CountFindings = %d, %v; want %d (the limit does not count)", n, err, len(all))
+	}
+	// Page by page, each page after the last finding of the one before.
+	var paged []Finding
+	for f := (Filter{Limit: 4}); ; {
+		page, err := db.DueFindings(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = &page[len(page)-1]
+	}
+	if diff := cmp.Diff(all, show(paged)); diff != "" {
+		t.Errorf("DueFindings in pages of 4 (-want +got):\n%s", diff)
+	}
+	// Leaving out one address and everything at or below evil.lab.
+	// (zones, and the query names of zone-less findings), but not
+	// notevil.lab.
+	f := Filter{NotServers: []netip.Addr{srv(3)}, NotUnder: []string{"evil.lab."}}
+	got, err = db.DueFindings(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"days.lab. 6", "heavy.lab. 8", "early.lab. 0", "notevil.lab. 0", "* 0", "probed.lab. 0"}
+	if diff := cmp.Diff(want, show(got)); diff != "" {
+		t.Errorf("DueFindings %+v (-want +got):\n%s", f, diff)
+	}
+	if n, err := db.CountFindings(ctx, f); err != nil || n != len(want) {
+		t.Errorf("CountFindings(%+v) = %d, %v; want %d", f, n, err, len(want))
+	}
+	for _, tt := range []struct {
+		f    Filter
+		want []string
+	}{
+		{Filter{Under: "evil.lab."}, []string{"a.evil.lab. 6", "evil.lab. 0", "evil.lab. 0"}},
+		{Filter{Under: "evil.lab.", Zoning: ZoneLess}, []string{"evil.lab. 0"}},
+		{Filter{Zoning: ZoneLess}, []string{"evil.lab. 0", "* 0"}},
+		{Filter{Zoning: Bucketed}, []string{"evil.lab. 0"}},
+	} {
+		got, err := db.DueFindings(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, show(got)); diff != "" {
+			t.Errorf("DueFindings %+v (-want +got):\n%s", tt.f, diff)
+		}
 	}
 }

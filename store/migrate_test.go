@@ -111,18 +111,8 @@ func TestMigrateAddsLaterMigrations(t *testing.T) {
 func TestMigrate0002KeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lamers.db")
-	raw, err := sql.Open(driverName, dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
-	init, err := migrationFS.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.migrateFS(ctx, fstest.MapFS{"migrations/0001_init.sql": {Data: init}}); err != nil {
-		t.Fatal(err)
-	}
+	old := openAtSchema(t, path, "0001_init.sql")
+	raw := old.db
 	// What 0001's Commit wrote: finding 3 was the newest; ID 2 was deleted.
 	for _, q := range []string{
 		`INSERT INTO findings (id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen)
@@ -136,16 +126,28 @@ func TestMigrate0002KeepsData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := takeSnapshot(t, old)
+	// The columns of 0001, read as text: later migrations add columns that
+	// Findings reads.
+	const columns0001 = `SELECT id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen,
+		server_names, status, reason, rounds, coalesce(last_probed, 'null') FROM findings ORDER BY id`
+	before := dumpRows(t, raw, columns0001)
+	beforeDaily := map[int64]map[time.Time]int64{}
+	for _, id := range []int64{1, 3} {
+		daily, err := old.DailyCounts(ctx, id, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		beforeDaily[id] = daily
+	}
 	if err := raw.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	db := openPath(t, path)
-	if diff := cmp.Diff(before.Findings, takeSnapshot(t, db).Findings, cmpOpts...); diff != "" {
+	if diff := cmp.Diff(before, dumpRows(t, db.db, columns0001)); diff != "" {
 		t.Errorf("findings changed by the upgrade (-before +after):\n%s", diff)
 	}
-	for id, want := range before.Daily {
+	for id, want := range beforeDaily {
 		if got, _ := db.DailyCounts(ctx, id, time.Time{}); !cmp.Equal(got, want) {
 			t.Errorf("finding %d daily counts after the upgrade = %v, want %v", id, got, want)
 		}
@@ -301,4 +303,101 @@ func TestOpenEmptyFile(t *testing.T) {
 	if ms, err := db.Migrations(context.Background()); err != nil || len(ms) == 0 {
 		t.Errorf("Migrations = %v, %v", ms, err)
 	}
+}
+
+// dumpRows returns every row of the query, each column as text.
+func dumpRows(t *testing.T, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string) [][]string {
+	t.Helper()
+	rows, err := q.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for rows.Next() {
+		row := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		text := make([]string, len(cols))
+		for i, v := range row {
+			text[i] = v.String
+			if !v.Valid {
+				text[i] = "NULL"
+			}
+		}
+		out = append(out, text)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMigrate0004ConfirmedAt upgrades a database of schema 0003: a finding
+// confirmed lame gets the first round after its last authoritative one,
+// one confirmed without rounds its last probe, the others none.
+func TestMigrate0004ConfirmedAt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lamers.db")
+	raw := openAtSchema(t, path, "0001_init.sql", "0002_verification.sql", "0003_lossy_candidates.sql").db
+	for _, q := range []string{
+		`INSERT INTO findings (id, zone, bucket, server, port, count, first_seen, last_seen, status, rounds, last_probed)
+			VALUES (1, 'a.example.', '', '192.0.2.1', 53, 1, 10, 10, 'lame', 4, 400),
+			       (2, 'b.example.', '', '192.0.2.1', 53, 1, 10, 10, 'unresponsive', 0, 500),
+			       (3, 'c.example.', '', '192.0.2.1', 53, 1, 10, 10, 'suspect', 1, 600)`,
+		`INSERT INTO rounds (finding_id, at, zone, server, port, verdict, reason, class)
+			VALUES (1, 100, 'a.example.', '192.0.2.1', 53, 'lame', 'refused', 'hard'),
+			       (1, 200, 'a.example.', '192.0.2.1', 53, 'authoritative', 'authoritative', 'authoritative'),
+			       (1, 300, 'a.example.', '192.0.2.1', 53, 'lame', 'refused', 'hard'),
+			       (1, 400, 'a.example.', '192.0.2.1', 53, 'lame', 'refused', 'hard'),
+			       (3, 600, 'c.example.', '192.0.2.1', 53, 'lame', 'refused', 'hard')`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := openPath(t, path)
+	got := dumpRows(t, db.db, "SELECT id, coalesce(confirmed_at, 'null'), contact, contact_source, needs_human, coalesce(last_notified, 'null') FROM findings ORDER BY id")
+	want := [][]string{{"1", "300", "", "", "0", "null"}, {"2", "500", "", "", "0", "null"}, {"3", "null", "", "", "0", "null"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings after 0004 (-want +got):\n%s", diff)
+	}
+}
+
+// openAtSchema creates the database at path with only the named embedded
+// migrations applied, as an older lamers left it; the caller closes its
+// db.
+func openAtSchema(t *testing.T, path string, names ...string) *DB {
+	t.Helper()
+	raw, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{path: path, db: raw, clock: func() time.Time { return testNow }}
+	fsys := fstest.MapFS{}
+	for _, name := range names {
+		data, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys["migrations/"+name] = &fstest.MapFile{Data: data}
+	}
+	if err := old.migrateFS(context.Background(), fsys); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }

@@ -31,12 +31,18 @@ type Round struct {
 	Flags   []string
 	RTT     time.Duration
 	Packets int
+	// SOA is the zone's SOA from an authoritative round's answer (zero
+	// otherwise). RecordRound stores it as the server's latest SOA for the
+	// zone (ZoneSOAs); Rounds does not read it back.
+	SOA SOA
 }
 
 // RecordRound inserts the round and updates its finding in one
 // transaction: rounds+1, last_probed = r.At (never moving backwards: a
 // round recorded late by a slower process does not make the finding look
-// less recently probed), status, reason and server_names from u. It returns
+// less recently probed), status, reason and server_names from u; an
+// authoritative round's SOA is stored as its server's SOA for the zone in
+// the same transaction (see ZoneSOAs). It returns
 // the round as stored (ID, Zone, Server, Port filled in, At in UTC). The
 // finding must exist (ErrNotFound).
 func (db *DB) RecordRound(ctx context.Context, r Round, u FindingUpdate) (Round, error) {
@@ -76,6 +82,15 @@ func (db *DB) RecordRound(ctx context.Context, r Round, u FindingUpdate) (Round,
 	}
 	if err := updateFinding(ctx, tx, r.FindingID, r.At, u, 1); err != nil {
 		return Round{}, fmt.Errorf("store: record round of finding %d %s: %w", r.FindingID, db.path, err)
+	}
+	if r.Verdict == VerdictAuthoritative && r.SOA != (SOA{}) {
+		soa := ZoneSOA{SOA: r.SOA, Zone: r.Zone, Server: r.Server, At: r.At}
+		if err := soa.validate(); err != nil {
+			return Round{}, fmt.Errorf("store: record round of finding %d: soa: %w", r.FindingID, err)
+		}
+		if err := upsertZoneSOA(ctx, tx, soa); err != nil {
+			return Round{}, fmt.Errorf("store: record round of finding %d %s: %w", r.FindingID, db.path, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return Round{}, fmt.Errorf("store: record round of finding %d %s: %w", r.FindingID, db.path, err)

@@ -72,7 +72,7 @@ func TestRecordRound(t *testing.T) {
 			wantRound: Round{At: probe.Add(30 * time.Minute), Zone: "example.com.", Server: srvA, Port: 53, Verdict: VerdictLame,
 				Reason: "upward_referral", Class: ClassHard, Packets: 1, RTT: time.Millisecond},
 			want: Finding{ServerNames: []string{"ns1.example.com."}, Status: StatusLame, Reason: "upward_referral",
-				Rounds: 2, LastProbed: probe.Add(30 * time.Minute)},
+				Rounds: 2, LastProbed: probe.Add(30 * time.Minute), ConfirmedAt: probe.Add(30 * time.Minute)},
 		},
 		{
 			name: "a round recorded late does not move last_probed back",

@@ -1,10 +1,15 @@
 // Package store keeps lamers' state in one SQLite database: ingest
 // checkpoints, findings and their per-day evidence counts
-// (docs/exactly-once.md), and verification's probe rounds, verdicts and the
-// zones it attributed to zone-less findings (docs/verification.md).
+// (docs/exactly-once.md), verification's probe rounds, verdicts and the
+// zones it attributed to zone-less findings (docs/verification.md), and
+// notification's state (docs/notify.md): the SOAs of authoritative rounds,
+// each finding's contact and the marks on its candidates, the outbox,
+// suppressions and the lease that keeps notify runs one at a time.
 //
 // Conventions: one file per table (findings.go, daily_counts.go, rounds.go,
-// checkpoints.go, attributions.go; Commit's stages in commit*.go); every
+// checkpoints.go, attributions.go, zone_soas.go, contact_marks.go,
+// outbox.go, suppressions.go, leases.go; Commit's stages in commit*.go);
+// writes go through one immediate transaction each (write.go); every
 // enum stored as text has one type and one table of names (enums.go); times
 // in the API are time.Time, in UTC, stored as unix nanoseconds; the clock is
 // injected (DB.clock); tests of other packages open a scratch database with
@@ -94,6 +99,9 @@ type DB struct {
 	// queue here instead of polling SQLite's busy handler.
 	writeMu sync.Mutex
 
+	// readOnly: opened by OpenReadOnly.
+	readOnly bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -118,11 +126,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{path: path, db: sqldb, clock: time.Now}
-	if err := sqldb.PingContext(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return sqldb.PingContext(ctx) }); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqldb.Close()
 		return nil, openError(path, err)
 	}
@@ -167,10 +175,14 @@ func openError(path string, err error) error {
 }
 
 // Close releases the database. Later calls return the first call's result.
-// It runs SQLite's "PRAGMA optimize" first, bounded by ctx.
+// It runs SQLite's "PRAGMA optimize" first, bounded by ctx, unless the
+// database was opened read-only.
 func (db *DB) Close(ctx context.Context) error {
 	db.closeOnce.Do(func() {
-		_, optErr := db.db.ExecContext(ctx, "PRAGMA optimize")
+		var optErr error
+		if !db.readOnly {
+			_, optErr = db.db.ExecContext(ctx, "PRAGMA optimize")
+		}
 		err := db.db.Close()
 		switch {
 		case err != nil:
@@ -229,6 +241,35 @@ func beginWrite(ctx context.Context, b beginner) (*sql.Tx, error) {
 	}
 }
 
+// openBusyWait bounds how long Open waits for other processes that hold a
+// new database's lock. SQLite reports SQLITE_BUSY at once, without calling
+// the busy handler, when a connection's first statement must switch a new
+// file to WAL mode while another process does the same; two lamers
+// processes started together on a fresh database (a daemon and a cron job)
+// would otherwise fail with "database is locked".
+const openBusyWait = 30 * time.Second
+
+// whileBusy runs f again, after a short and growing pause, for as long as it
+// fails with SQLITE_BUSY or SQLITE_LOCKED, up to openBusyWait.
+func whileBusy(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(openBusyWait)
+	pause := 5 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
+}
+
 // unixNano stores t as unix nanoseconds; the zero time is stored as 0.
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -243,6 +284,15 @@ func fromUnixNano(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// fromNullUnixNano is fromUnixNano of a nullable column; NULL is the zero
+// time.
+func fromNullUnixNano(ns sql.NullInt64) time.Time {
+	if !ns.Valid {
+		return time.Time{}
+	}
+	return fromUnixNano(ns.Int64)
 }
 
 // rowScanner is a *sql.Row or *sql.Rows.

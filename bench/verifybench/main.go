@@ -43,7 +43,7 @@ const (
 	minSpeedup         = 10  // dig baseline wall / verify wall
 	maxQueriesAnswered = 1.5 // queries per answering finding
 	maxRSSBytes        = 100 << 20
-	maxProbePackets    = 4 // packets per round (docs/verification.md, section 2)
+	maxProbePackets    = 4 // packets per address and round (docs/verification.md)
 )
 
 func main() {

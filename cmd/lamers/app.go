@@ -4,60 +4,107 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
 
+	"github.com/lamers-dev/lamers/notify"
 	"github.com/lamers-dev/lamers/store"
 )
 
-// globalFlags are accepted before the command and, for convenience, after
-// it too.
-type globalFlags struct {
-	config   string
-	db       string
-	logLevel string
+// command is one subcommand: a small type whose fields are its flags.
+//
+// The stop contract. ctx, given to run, is the graceful stage: the first
+// SIGINT or SIGTERM cancels it. A command then takes no new unit of work
+// (a batch of lines, a finding to probe, a message to send), finishes the
+// current one or abandons it where nothing is half stored, flushes what it
+// holds (checkpoints, the final commit) and returns. It returns nil when
+// what it did is kept and a rerun continues from there (scan, verify, and
+// a daemon's stop, which is its normal end): the process exits 0. It
+// returns an error when its answer would mislead (check has no verdict).
+//
+// Work that must outlive the first signal but be cancelled by the second —
+// a network exchange in flight, such as an SMTP transaction — runs under
+// the context of app.stop.hold and releases it when done: the second
+// signal cancels that context, the command returns at once, and the
+// process exits 128+signal. What is stored stays consistent because every
+// commit is one SQLite transaction. A second signal while nothing is held,
+// or a third, exits at once with 128+signal (the status a shell shows for
+// a process killed by that signal).
+type command interface {
+	// doc describes the command for the help texts.
+	doc() commandDoc
+	// register adds the command's flags, bound to its fields, to fs.
+	register(fs *flag.FlagSet)
+	// run runs the command on its positional arguments once a's
+	// configuration and logger are set.
+	run(ctx context.Context, a *app, args []string) error
 }
 
-func (g *globalFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.config, "config", g.config, "configuration `file` (TOML; default $LAMERS_CONFIG or "+defaultConfigPath+" when it exists)")
-	fs.StringVar(&g.db, "db", g.db, "SQLite database `path` (default ./lamers.db, $LAMERS_DB)")
-	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "log `level`: debug, info, warn, error")
+// commandDoc is what the help texts say about a command.
+type commandDoc struct {
+	name     string
+	args     string // positional arguments for the usage line
+	synopsis string
+	help     string // paragraphs after the usage line
 }
 
-// app is what every command receives: its streams, the environment and
-// the lazily built configuration, logger and database.
+// commands returns a new instance of every command, in the order of the
+// help text.
+func commands() []command {
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &versionCommand{}}
+}
+
+func findCommand(name string) command {
+	for _, c := range commands() {
+		if c.doc().name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// app is what every command receives: its streams, the environment, the
+// stop stages and the configuration and logger built from them.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	globals        globalFlags
+	stop           *stopper
 
 	cfg Config
 	log *slog.Logger
+
+	// mailer builds what notify composes and sends letters with
+	// (newMailer; tests replace it).
+	mailer func(cfg NotifyConfig, send bool) (notify.Composer, notify.Transport, string, error)
 }
 
-// command is one subcommand: its own flag set, usage and run function.
-type command struct {
-	name     string
-	args     string // positional arguments for the usage line
-	synopsis string
-	help     string // paragraphs after the flags' usage
-	// flags registers the command's own flags; run receives the positional
-	// arguments after flag parsing.
-	flags func(fs *flag.FlagSet)
-	run   func(ctx context.Context, a *app, args []string) error
+// newApp returns the app of one run: the streams and environment given,
+// the stop stages ctx carries (stopperFrom).
+func newApp(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx), mailer: newMailer}
 }
 
-// commands lists the registered commands. Only finished commands are here.
-func commands() []*command {
-	return []*command{scanCommand(), tailCommand(), reportCommand(), checkCommand(), verifyCommand(), versionCommand()}
+// configure sets the configuration and the logger it asks for.
+func (a *app) configure(cfg Config) {
+	a.cfg = cfg
+	a.log = newLogger(a.stderr, cfg.LogLevel)
+}
+
+// openStore opens the configured database.
+func (a *app) openStore(ctx context.Context) (*store.DB, error) {
+	return store.Open(ctx, a.cfg.DB)
+}
+
+// openStoreReadOnly opens the configured database for a command that
+// writes nothing: it works on a file the user may only read.
+func (a *app) openStoreReadOnly(ctx context.Context) (*store.DB, error) {
+	return store.OpenReadOnly(ctx, a.cfg.DB)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	a := newApp(ctx, stdin, stdout, stderr, getenv)
 	fs := flag.NewFlagSet("lamers", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	a.globals.register(fs)
@@ -75,15 +122,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name := rest[0]
 	if name == "help" {
-		if len(rest) > 1 {
-			if c := findCommand(rest[1]); c != nil {
-				printCommandHelp(stdout, c)
-				return nil
-			}
-			return usagef("unknown command %q", rest[1])
-		}
-		printHelp(stdout)
-		return nil
+		return help(stdout, rest[1:])
 	}
 	c := findCommand(name)
 	if c == nil {
@@ -92,102 +131,48 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return a.runCommand(ctx, c, rest[1:])
 }
 
-func findCommand(name string) *command {
-	for _, c := range commands() {
-		if c.name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-// runCommand parses the command's flags, which may stand before, between
-// or after its positional arguments ("--" ends them), then loads the
-// configuration and runs it.
-func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
-	fs := flag.NewFlagSet("lamers "+c.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	a.globals.register(fs)
-	if c.flags != nil {
-		c.flags(fs)
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				printCommandHelp(a.stdout, c)
-				return nil
-			}
-			return usagef("%s: %v", c.name, err)
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			pos = append(pos, rest...) // everything after "--" is positional
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// runCommand parses the command's flags, loads the configuration and runs
+// the command.
+func (a *app) runCommand(ctx context.Context, c command, args []string) error {
+	pos, helped, err := a.parseCommandLine(c, args)
+	if err != nil || helped {
+		return err
 	}
 	cfg, err := loadConfig(&a.globals, a.getenv)
 	if err != nil {
 		return err
 	}
-	a.cfg = cfg
-	lvl, _ := parseLogLevel(cfg.LogLevel)
-	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: lvl}))
+	a.configure(cfg)
 	return c.run(ctx, a, pos)
 }
 
-// openStore opens the configured database.
-func (a *app) openStore(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, a.cfg.DB)
-}
-
-func printHelp(w io.Writer) {
-	fmt.Fprint(w, `lamers finds lame delegations in resolver logs and proves them with its own resolver.
-
-Usage:
-  lamers [--config FILE] [--db PATH] [--log-level L] <command> [flags] [arguments]
-
-Commands:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.synopsis)
-	}
-	fmt.Fprint(w, `
-Run 'lamers help <command>' or 'lamers <command> --help' for a command's flags.
-`)
-}
-
-func printCommandHelp(w io.Writer, c *command) {
-	fmt.Fprintf(w, "Usage: lamers %s [flags] %s\n\n%s\n", c.name, c.args, c.synopsis)
-	if c.help != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
-	}
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	var g globalFlags
-	g.register(fs)
-	if c.flags != nil {
-		c.flags(fs)
-	}
-	fmt.Fprintln(w, "\nFlags:")
-	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	slices.Sort(names)
-	for _, n := range names {
-		f := fs.Lookup(n)
-		typ, usage := flag.UnquoteUsage(f)
-		line := "  --" + n
-		if typ != "" {
-			line += " " + typ
+// parseCommandLine parses the global and the command's flags, which may
+// stand before, between or after its positional arguments ("--" ends
+// them), and returns the positional arguments. It answers --help itself
+// and says so in helped.
+func (a *app) parseCommandLine(c command, args []string) (pos []string, helped bool, err error) {
+	name := c.doc().name
+	fs := flag.NewFlagSet("lamers "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	a.globals.register(fs)
+	c.register(fs)
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printCommandHelp(a.stdout, c)
+				return nil, true, nil
+			}
+			return nil, false, usagef("%s: %v", name, err)
 		}
-		fmt.Fprintf(w, "%s\n      %s", line, usage)
-		if f.DefValue != "" && f.DefValue != "false" {
-			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...) // everything after "--" is positional
+			return pos, false, nil
 		}
-		fmt.Fprintln(w)
+		if len(rest) == 0 {
+			return pos, false, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }

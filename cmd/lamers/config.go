@@ -39,12 +39,14 @@ type Config struct {
 	Resolver ResolverConfig `toml:"resolver"`
 	Verify   VerifyConfig   `toml:"verify"`
 	Tail     TailConfig     `toml:"tail"`
+	Notify   NotifyConfig   `toml:"notify"`
 	// Sources are the files `lamers tail` follows when none is given on
 	// its command line.
 	Sources []SourceConfig `toml:"sources"`
 }
 
-// ResolverConfig configures the bundled verifying resolver (DESIGN §5).
+// ResolverConfig configures the bundled verifying resolver
+// (docs/verification.md).
 type ResolverConfig struct {
 	// RootHints is a root hints file in zone-file format (like IANA's
 	// named.root); "" uses the embedded IANA hints.
@@ -137,7 +139,7 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		RetentionDays: 400,
 		Scan:          ScanConfig{Format: "auto"},
-		Tail:          TailConfig{RotatedIdle: "5m"},
+		Tail:          TailConfig{RotatedIdle: Duration(5 * time.Minute)},
 		Resolver: ResolverConfig{
 			QPS:        50,
 			Timeouts:   []Duration{Duration(3 * time.Second), Duration(5 * time.Second)},
@@ -154,6 +156,7 @@ func DefaultConfig() Config {
 			MaxRounds:          1000,
 			Concurrency:        32,
 		},
+		Notify: defaultNotify(),
 	}
 }
 
@@ -196,6 +199,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateTail(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	return c.validateVerification()
@@ -246,6 +252,7 @@ func (c *Config) location() (*time.Location, error) {
 	return loc, nil
 }
 
+// parseLogLevel parses log_level and --log-level.
 func parseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {

@@ -26,8 +26,8 @@ type TailConfig struct {
 	// their end.
 	FromStart bool `toml:"from_start"`
 	// RotatedIdle is how long a rotated-away file is still read after it
-	// last grew, a Go duration ("5m").
-	RotatedIdle string `toml:"rotated_idle"`
+	// last grew.
+	RotatedIdle Duration `toml:"rotated_idle"`
 }
 
 // format returns the source's format; "" is auto.
@@ -38,19 +38,10 @@ func (s SourceConfig) format() (parser.Format, error) {
 	return parser.ParseFormat(s.Format)
 }
 
-// rotatedIdle returns tail.rotated_idle.
-func (t TailConfig) rotatedIdle() (time.Duration, error) {
-	d, err := time.ParseDuration(t.RotatedIdle)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration (like \"5m\")", t.RotatedIdle)
-	}
-	return d, nil
-}
-
 // validateTail checks [tail] and [[sources]].
 func (c *Config) validateTail() error {
-	if _, err := c.Tail.rotatedIdle(); err != nil {
-		return fmt.Errorf("config: tail.rotated_idle: %w", err)
+	if c.Tail.RotatedIdle <= 0 {
+		return fmt.Errorf("config: tail.rotated_idle: %v is not positive", time.Duration(c.Tail.RotatedIdle))
 	}
 	seen := make(map[string]int)
 	for i, s := range c.Sources {

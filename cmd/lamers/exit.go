@@ -2,17 +2,16 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 )
 
-// Exit codes (DESIGN §2).
+// Exit codes, as README.md's "Commands" section documents them; a process
+// stopped by a signal exits 128+signal (see command).
 const (
-	exitOK       = 0
-	exitFound    = 1  // a command-specific "yes" (check: a lame server)
-	exitFailure  = 2  // usage error or failure
-	exitTempFail = 75 // EX_TEMPFAIL: the caller should retry (bounce)
+	exitOK      = 0
+	exitFound   = 1 // a command-specific "yes" (check: a lame server)
+	exitFailure = 2 // usage error or failure
 )
 
 // exitError carries a specific exit code, with or without a message.
@@ -42,7 +41,7 @@ func usagef(format string, args ...any) error {
 // exitCode maps the error returned by run to the process exit code and
 // prints it as one line on stderr.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return exitOK
 	}
 	code := exitFailure

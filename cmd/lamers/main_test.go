@@ -3,22 +3,65 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 // labTime is the modification time given to copied fixtures: lines without
 // a timestamp (bind9-bare.log, bind9-notime.log) and dump_infra entries
 // take the file's time.
 var labTime = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// envExec=1 makes the test binary main(): tests run lamers as a
+// subprocess (to kill it, to send it signals) through it.
+const envExec = "LAMERS_TEST_EXEC"
+
+// TestMain lets a test run the lamers binary as a subprocess: the test
+// binary itself, with envExec=1, is main(); with envExec=stop it is main
+// running the scripted command of TestStopStages.
+func TestMain(m *testing.M) {
+	switch os.Getenv(envExec) {
+	case "1":
+		main()
+		return
+	case "stop":
+		os.Exit(runProcess(stopScriptRun, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// lamersProc starts `lamers args…` as a subprocess.
+func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd, err := startLamers(env, stderr, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// startLamers starts `lamers args…` as a subprocess with the variables env
+// added to the environment and its stderr to stderr. (lamersProc fails the
+// test instead; this one may run on any goroutine.)
+func startLamers(env map[string]string, stderr io.Writer, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envExec+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout = io.Discard
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start lamers %s: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
+}
 
 type result struct {
 	code           int
@@ -67,112 +110,4 @@ func copyFixture(t *testing.T, dir, name string) string {
 		t.Fatal(err)
 	}
 	return dst
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "golden", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./cmd/lamers -update rewrites it):\n%s", name, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff shows the first differing lines.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n- " + a + "\n+ " + b
-		}
-	}
-	return ""
-}
-
-// Every real log of the lab, scanned alone into a fresh database: the
-// findings it produces.
-func TestScanLabGolden(t *testing.T) {
-	entries, err := os.ReadDir(filepath.Join("..", "..", "testdata", "lab"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		t.Run(e.Name(), func(t *testing.T) {
-			env := testEnv(t)
-			path := copyFixture(t, t.TempDir(), e.Name())
-			r := lamers(t, env, nil, "scan", path)
-			if r.code != 0 {
-				t.Fatalf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, "lame-looking lines not understood: 0\n") {
-				t.Errorf("lines not understood:\n%s", r.stdout)
-			}
-			rep := lamers(t, env, nil, "report", "--format", "json")
-			if rep.code != 0 {
-				t.Fatalf("report: exit %d\n%s", rep.code, rep.stderr)
-			}
-			golden(t, filepath.Join("scan", e.Name()+".json"), []byte(rep.stdout))
-		})
-	}
-}
-
-// The scan summary counts what was read but not stored: evidence against
-// scan.ignore_servers, kinds past 16 per finding, times outside the window.
-func TestScanSummaryCounts(t *testing.T) {
-	env := testEnv(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "lamers.toml")
-	if err := os.WriteFile(conf, []byte("[scan]\nignore_servers = [\"192.0.2.53\"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env["LAMERS_CONFIG"] = conf
-	var b strings.Builder
-	// BIND 9.18 resolver.c add_bad() under "forward first": the forwarder
-	// timed out
-	b.WriteString("22-Nov-2026 02:01:50.000 lame-servers: info: timed out resolving 'www.example.com/A/IN': 192.0.2.53#53\n")
-	// the lab's bind9.log line with a forged year
-	b.WriteString("22-Nov-9999 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53\n")
-	// 20 unassigned rcode numbers on one finding (resolver.c add_bad() form)
-	for i := range 20 {
-		b.WriteString("22-Nov-2026 02:01:51.000 lame-servers: info: " + strconv.Itoa(30+i) + " unexpected RCODE resolving 'v.victim.example/A/IN': 192.0.2.9#53\n")
-	}
-	log := filepath.Join(dir, "named.log")
-	if err := os.WriteFile(log, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(log, labTime, labTime); err != nil {
-		t.Fatal(err)
-	}
-	r := lamers(t, env, nil, "scan", log)
-	if r.code != 0 {
-		t.Fatalf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	for _, want := range []string{
-		"lines recognised: 22\n",
-		"evidence against ignored servers (scan.ignore_servers), not stored: 1\n",
-		"events of evidence kinds past 16 per finding, not stored: 4\n",
-		"lines with a time before 2000, over ten years old or in the future, counted at the file's time: 1\n",
-		"findings: 2 new, 0 updated\n",
-	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
-		}
-	}
 }

@@ -4,21 +4,21 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"time"
 
 	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/parser/ingest"
 )
 
-func tailCommand() *command {
-	var (
-		format    string
-		fromStart bool
-		poll      bool
-	)
-	return &command{
+// tailCommand is `lamers tail`.
+type tailCommand struct {
+	format    string // forced format of the files given; "" is auto
+	fromStart bool
+	poll      bool
+}
+
+func (c *tailCommand) doc() commandDoc {
+	return commandDoc{
 		name:     "tail",
 		args:     "[FILE...]",
 		synopsis: "follow live log files across rotation and record findings as they are written",
@@ -40,112 +40,82 @@ files that appear later are read from their start.
 
 SIGTERM or SIGINT commits and exits 0. SIGHUP reopens every file and, when
 no FILE was given, rereads the configuration's [[sources]].`,
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&format, "format", "", "force the log `format` of files given on the command line (auto, bind, unbound, unbound-infra)")
-			fs.BoolVar(&fromStart, "from-start", false, "read files never seen before from their start (default: from their end; tail.from_start)")
-			fs.BoolVar(&poll, "poll", false, "poll the files instead of using inotify, for NFS (tail.poll)")
-		},
-		run: func(ctx context.Context, a *app, args []string) error {
-			var forced *parser.Format
-			if format != "" {
-				f, err := parser.ParseFormat(format)
-				if err != nil {
-					return usagef("tail: --format: %v", err)
-				}
-				forced = &f
-			}
-			sources, err := tailSources(a.cfg, args, forced)
-			if err != nil {
-				return err
-			}
-			if len(sources) == 0 {
-				return usagef("tail: no files given and no [[sources]] in the configuration")
-			}
-			loc, err := a.cfg.location()
-			if err != nil {
-				return err
-			}
-			idle, err := a.cfg.Tail.rotatedIdle()
-			if err != nil {
-				return err
-			}
-			ignore, err := a.cfg.ignoreServers()
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close(context.WithoutCancel(ctx))
-
-			opts := ingest.DefaultTailOptions()
-			opts.Location = loc
-			opts.FromStart = fromStart || a.cfg.Tail.FromStart
-			opts.Poll = poll || a.cfg.Tail.Poll
-			opts.RotatedIdle = idle
-			opts.Logger = a.log
-			opts.IgnoreServers = ignore
-			tl := ingest.NewTailer(db, sources, opts)
-
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			if err := tl.Start(ctx); err != nil {
-				tl.Close(ctx)
-				return err
-			}
-			a.log.Info("tail: started", "sources", len(sources), "from_start", opts.FromStart, "poll", opts.Poll)
-		loop:
-			for {
-				select {
-				case <-ctx.Done():
-					break loop
-				case <-hup:
-					a.log.Info("tail: SIGHUP: reopening files")
-					if len(args) == 0 {
-						cfg, err := loadConfig(&a.globals, a.getenv)
-						if err != nil {
-							a.log.Error("tail: reload configuration, keeping the old sources", "err", err)
-						} else if s, err := tailSources(cfg, nil, nil); err != nil {
-							a.log.Error("tail: reload configuration, keeping the old sources", "err", err)
-						} else {
-							sources = s
-						}
-					}
-					if err := tl.Reload(ctx, sources); err != nil {
-						a.log.Error("tail: reload", "err", err)
-					}
-				}
-			}
-			err = tl.Close(context.WithoutCancel(ctx))
-			st := tl.Stats()
-			a.log.Info("tail: stopped", "lines", st.Lines, "recognised", st.Recognised,
-				"unrecognised", st.Unrecognised, "new_findings", st.NewFindings)
-			if err != nil {
-				return fmt.Errorf("tail: final commit: %w", err)
-			}
-			return nil
-		},
 	}
 }
 
-// tailSources returns the files given, or the configured sources.
-func tailSources(cfg Config, args []string, forced *parser.Format) ([]ingest.Source, error) {
-	var out []ingest.Source
-	if len(args) > 0 {
-		for _, p := range args {
-			if p == "-" {
-				return nil, usagef("tail: cannot follow standard input (pipe it to 'lamers scan -')")
-			}
-			f := parser.Auto
-			if forced != nil {
-				f = *forced
-			}
-			out = append(out, ingest.Source{Path: p, Format: f})
-		}
-		return out, nil
+func (c *tailCommand) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.format, "format", "", "force the log `format` of files given on the command line (auto, bind, unbound, unbound-infra)")
+	fs.BoolVar(&c.fromStart, "from-start", false, "read files never seen before from their start (default: from their end; tail.from_start)")
+	fs.BoolVar(&c.poll, "poll", false, "poll the files instead of using inotify, for NFS (tail.poll)")
+}
+
+func (c *tailCommand) run(ctx context.Context, a *app, args []string) error {
+	sources, err := c.sources(a.cfg, args)
+	if err != nil {
+		return err
 	}
+	opts, err := c.options(a)
+	if err != nil {
+		return err
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	tl := ingest.NewTailer(db, sources, opts)
+	hup, stopHangups := notifyHangup()
+	defer stopHangups()
+	if err := tl.Start(ctx); err != nil {
+		tl.Close(ctx)
+		return err
+	}
+	a.log.Info("tail: started", logKeySources, len(sources), logKeyFromStart, opts.FromStart, logKeyPoll, opts.Poll)
+	for {
+		select {
+		case <-ctx.Done():
+			return closeTailer(ctx, a, tl)
+		case <-hup:
+			a.log.Info("tail: SIGHUP: reopening files")
+			if len(args) == 0 {
+				sources = reloadSources(a, sources)
+			}
+			if err := tl.Reload(ctx, sources); err != nil {
+				a.log.Error("tail: reload", logKeyErr, err)
+			}
+		}
+	}
+}
+
+// sources returns the files given, or the configured sources.
+func (c *tailCommand) sources(cfg Config, args []string) ([]ingest.Source, error) {
+	f := parser.Auto
+	if c.format != "" {
+		var err error
+		if f, err = parser.ParseFormat(c.format); err != nil {
+			return nil, usagef("tail: --format: %v", err)
+		}
+	}
+	if len(args) == 0 {
+		sources, err := configSources(cfg)
+		if err == nil && len(sources) == 0 {
+			err = usagef("tail: no files given and no [[sources]] in the configuration")
+		}
+		return sources, err
+	}
+	out := make([]ingest.Source, 0, len(args))
+	for _, p := range args {
+		if p == "-" {
+			return nil, usagef("tail: cannot follow standard input (pipe it to 'lamers scan -')")
+		}
+		out = append(out, ingest.Source{Path: p, Format: f})
+	}
+	return out, nil
+}
+
+// configSources returns the configuration's [[sources]].
+func configSources(cfg Config) ([]ingest.Source, error) {
+	var out []ingest.Source
 	for i, s := range cfg.Sources {
 		f, err := s.format()
 		if err != nil {
@@ -154,4 +124,52 @@ func tailSources(cfg Config, args []string, forced *parser.Format) ([]ingest.Sou
 		out = append(out, ingest.Source{Path: s.Path, Format: f})
 	}
 	return out, nil
+}
+
+// options are the tailer's options from the configuration and flags.
+func (c *tailCommand) options(a *app) (ingest.TailOptions, error) {
+	opts := ingest.DefaultTailOptions()
+	loc, err := a.cfg.location()
+	if err != nil {
+		return opts, err
+	}
+	ignore, err := a.cfg.ignoreServers()
+	if err != nil {
+		return opts, err
+	}
+	opts.Location = loc
+	opts.FromStart = c.fromStart || a.cfg.Tail.FromStart
+	opts.Poll = c.poll || a.cfg.Tail.Poll
+	opts.RotatedIdle = time.Duration(a.cfg.Tail.RotatedIdle)
+	opts.Logger = a.log
+	opts.IgnoreServers = ignore
+	return opts, nil
+}
+
+// reloadSources rereads the configuration's [[sources]] on SIGHUP, keeping
+// the old ones when it cannot.
+func reloadSources(a *app, old []ingest.Source) []ingest.Source {
+	cfg, err := loadConfig(&a.globals, a.getenv)
+	if err == nil {
+		var s []ingest.Source
+		if s, err = configSources(cfg); err == nil {
+			return s
+		}
+	}
+	a.log.Error("tail: reload configuration, keeping the old sources", logKeyErr, err)
+	return old
+}
+
+// closeTailer makes the final commit after the graceful stop. The tailer
+// bounds it itself and does not heed cancellation: nothing holds the abort
+// stage, and a second signal exits at once (the store stays consistent).
+func closeTailer(ctx context.Context, a *app, tl *ingest.Tailer) error {
+	err := tl.Close(context.WithoutCancel(ctx))
+	st := tl.Stats()
+	a.log.Info("tail: stopped", logKeyLines, st.Lines, logKeyRecognised, st.Recognised,
+		logKeyUnrecognised, st.Unrecognised, logKeyNewFindings, st.NewFindings)
+	if err != nil {
+		return fmt.Errorf("tail: final commit: %w", err)
+	}
+	return nil
 }

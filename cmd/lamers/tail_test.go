@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,32 +20,6 @@ import (
 
 	"github.com/lamers-dev/lamers/store"
 )
-
-// TestMain lets a test run the lamers binary as a subprocess: the test
-// binary itself, with LAMERS_TEST_EXEC=1, is main().
-func TestMain(m *testing.M) {
-	if os.Getenv("LAMERS_TEST_EXEC") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// lamersProc starts `lamers args…` as a subprocess.
-func lamersProc(t *testing.T, env map[string]string, stderr io.Writer, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "LAMERS_TEST_EXEC=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout = io.Discard
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd
-}
 
 // storedEvents sums the counts of every finding.
 func storedEvents(t *testing.T, dbPath string) int64 {
@@ -166,19 +141,26 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	defer w.f.Close()
 	var stderr lockedBuffer
 
-	// The killer: start tail, let it run a random while, SIGKILL it. While
-	// hold is locked it lets the running tailer live (see the delete and
-	// recreate rotation below).
+	// The killer: start tail, let it run a random while, SIGKILL it, and
+	// record how it died and where the checkpoint of the live file was. It
+	// fails nothing itself (it is not the test's goroutine): the test reads
+	// kills once it has stopped. While hold is locked it lets the running
+	// tailer live (see the delete and recreate rotation below).
 	stop := make(chan struct{})
 	var hold sync.Mutex
 	var wg sync.WaitGroup
+	var kills []tailKill
+	var killerErr error
 	wg.Add(1)
-	kills := 0
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(2026, 11))
 		for {
-			cmd := lamersProc(t, env, &stderr, "tail", "--from-start", log)
+			cmd, err := startLamers(env, &stderr, "tail", "--from-start", log)
+			if err != nil {
+				killerErr = err
+				return
+			}
 			select {
 			case <-stop:
 				cmd.Process.Kill()
@@ -187,10 +169,13 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 			case <-time.After(time.Duration(50+rng.IntN(600)) * time.Millisecond): // a random moment
 			}
 			hold.Lock()
-			cmd.Process.Kill()
-			cmd.Wait()
+			k, err := killTail(cmd, dbPath, log)
 			hold.Unlock()
-			kills++
+			if err != nil {
+				killerErr = err
+				return
+			}
+			kills = append(kills, k)
 		}
 	}()
 
@@ -259,7 +244,23 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	t.Logf("%d lines written, tail killed %d times", w.n, kills)
+	if killerErr != nil {
+		t.Fatal(killerErr)
+	}
+	short := 0
+	for i, k := range kills {
+		ws, ok := k.state.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("kill %d: tail ended with %v, not by SIGKILL: it was not running when killed\n%s", i, k.state, stderr.String())
+		}
+		if k.offset < k.size {
+			short++
+		}
+	}
+	t.Logf("%d lines written, tail killed %d times, %d of them with lines of the live file not committed", w.n, len(kills), short)
+	if len(kills) == 0 || short == 0 {
+		t.Fatalf("no kill interrupted a tailer with lines left to commit (%d kills)", len(kills))
+	}
 
 	// A last tailer catches up, then exits 0 on SIGTERM.
 	final := lamersProc(t, env, &stderr, "tail", "--from-start", log)
@@ -286,6 +287,46 @@ func TestTailSurvivesSIGKILL(t *testing.T) {
 	if !strings.Contains(res.stdout, "lines read: 0\n") {
 		t.Errorf("scan read lines again:\n%s", res.stdout)
 	}
+}
+
+// tailKill is one SIGKILL of `lamers tail`: how the process ended, and the
+// offset of the live file's checkpoint after the kill against the file's
+// size just before it.
+type tailKill struct {
+	state        *os.ProcessState
+	offset, size int64
+}
+
+// killTail kills the tailer cmd following log into the database dbPath
+// and reports the kill. When log does not exist at that moment (between
+// the delete and the recreate of a rotation) offset and size are 0.
+func killTail(cmd *exec.Cmd, dbPath, log string) (tailKill, error) {
+	fi, statErr := os.Stat(log)
+	cmd.Process.Kill()
+	cmd.Wait()
+	k := tailKill{state: cmd.ProcessState}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		return k, nil
+	}
+	if statErr != nil {
+		return k, statErr
+	}
+	k.size = fi.Size()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return k, err
+	}
+	defer db.Close(ctx)
+	st := fi.Sys().(*syscall.Stat_t)
+	cps, err := db.CheckpointsByInode(ctx, uint64(st.Dev), st.Ino)
+	if err != nil {
+		return k, err
+	}
+	for _, cp := range cps {
+		k.offset = max(k.offset, cp.Offset)
+	}
+	return k, nil
 }
 
 // waitLog waits until a subprocess has logged s.
@@ -364,11 +405,51 @@ func TestTailSIGHUPReloadsSources(t *testing.T) {
 	wb.write(5) // before the reload: a new source is read from its end
 	writeCfg(a, b)
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitLog(t, &stderr, "b.log")
+	waitLog(t, &stderr, `msg="tail: following" path=`+b)
 	wb.write(7)
 	waitEvents(t, env["LAMERS_DB"], 17, 20*time.Second, &stderr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitTimeout(cmd, 10*time.Second); err != nil {
 		t.Fatalf("tail after SIGTERM: %v\n%s", err, stderr.String())
+	}
+}
+
+// tail commits what it read and returns nil at the first signal.
+func TestTailCommandGracefulStop(t *testing.T) {
+	a := newTestApp(t, "")
+	log := copyFixture(t, t.TempDir(), "bind9.log")
+	// The database exists before the test polls it: two first opens of a
+	// new database at once can fail with "database is locked" (store/,
+	// reported apart).
+	storedEvents(t, a.cfg.DB)
+	done := make(chan error, 1)
+	go func() { done <- a.runCmd(&tailCommand{fromStart: true}, log) }()
+	// bind9.log's 188 lines hold 156 events: the sum of the counts in
+	// testdata/golden/scan/bind9.log.json.
+	deadline := time.Now().Add(20 * time.Second)
+	for storedEvents(t, a.cfg.DB) != 156 {
+		select {
+		case err := <-done:
+			t.Fatalf("tail returned before the stop: %v\n%s", err, a.errb)
+		case <-time.After(20 * time.Millisecond): // polling the tailer's commits
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events stored after 20s, want 156\n%s", storedEvents(t, a.cfg.DB), a.errb)
+		}
+	}
+	a.stop.receive(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("tail did not return within 20s of the graceful stop")
+	}
+	if got := storedEvents(t, a.cfg.DB); got != 156 {
+		t.Errorf("%d events stored after the stop, want 156", got)
+	}
+	if !strings.Contains(a.errb.String(), `msg="tail: stopped" lines=188 `) {
+		t.Errorf("no final log line:\n%s", a.errb)
 	}
 }

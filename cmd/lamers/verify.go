@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,16 +11,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lamers-dev/lamers/resolver"
 	"github.com/lamers-dev/lamers/resolver/verify"
 	"github.com/lamers-dev/lamers/store"
 )
 
-func verifyCommand() *command {
-	var zone string
-	var all bool
-	var maxRounds int
-	var rf resolverFlags
-	return &command{
+// verifyCommand is `lamers verify`.
+type verifyCommand struct {
+	zone      string
+	all       bool
+	maxRounds int // 0 is verify.max_rounds
+	rf        resolverFlags
+}
+
+func (c *verifyCommand) doc() commandDoc {
+	return commandDoc{
 		name:     "verify",
 		synopsis: "probe the findings that are due, record rounds and verdicts, update statuses",
 		help: `First gives zone-less findings (BIND's reason lines) their zone: the deepest
@@ -36,63 +42,73 @@ spanning verify.unresponsive_span, ok or fixed on an authoritative answer.
 Polite by construction: one query in flight per server address, at most
 resolver.qps queries per second overall, at most 4 packets per address per
 round, at most --max-rounds rounds per run.`,
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&zone, "zone", "", "only findings for this `zone` (and zone-less ones below it)")
-			fs.BoolVar(&all, "all", false, "also re-probe findings that are ok, fixed or stale")
-			fs.IntVar(&maxRounds, "max-rounds", 0, "probe at most `N` findings in this run (default verify.max_rounds)")
-			rf.register(fs)
+	}
+}
+
+func (c *verifyCommand) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.zone, "zone", "", "only findings for this `zone` (and zone-less ones below it)")
+	fs.BoolVar(&c.all, "all", false, "also re-probe findings that are ok, fixed or stale")
+	fs.IntVar(&c.maxRounds, "max-rounds", 0, "probe at most `N` findings in this run (default verify.max_rounds)")
+	c.rf.register(fs)
+}
+
+// run verifies under the graceful stage: the first signal abandons the
+// rounds in flight (a round is recorded whole or not at all) and the run
+// ends with what it recorded.
+func (c *verifyCommand) run(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		return usagef("verify: unexpected argument %q", args[0])
+	}
+	opts := verify.Options{All: c.all}
+	if c.zone != "" {
+		z, err := canonicalZone(c.zone)
+		if err != nil {
+			return usagef("verify: --zone: %v", err)
+		}
+		opts.Zone = z
+	}
+	if c.maxRounds < 0 {
+		return usagef("verify: --max-rounds: %d is negative", c.maxRounds)
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	r, err := a.newResolver(&c.rf, false)
+	if err != nil {
+		return err
+	}
+	defer r.Close(context.WithoutCancel(ctx))
+	st, err := c.verifier(a, r, db).Run(ctx, opts)
+	printVerifySummary(a.stdout, &st)
+	if cause := context.Cause(ctx); err != nil && cause != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintf(a.stderr, "lamers: verify stopped early (%s): the rounds recorded are kept; run it again to continue\n", cause)
+		return nil
+	}
+	return err // the verify package names itself
+}
+
+// verifier is the Verifier of the configuration and flags.
+func (c *verifyCommand) verifier(a *app, r *resolver.Resolver, db *store.DB) *verify.Verifier {
+	maxRounds := c.maxRounds
+	if maxRounds == 0 {
+		maxRounds = a.cfg.Verify.MaxRounds
+	}
+	vc := a.cfg.Verify
+	return &verify.Verifier{
+		Resolver: r,
+		Store:    db,
+		Policy: verify.Policy{
+			LameRounds:         vc.LameRounds,
+			LameSpan:           time.Duration(vc.LameSpan),
+			UnresponsiveRounds: vc.UnresponsiveRounds,
+			UnresponsiveSpan:   time.Duration(vc.UnresponsiveSpan),
+			MinInterval:        time.Duration(vc.MinInterval),
 		},
-		run: func(ctx context.Context, a *app, args []string) error {
-			if len(args) > 0 {
-				return usagef("verify: unexpected argument %q", args[0])
-			}
-			var opts verify.Options
-			opts.All = all
-			if zone != "" {
-				z, err := canonicalZone(zone)
-				if err != nil {
-					return usagef("verify: --zone: %v", err)
-				}
-				opts.Zone = z
-			}
-			if maxRounds < 0 {
-				return usagef("verify: --max-rounds: %d is negative", maxRounds)
-			}
-			if maxRounds == 0 {
-				maxRounds = a.cfg.Verify.MaxRounds
-			}
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close(context.WithoutCancel(ctx))
-			r, err := a.newResolver(&rf, false)
-			if err != nil {
-				return err
-			}
-			defer r.Close(context.WithoutCancel(ctx))
-			vc := a.cfg.Verify
-			v := &verify.Verifier{
-				Resolver: r,
-				Store:    db,
-				Policy: verify.Policy{
-					LameRounds:         vc.LameRounds,
-					LameSpan:           time.Duration(vc.LameSpan),
-					UnresponsiveRounds: vc.UnresponsiveRounds,
-					UnresponsiveSpan:   time.Duration(vc.UnresponsiveSpan),
-					MinInterval:        time.Duration(vc.MinInterval),
-				},
-				Concurrency: vc.Concurrency,
-				MaxRounds:   maxRounds,
-				Log:         a.log,
-			}
-			st, err := v.Run(ctx, opts)
-			printVerifySummary(a.stdout, &st)
-			if err != nil {
-				return fmt.Errorf("verify: %w", err)
-			}
-			return nil
-		},
+		Concurrency: vc.Concurrency,
+		MaxRounds:   maxRounds,
+		Log:         a.log,
 	}
 }
 
@@ -104,6 +120,9 @@ func printVerifySummary(w io.Writer, st *verify.Stats) {
 	fmt.Fprintf(w, "probe rounds: %d\n", st.Probed)
 	if st.Stale > 0 {
 		fmt.Fprintf(w, "stale without probing (not delegated, address not listed): %d\n", st.Stale)
+	}
+	if st.Merged > 0 {
+		fmt.Fprintf(w, "Unbound lossy names merged into the zone they spell: %d\n", st.Merged)
 	}
 	if st.Skipped > 0 {
 		fmt.Fprintf(w, "left for a later run: %d\n", st.Skipped)

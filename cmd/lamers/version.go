@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,40 +16,48 @@ import (
 // module version or VCS revision from the build info is used otherwise.
 var version = ""
 
-func versionCommand() *command {
-	return &command{
+// versionCommand is `lamers version`.
+type versionCommand struct{}
+
+func (c *versionCommand) doc() commandDoc {
+	return commandDoc{
 		name:     "version",
 		synopsis: "print version, commit, Go and SQLite versions",
 		help: `It opens a scratch SQLite database in a temporary directory to read
 SQLite's version, so it doubles as a smoke test of a build (a binary built
 without cgo fails here).`,
-		run: func(ctx context.Context, a *app, args []string) error {
-			if len(args) > 0 {
-				return usagef("version: unexpected argument %q", args[0])
-			}
-			v, commit := buildVersion()
-			dir, err := os.MkdirTemp("", "lamers-version-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			// SQLite's version needs a database; a scratch one never
-			// touches the configured file.
-			db, err := store.Open(ctx, filepath.Join(dir, "scratch.db"))
-			if err != nil {
-				return fmt.Errorf("version: sqlite: %w", err)
-			}
-			defer db.Close(context.WithoutCancel(ctx))
-			sv, err := db.SQLiteVersion(ctx)
-			if err != nil {
-				return fmt.Errorf("version: sqlite: %w", err)
-			}
-			fmt.Fprintf(a.stdout, "lamers %s\ncommit %s\n%s %s/%s\nsqlite %s\n", v, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, sv)
-			return nil
-		},
 	}
 }
 
+func (c *versionCommand) register(fs *flag.FlagSet) {}
+
+func (c *versionCommand) run(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		return usagef("version: unexpected argument %q", args[0])
+	}
+	v, commit := buildVersion()
+	dir, err := os.MkdirTemp("", "lamers-version-")
+	if err != nil {
+		return fmt.Errorf("version: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	// SQLite's version needs a database; a scratch one never touches the
+	// configured file.
+	db, err := store.Open(ctx, filepath.Join(dir, "scratch.db"))
+	if err != nil {
+		return fmt.Errorf("version: sqlite: %w", err)
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	sv, err := db.SQLiteVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("version: sqlite: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "lamers %s\ncommit %s\n%s %s/%s\nsqlite %s\n", v, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, sv)
+	return nil
+}
+
+// buildVersion returns the version and the VCS commit the binary was built
+// from, "-dirty" when the tree had changes.
 func buildVersion() (v, commit string) {
 	v, commit = "devel", "unknown"
 	if version != "" {

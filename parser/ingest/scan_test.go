@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,33 +211,168 @@ func TestScanConcurrent(t *testing.T) {
 	}
 }
 
+// Inputs of scanChild.
+const (
+	envScanDB   = "LAMERS_TEST_SCAN_DB"
+	envScanFile = "LAMERS_TEST_SCAN_FILE"
+)
+
+// scanChildBatch is the batch size of scanChild: 100 commits for the
+// 200,000 lines of TestScanSIGKILL.
+const scanChildBatch = 2000
+
+// scanChild is the subprocess of TestScanSIGKILL: it scans the file
+// envScanFile into the database envScanDB. After each commit it writes the
+// checkpoint's offset to standard output and reads one byte from standard
+// input before it goes on; at the end of its input it goes on freely.
+func scanChild() error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, os.Getenv(envScanDB))
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	sink := &pacedSink{DB: db, out: os.Stdout, in: os.Stdin}
+	var st Stats
+	return NewScanner(sink, Options{Location: time.UTC, BatchLines: scanChildBatch}).ScanFile(ctx, os.Getenv(envScanFile), &st)
+}
+
+// pacedSink reports every commit on out and waits for a byte on in.
+type pacedSink struct {
+	*store.DB
+	out    io.Writer
+	in     io.Reader
+	freely bool // in has ended
+}
+
+func (s *pacedSink) Commit(ctx context.Context, b store.Batch) (store.CommitResult, error) {
+	res, err := s.DB.Commit(ctx, b)
+	if err != nil {
+		return res, err
+	}
+	if _, err := fmt.Fprintf(s.out, "%d\n", res.Checkpoint.Offset); err != nil {
+		return res, err
+	}
+	if !s.freely {
+		var ack [1]byte
+		if _, err := s.in.Read(ack[:]); err != nil {
+			s.freely = true
+		}
+	}
+	return res, nil
+}
+
+// checkpointAt returns the furthest checkpoint stored in the database at
+// dbPath for the file at path (zero when there is none): its offset and
+// line count, and the events all findings hold.
+func checkpointAt(t *testing.T, dbPath, path string) (off, lines, events int64) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	cps, err := db.CheckpointsByInode(ctx, uint64(st.Dev), st.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cp := range cps {
+		if cp.Offset > off {
+			off, lines = cp.Offset, cp.Lines
+		}
+	}
+	events, _ = totals(t, db)
+	return off, lines, events
+}
+
+// killedBySIGKILL fails t unless cmd, waited for, died by SIGKILL: a scan
+// that ended on its own was not interrupted, and proves nothing.
+func killedBySIGKILL(t *testing.T, cmd *exec.Cmd, what string, stderr fmt.Stringer) {
+	t.Helper()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("%s: the child ended with %v, not by SIGKILL\n%s", what, cmd.ProcessState, stderr)
+	}
+}
+
 // A scan killed with SIGKILL at any moment and run again ends with the
 // same counts as one clean pass.
 func TestScanSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "named.log")
 	writeFile(t, log, lameLines(0, 200000))
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fi.Size()
 	clean := openDB(t, filepath.Join(dir, "clean.db"))
 	scan(t, clean, log)
 	wantSum, want := totals(t, clean)
 
 	killed := filepath.Join(dir, "killed.db")
 	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestScanChild$")
-		cmd.Env = append(os.Environ(), "LAMERS_TEST_SCAN_CHILD="+killed, "LAMERS_TEST_SCAN_FILE="+log)
-		return cmd
+		return childCmd(os.Args[0], childScan, envScanDB+"="+killed, envScanFile+"="+log)
 	}
-	// Kill the child at spread-out moments: right away, while opening,
-	// and in the middle of batches.
-	for i, delay := range []time.Duration{0, 5 * time.Millisecond, 40 * time.Millisecond, 90 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+	// Kill the child while it opens the database (after 0 commits), and
+	// in the batch after its 1st, 2nd, 4th, 8th and 16th commit: the kill
+	// lands while that batch is parsed or inside its transaction. Each run
+	// resumes from the checkpoint the one before left.
+	var last int64 // offset of the checkpoint after the previous kill
+	for _, after := range []int{0, 1, 2, 4, 8, 16} {
+		what := fmt.Sprintf("killed after %d commits", after)
 		cmd := child()
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(delay) // not synchronisation: the kill moment is what varies
+		lines := bufio.NewScanner(stdout)
+		var reported int64 // the offset the child's last reported commit stored
+		for n := 1; n <= after; n++ {
+			if !lines.Scan() {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("%s: the child reported %d commits and ended\n%s", what, n-1, stderr.String())
+			}
+			reported, _ = strconv.ParseInt(lines.Text(), 10, 64)
+			if _, err := stdin.Write([]byte{1}); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Logf("kill %d after %v", i, delay)
+		killedBySIGKILL(t, cmd, what, &stderr)
+		got, covered, events := checkpointAt(t, killed, log)
+		t.Logf("%s: checkpoint at byte %d of %d, line %d; %d events stored", what, got, size, covered, events)
+		switch {
+		case events != covered:
+			// Every line of the log is one event: the counts and the
+			// checkpoint are one transaction, whenever the kill came.
+			t.Fatalf("%s: %d events stored, but the checkpoint covers %d lines", what, events, covered)
+		case got < last || got < reported:
+			t.Fatalf("%s: checkpoint at byte %d, before the %d committed earlier", what, got, max(last, reported))
+		case after > 0 && (got <= last || got >= size):
+			t.Fatalf("%s: checkpoint at byte %d, want one past the previous %d and short of the end %d", what, got, last, size)
+		}
+		last = got
+	}
+	if last == 0 || last >= size {
+		t.Fatalf("no kill left a checkpoint short of the end (last at %d of %d)", last, size)
 	}
 	cmd := child()
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -254,28 +392,6 @@ func TestScanSIGKILL(t *testing.T) {
 		if got[k] != want[k] {
 			t.Errorf("%s: %d, want %d", k, got[k], want[k])
 		}
-	}
-}
-
-// TestScanChild is the subprocess of TestScanSIGKILL.
-func TestScanChild(t *testing.T) {
-	dbPath := os.Getenv("LAMERS_TEST_SCAN_CHILD")
-	if dbPath == "" {
-		return
-	}
-	db, err := store.Open(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(context.Background())
-	batch, _ := strconv.Atoi(os.Getenv("LAMERS_TEST_SCAN_BATCH"))
-	if batch == 0 {
-		batch = 2000
-	}
-	sc := NewScanner(db, Options{Location: time.UTC, BatchLines: batch})
-	var st Stats
-	if err := sc.ScanFile(context.Background(), os.Getenv("LAMERS_TEST_SCAN_FILE"), &st); err != nil {
-		t.Fatal(err)
 	}
 }
 

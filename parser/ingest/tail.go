@@ -15,7 +15,7 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// Live tailing (DESIGN §2 `tail`, §4 exactly-once, §9).
+// Live tailing (`lamers tail`; docs/exactly-once.md, "What tail adds").
 //
 // A Tailer follows source paths. For each path it keeps the stream of the
 // file the path names now and, after a rotation, the streams of the inodes
@@ -146,7 +146,7 @@ func NewTailer(sink TailSink, sources []Source, opts TailOptions) *Tailer {
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	t.nxLog = slog.NewLogLogger(t.log.With("component", "nxadm/tail").Handler(), slog.LevelDebug)
+	t.nxLog = slog.NewLogLogger(t.log.With(logKeyComponent, "nxadm/tail").Handler(), slog.LevelDebug)
 	for _, src := range sources {
 		t.followers = append(t.followers, t.newFollower(src, !opts.FromStart))
 	}
@@ -192,7 +192,7 @@ func (t *Tailer) Start(ctx context.Context) error {
 	t.watchFast = t.procFD && (t.opts.CheckInterval > 0 || t.opts.FlushInterval > 0)
 	if t.watchFast && !t.opts.Poll {
 		if err := probeInotify(); err != nil {
-			t.log.Warn("tail: inotify unavailable, polling instead", "err", err)
+			t.log.Warn("tail: inotify unavailable, polling instead", logKeyErr, err)
 			t.opts.Poll = true
 		}
 	}
@@ -271,7 +271,7 @@ func (t *Tailer) Reload(ctx context.Context, sources []Source) error {
 		}
 		f := t.newFollower(src, !t.opts.FromStart)
 		if err := f.startup(ctx); err != nil {
-			t.log.Error("tail: start source", "path", src.Path, "err", err)
+			t.log.Error("tail: start source", logKeyPath, src.Path, logKeyErr, err)
 		}
 		next = append(next, f)
 	}

@@ -30,6 +30,52 @@ type follower struct {
 
 	reported string // last state reported for the path ("-" none yet, "" following)
 	scanner  *Scanner
+
+	// The store's state as commits found it: while they fail (a full
+	// disk), the next is tried at retryAt, after a back-off that doubles
+	// from minBackoff to maxBackoff; the failure and the recovery are
+	// logged once each.
+	failing bool
+	backoff time.Duration
+	retryAt time.Time
+}
+
+// The back-off of commits while the store fails.
+const (
+	minBackoff = time.Second
+	maxBackoff = time.Minute
+)
+
+// errBackingOff is commitStream's answer while the back-off runs.
+var errBackingOff = errors.New("the store failed: waiting before the next commit")
+
+// commitStream commits what s consumed, unless the store failed and the
+// back-off has not run out. It logs a failure once, when commits start to
+// fail, and once when they work again; errReplaced and errBackingOff are
+// the caller's to handle.
+func (f *follower) commitStream(ctx context.Context, s *stream) error {
+	if f.failing && f.t.now().Before(f.retryAt) {
+		return errBackingOff
+	}
+	err := s.commit(ctx, false)
+	switch {
+	case err == nil || errors.Is(err, errReplaced):
+		if f.failing {
+			f.failing = false
+			f.t.log.Info("tail: commits work again", logKeyPath, f.src.Path, logKeyBackoff, f.backoff)
+		}
+	case !f.failing:
+		f.failing, f.backoff = true, minBackoff
+		f.t.log.Error("tail: commit failed; retrying with a back-off of up to a minute, logged again when it works",
+			logKeyPath, f.src.Path, logKeyErr, err)
+	default:
+		f.backoff = min(2*f.backoff, maxBackoff)
+		f.t.log.Debug("tail: commit failed again", logKeyPath, f.src.Path, logKeyErr, err, logKeyBackoff, f.backoff)
+	}
+	if f.failing {
+		f.retryAt = f.t.now().Add(f.backoff)
+	}
+	return err
 }
 
 func (t *Tailer) newFollower(src Source, firstSight bool) *follower {
@@ -50,11 +96,11 @@ func (f *follower) report(err error) {
 	}
 	switch {
 	case err == nil:
-		f.t.log.Info("tail: following", "path", f.src.Path)
+		f.t.log.Info("tail: following", logKeyPath, f.src.Path)
 	case errors.Is(err, fs.ErrNotExist):
-		f.t.log.Info("tail: waiting for the file to appear", "path", f.src.Path)
+		f.t.log.Info("tail: waiting for the file to appear", logKeyPath, f.src.Path)
 	default:
-		f.t.log.Error("tail: cannot read file", "path", f.src.Path, "err", err)
+		f.t.log.Error("tail: cannot read file", logKeyPath, f.src.Path, logKeyErr, err)
 	}
 	f.reported = msg
 }
@@ -220,11 +266,11 @@ func gzipISize(p string) (uint32, bool) {
 func (f *follower) drain(ctx context.Context, path string) {
 	var st Stats
 	if err := f.scanner.ScanFile(ctx, path, &st); err != nil {
-		f.t.log.Warn("tail: read rotated file", "path", path, "err", err)
+		f.t.log.Warn("tail: read rotated file", logKeyPath, path, logKeyErr, err)
 		return
 	}
 	if st.Lines > 0 {
-		f.t.log.Info("tail: read lines left in a rotated file", "path", path, "lines", st.Lines)
+		f.t.log.Info("tail: read lines left in a rotated file", logKeyPath, path, logKeyLines, st.Lines)
 		f.t.committed(TailCommit{Path: path, Lines: st.Lines, Stats: st})
 	}
 }
@@ -252,8 +298,8 @@ func (s *stream) same(fi os.FileInfo) bool {
 // check looks at the path, then reads every file to its end.
 func (f *follower) check(ctx context.Context) {
 	fi, err := os.Stat(f.src.Path)
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", f.src.Path)
+	if err == nil {
+		err = checkRegular(f.src.Path, fi)
 	}
 	switch {
 	case err == nil:
@@ -287,7 +333,7 @@ func (f *follower) open(ctx context.Context) {
 		return
 	}
 	if err := s.identify(ctx); err != nil {
-		f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+		f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 	}
 	if s.fp == nil {
 		s.startAtEnd = false // nothing to skip: an empty file is read from its start
@@ -305,7 +351,7 @@ func (f *follower) rotated() {
 	s.lastGrowth = f.t.now()
 	f.old = append(f.old, s)
 	f.cur = nil
-	f.t.log.Info("tail: file rotated, draining the old one", "path", f.src.Path, "inode", s.ino)
+	f.t.log.Info("tail: file rotated, draining the old one", logKeyPath, f.src.Path, logKeyInode, s.ino)
 }
 
 // replaced handles a current file whose content changed in place
@@ -314,7 +360,7 @@ func (f *follower) rotated() {
 // the file is read again from its start.
 func (f *follower) replaced(ctx context.Context) {
 	s := f.cur
-	f.t.log.Info("tail: file truncated or overwritten, reading it from the start", "path", f.src.Path)
+	f.t.log.Info("tail: file truncated or overwritten, reading it from the start", logKeyPath, f.src.Path)
 	s.stopNX()
 	if s.fp != nil {
 		f.drainCopies(ctx, s.fp)
@@ -342,7 +388,7 @@ func (f *follower) drainCopies(ctx context.Context, fp []byte) {
 	}
 	if !found {
 		f.t.log.Warn("tail: no copy of the truncated content found next to it; lines written just before the truncation are read by the next scan of the copy",
-			"path", f.src.Path)
+			logKeyPath, f.src.Path)
 	}
 }
 
@@ -364,7 +410,7 @@ func (f *follower) readAll(ctx context.Context) {
 	keep := f.old[:0]
 	for _, s := range f.old {
 		if f.readStream(ctx, s) {
-			f.t.log.Warn("tail: rotated file truncated; the rest is left to scan", "path", f.src.Path, "inode", s.ino)
+			f.t.log.Warn("tail: rotated file truncated; the rest is left to scan", logKeyPath, f.src.Path, logKeyInode, s.ino)
 			s.close()
 			continue
 		}
@@ -385,18 +431,14 @@ func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
 			return true
 		}
 		if err != nil {
-			f.t.log.Error("tail: read", "path", s.src.Path, "err", err)
+			f.t.log.Error("tail: read", logKeyPath, s.src.Path, logKeyErr, err)
 			return false
 		}
 		if !s.full() {
 			return false
 		}
-		if err := s.commit(ctx, false); err != nil {
-			if errors.Is(err, errReplaced) {
-				return true
-			}
-			f.t.log.Error("tail: commit", "path", s.src.Path, "err", err)
-			return false
+		if err := f.commitStream(ctx, s); err != nil {
+			return errors.Is(err, errReplaced) // others are logged by commitStream
 		}
 	}
 }
@@ -409,11 +451,9 @@ func (f *follower) flushAll(ctx context.Context) {
 			break
 		}
 		s.resynced = false
-		if err := s.commit(ctx, false); err != nil {
+		if err := f.commitStream(ctx, s); err != nil {
 			if errors.Is(err, errReplaced) {
 				f.replaced(ctx)
-			} else {
-				f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
 			}
 			break
 		}
@@ -427,9 +467,7 @@ func (f *follower) flushAll(ctx context.Context) {
 		}
 	}
 	for _, s := range f.old {
-		if err := s.commit(ctx, false); err != nil && !errors.Is(err, errReplaced) {
-			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
-		}
+		f.commitStream(ctx, s)
 	}
 }
 
@@ -447,7 +485,7 @@ func (f *follower) onLine(ctx context.Context, l *tail.Line) {
 	if s.fp == nil {
 		// The first line of a new file: identify it (resume or start).
 		if err := s.identify(ctx); err != nil {
-			f.t.log.Error("tail: resume", "path", f.src.Path, "err", err)
+			f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 		}
 	}
 	ok, err := s.consume(l.Text, l.SeekInfo.Offset)
@@ -506,9 +544,7 @@ func (f *follower) loop(stop <-chan struct{}) {
 // again: SIGHUP.
 func (f *follower) reopen(ctx context.Context) {
 	if s := f.cur; s != nil {
-		if err := s.commit(ctx, false); err != nil {
-			f.t.log.Error("tail: commit", "path", f.src.Path, "err", err)
-		}
+		f.commitStream(ctx, s)
 		if fi, err := os.Stat(f.src.Path); err == nil && s.same(fi) && !s.pending() {
 			s.close()
 			f.cur = nil

@@ -14,8 +14,11 @@ import (
 
 // nxadm/tail is the fast path of a followed file: it wakes on inotify (or
 // polls, for NFS) and hands over complete lines with their end offsets. It
-// is wrapped so that none of its known defects (reference/dependencies.md
-// §2) can lose a line or end the process:
+// is wrapped so that none of its known defects in v1.4.11 can lose a line or
+// end the process (ReOpen drops the old descriptor at EOF, tail.go; a
+// truncation is seen only as a shrinking size, watch/inotify.go and
+// watch/polling.go, upstream issues #62, #77 and #78; util.Fatal calls
+// os.Exit, util/util.go):
 //
 //   - It never sees a path that rotation can change. It follows
 //     /proc/self/fd/N, a duplicate of the descriptor this package pinned, so
@@ -73,7 +76,7 @@ func (s *stream) startNX() {
 	}
 	fd, err := syscall.Dup(int(s.f.Fd()))
 	if err != nil {
-		s.t.log.Debug("tail: dup descriptor", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: dup descriptor", logKeyPath, s.src.Path, logKeyErr, err)
 		return
 	}
 	syscall.CloseOnExec(fd)
@@ -90,7 +93,7 @@ func (s *stream) startNX() {
 	})
 	if err != nil {
 		dup.Close()
-		s.t.log.Debug("tail: start follower", "path", s.src.Path, "err", err)
+		s.t.log.Debug("tail: start follower", logKeyPath, s.src.Path, logKeyErr, err)
 		return
 	}
 	s.nx, s.nxDup = t, dup

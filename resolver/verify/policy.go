@@ -62,13 +62,17 @@ func VerdictOf(v resolver.Verdict) store.Verdict {
 	}
 }
 
-// RoundOf turns a probe into the round to record; the caller sets
-// FindingID, Server and Port.
+// RoundOf turns a probe into the round to record, with the zone's SOA when
+// the probe was authoritative; the caller sets FindingID, Server and Port.
 func RoundOf(p resolver.Probe) store.Round {
-	return store.Round{
+	r := store.Round{
 		At: p.At, Zone: p.Zone, Verdict: VerdictOf(p.Verdict), Reason: p.Reason, Class: ClassOf(p.Reason),
 		Rcode: p.Rcode, Flags: p.Flags, RTT: p.RTT, Packets: p.Packets,
 	}
+	if p.Verdict == resolver.VerdictAuthoritative {
+		r.SOA = store.SOA{MName: p.SOA.MName, RName: p.SOA.RName, Serial: p.SOA.Serial}
+	}
+	return r
 }
 
 // Status decides a finding's status from all its rounds (in any order) and

@@ -15,16 +15,24 @@ import (
 	"github.com/lamers-dev/lamers/store"
 )
 
-// Store is what verification needs from the database. RecordRound and
-// SetStatus must each be one transaction; Attribute merges a zone-less
-// finding into the zoned finding (zone, server, port) and returns it. Any
-// error of the Store ends the run that met it.
+// Store is what verification needs from the database. DueFindings returns
+// the findings in verification order and honours every field of the
+// Filter, Limit and After included; CountFindings counts what it would
+// return without a Limit. RecordRound and SetStatus must each be one
+// transaction; Attribute merges a zone-less finding, and MergeZone a
+// finding with a lossy zone name, into the zoned finding (zone, server,
+// port) and return it. LossyCandidates lists the zones known for a server
+// and port that an Unbound lossy name can stand for. Any error of the Store
+// ends the run that met it.
 type Store interface {
 	DueFindings(ctx context.Context, f store.Filter) ([]store.Finding, error)
+	CountFindings(ctx context.Context, f store.Filter) (int, error)
 	Rounds(ctx context.Context, findingID int64, limit int) ([]store.Round, error)
 	RecordRound(ctx context.Context, r store.Round, u store.FindingUpdate) (store.Round, error)
 	SetStatus(ctx context.Context, findingID int64, at time.Time, u store.FindingUpdate) error
 	Attribute(ctx context.Context, findingID int64, zone string) (store.Finding, error)
+	MergeZone(ctx context.Context, findingID int64, zone string) (store.Finding, error)
+	LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -40,7 +48,8 @@ const (
 	// finding's query name lists its address.
 	ReasonNoZoneListsServer = "no_zone_lists_server"
 	// ReasonLossyName: Unbound wrote the zone with '?' for bytes it does not
-	// print, and no zone of that spelling is delegated.
+	// print, no zone of that spelling is delegated, and not exactly one
+	// zone known for the server can be what it printed (lossy.go).
 	ReasonLossyName = "lossy_name"
 )
 
@@ -49,6 +58,7 @@ const (
 	logKeyZone   = "zone"
 	logKeyServer = "server"
 	logKeyQName  = "qname"
+	logKeyInto   = "into"
 	logKeyErr    = "err"
 )
 
@@ -66,12 +76,18 @@ type Verifier struct {
 	Store       Store
 	Policy      Policy
 	Concurrency int // findings verified at once; per-address politeness holds regardless
-	MaxRounds   int // probe rounds per run
-	Clock       func() time.Time
-	Log         *slog.Logger
+	// MaxRounds bounds the findings one run verifies, and apart from them
+	// the zone-less findings it attributes; 0: no bound. One server address
+	// and one registered domain get at most a tenth of it (at least 5) in
+	// each (docs/verification.md, section 5).
+	MaxRounds int
+	Clock     func() time.Time
+	Log       *slog.Logger
 
-	mu     sync.Mutex
-	silent map[netip.Addr]int // consecutive unresponsive rounds per address in this run
+	mu      sync.Mutex
+	silent  map[netip.Addr]int // consecutive unresponsive rounds per address in this run
+	claimed map[int64]bool     // findings this run verifies, by ID
+	due     func(store.Finding) bool
 }
 
 // Options selects what one run verifies.
@@ -89,8 +105,11 @@ type Stats struct {
 	Attributed     int // zone-less findings given a zone
 	Unattributable int // zone-less findings no delegation lists
 	Probed         int // probe rounds recorded
-	Stale          int // findings found stale without a probe
-	Skipped        int // findings left for a later run (transient errors, the round cap)
+	Stale          int // findings found stale (or lossy_name) without a probe
+	Merged         int // findings with a lossy name merged into the zone it spells
+	// Skipped counts the findings left for a later run: transient errors,
+	// MaxRounds and the shares of one address or domain.
+	Skipped int
 	// Statuses counts the status of every finding this run touched.
 	Statuses map[store.Status]int
 }
@@ -101,10 +120,58 @@ func activeStatuses() []store.Status {
 	return []store.Status{store.StatusNew, store.StatusSuspect, store.StatusLame, store.StatusUnresponsive, store.StatusInconclusive}
 }
 
-// Run verifies once: attributes zone-less findings, then probes every due
-// finding, at most MaxRounds of them.
+// Run verifies once: attributes zone-less findings, then probes the due
+// findings, each in verification order (heaviest evidence and longest wait
+// first), at most MaxRounds of each and a tenth of that per server address
+// and per registered domain (docs/verification.md, section 5).
 func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	st := Stats{Statuses: map[store.Status]int{}}
+	statuses := activeStatuses()
+	if opts.All {
+		statuses = nil
+	}
+	probedBefore := v.init(statuses)
+	if err := v.attribute(ctx, opts, statuses, &st); err != nil {
+		return st, err
+	}
+	due := store.Filter{
+		Zone:         opts.Zone,
+		Zoning:       store.Zoned,
+		Statuses:     statuses,
+		ProbedBefore: probedBefore,
+	}
+	fs, skipped, err := v.pick(ctx, due, v.MaxRounds, zoneName)
+	if err != nil {
+		return st, err
+	}
+	st.Skipped += skipped
+	return st, v.verifyAll(ctx, fs, &st)
+}
+
+// Recheck verifies the given zoned findings now, as Run would, and returns
+// what it did: notify re-probes a verdict that has grown old before it
+// mails about it (docs/notify.md, section 1). Politeness holds: a finding
+// probed less than Policy.MinInterval ago is not probed again (counted in
+// Skipped), and neither is a zone-less one. MaxRounds and the shares do not
+// apply: the caller chose the findings.
+func (v *Verifier) Recheck(ctx context.Context, fs []store.Finding) (Stats, error) {
+	st := Stats{Statuses: map[store.Status]int{}}
+	probedBefore := v.init(nil)
+	due := make([]store.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Zone == "" || (!f.LastProbed.IsZero() && !f.LastProbed.Before(probedBefore)) {
+			st.Skipped++
+			continue
+		}
+		due = append(due, f)
+	}
+	return st, v.verifyAll(ctx, due, &st)
+}
+
+// init sets the defaults of the fields left zero and starts a run's state:
+// a finding is due when its status is one of statuses (nil: any) and it was
+// last probed before the returned time, Policy.MinInterval ago.
+func (v *Verifier) init(statuses []store.Status) time.Time {
 	if v.Clock == nil {
 		v.Clock = time.Now
 	}
@@ -114,30 +181,25 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	if v.Concurrency <= 0 {
 		v.Concurrency = 1
 	}
+	probedBefore := v.Clock().Add(-v.Policy.MinInterval)
 	v.mu.Lock()
 	v.silent = map[netip.Addr]int{}
+	v.claimed = map[int64]bool{}
+	v.due = func(f store.Finding) bool {
+		return (statuses == nil || slices.Contains(statuses, f.Status)) && (f.LastProbed.IsZero() || f.LastProbed.Before(probedBefore))
+	}
 	v.mu.Unlock()
-	statuses := activeStatuses()
-	if opts.All {
-		statuses = nil
+	return probedBefore
+}
+
+// verifyAll verifies fs, Concurrency at a time, and counts what it did in
+// st. The first store error ends it and is returned.
+func (v *Verifier) verifyAll(ctx context.Context, fs []store.Finding, st *Stats) error {
+	v.mu.Lock()
+	for _, f := range fs {
+		v.claimed[f.ID] = true
 	}
-	if err := v.attribute(ctx, opts, statuses, &st); err != nil {
-		return st, err
-	}
-	due := store.Filter{
-		Zone:         opts.Zone,
-		Zoning:       store.Zoned,
-		Statuses:     statuses,
-		ProbedBefore: v.Clock().Add(-v.Policy.MinInterval),
-	}
-	fs, err := v.Store.DueFindings(ctx, due)
-	if err != nil {
-		return st, fmt.Errorf("verify: %w", err)
-	}
-	if v.MaxRounds > 0 && len(fs) > v.MaxRounds {
-		st.Skipped += len(fs) - v.MaxRounds
-		fs = fs[:v.MaxRounds]
-	}
+	v.mu.Unlock()
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -165,11 +227,16 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 						close(failed)
 					}
 				case err == nil:
-					st.Statuses[out.status]++
-					if out.probed {
+					if out.merged {
+						st.Merged++
+					}
+					switch {
+					case out.probed:
 						st.Probed++
-					} else {
+						st.Statuses[out.status]++
+					case out.status != 0:
 						st.Stale++
+						st.Statuses[out.status]++
 					}
 				}
 				mu.Unlock()
@@ -191,12 +258,12 @@ feed:
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return st, firstErr
+		return firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("verify: %w", err)
+		return fmt.Errorf("verify: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 // storeError marks errors of the database, which stop a run (probe errors
@@ -213,26 +280,19 @@ func isStoreError(err error) bool {
 
 // attribute gives zone-less findings (BIND's reason lines) their zone: the
 // deepest delegation at or above the sample query name that lists the
-// server.
+// server. It looks up at most MaxRounds of them, in verification order and
+// within the shares of one address and one domain.
 func (v *Verifier) attribute(ctx context.Context, opts Options, statuses []store.Status, st *Stats) error {
-	fs, err := v.Store.DueFindings(ctx, store.Filter{Zoning: store.ZoneLess, Statuses: statuses})
+	fs, skipped, err := v.pick(ctx, store.Filter{Zoning: store.Bucketed, Statuses: statuses, Under: opts.Zone}, v.MaxRounds, queryName)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return err
 	}
+	st.Skipped += skipped
 	for _, f := range fs {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
-		if f.Bucket == store.OverflowBucket {
-			continue // many zones share it: a human has to look
-		}
-		qname := f.QName
-		if qname == "" {
-			qname = f.Bucket
-		}
-		if qname == "" {
-			continue
-		}
+		qname := queryName(f)
 		if opts.Zone != "" && !isSubdomain(absolute(strings.ToLower(qname)), opts.Zone) {
 			continue
 		}
@@ -257,9 +317,23 @@ func (v *Verifier) attribute(ctx context.Context, opts Options, statuses []store
 	return nil
 }
 
+// claim reports whether this run should verify f, a finding another one was
+// just merged into: when f is due and no worker has it yet. It then takes
+// it.
+func (v *Verifier) claim(f store.Finding) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.claimed[f.ID] || !v.due(f) {
+		return false
+	}
+	v.claimed[f.ID] = true
+	return true
+}
+
 type verifyOutcome struct {
-	status store.Status
+	status store.Status // 0 when the finding was merged and not verified
 	probed bool
+	merged bool // a lossy name merged into another finding
 }
 
 // verifyOne checks one zoned finding's delegation, probes its server and
@@ -275,12 +349,10 @@ func (v *Verifier) verifyOne(ctx context.Context, f store.Finding) (verifyOutcom
 		return v.record(ctx, f, p, f.ServerNames)
 	case err != nil:
 		return verifyOutcome{}, err
+	case !d.Delegated && strings.Contains(f.Zone, "?"):
+		return v.mergeLossy(ctx, f)
 	case !d.Delegated:
-		reason := ReasonNotDelegated
-		if strings.Contains(f.Zone, "?") {
-			return verifyOutcome{status: store.StatusInconclusive}, v.setStatus(ctx, f, store.StatusInconclusive, ReasonLossyName, nil)
-		}
-		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, reason, nil)
+		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, ReasonNotDelegated, nil)
 	case !d.Lists(f.Server):
 		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, ReasonNotInDelegation, nil)
 	}

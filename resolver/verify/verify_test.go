@@ -116,7 +116,7 @@ func newVerifyLab(t *testing.T) resolver.Config {
 }
 
 // authHandler serves zones as an authoritative server does.
-func authHandler(t *testing.T, zones ...string) dns.Handler {
+func authHandler(t testing.TB, zones ...string) dns.Handler {
 	t.Helper()
 	h, err := resolvertest.AuthHandler(zones...)
 	if err != nil {
@@ -126,7 +126,7 @@ func authHandler(t *testing.T, zones ...string) dns.Handler {
 }
 
 // newResolver returns a Resolver for cfg, closed when the test ends.
-func newResolver(t *testing.T, cfg resolver.Config) *resolver.Resolver {
+func newResolver(t testing.TB, cfg resolver.Config) *resolver.Resolver {
 	t.Helper()
 	r, err := resolver.New(cfg)
 	if err != nil {
@@ -272,6 +272,13 @@ func TestVerifyStaleAndLossy(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
+	// The authoritative round's SOA is kept for notify's RNAME.
+	soas, err := db.ZoneSOAs(ctx, "halflame.lab.")
+	wantSOA := store.SOA{MName: "ns-good1.nic.lab.", RName: "hostmaster.halflame.lab.", Serial: 1}
+	if err != nil || len(soas) != 1 || soas[0].SOA != wantSOA || soas[0].Server != netip.MustParseAddr("127.53.2.1") ||
+		soas[0].ServerStatus != store.StatusOK {
+		t.Errorf("ZoneSOAs(halflame.lab.) = %+v, %v; want %+v from 127.53.2.1, ok", soas, err, wantSOA)
+	}
 	// A normal run leaves stale and ok findings alone; --all probes them
 	// again (still no sooner than the minimum interval).
 	v.Clock = func() time.Time { return time.Now().Add(time.Hour) }
@@ -331,5 +338,49 @@ func TestVerifySilentAddressGetsShortRounds(t *testing.T) {
 	want := []int{3, 3, 1, 1, 1, 1}
 	if diff := cmp.Diff(want, packets); diff != "" {
 		t.Errorf("packets per round (-want +got):\n%s", diff)
+	}
+}
+
+// Recheck probes the findings it is given now, except those probed less
+// than the minimum interval ago and zone-less ones, and records their
+// rounds as Run does.
+func TestRecheck(t *testing.T) {
+	cfg := newVerifyLab(t)
+	ctx := context.Background()
+	db := storetest.Open(t)
+	log := filepath.Join(t.TempDir(), "named.log")
+	lines := strings.Join([]string{
+		// BIND 9.18 B1 form: upref.lab's one server gives an upward referral.
+		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53`,
+		// BIND 9.18 A2 form, zone-less.
+		`22-Nov-2026 02:01:50.268 lame-servers: info: REFUSED unexpected RCODE resolving 'www.refused.lab/A/IN': 127.53.3.1#53`,
+	}, "\n") + "\n"
+	if err := os.WriteFile(log, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st ingest.Stats
+	if err := ingest.NewScanner(db, ingest.Options{Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Policy: DefaultPolicy(), Clock: func() time.Time { return now }}
+	fs, err := db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != 2 {
+		t.Fatalf("findings %+v, %v", fs, err)
+	}
+	vs, err := v.Recheck(ctx, fs)
+	if err != nil || vs.Probed != 1 || vs.Skipped != 1 {
+		t.Fatalf("first Recheck = %+v, %v; want the zoned finding probed, the zone-less one skipped", vs, err)
+	}
+	fs, _ = db.Findings(ctx, store.Filter{Zoning: store.Zoned})
+	if vs, err := v.Recheck(ctx, fs); err != nil || vs.Probed != 0 || vs.Skipped != 1 {
+		t.Errorf("Recheck right after = %+v, %v; want it skipped (30 minutes between rounds)", vs, err)
+	}
+	now = now.Add(31 * time.Minute)
+	if vs, err := v.Recheck(ctx, fs); err != nil || vs.Probed != 1 || vs.Statuses[store.StatusLame] != 1 {
+		t.Errorf("Recheck 31 minutes later = %+v, %v; want one round confirming lame", vs, err)
+	}
+	if rs, err := db.Rounds(ctx, fs[0].ID, 0); err != nil || len(rs) != 2 {
+		t.Errorf("rounds %+v, %v; want 2", rs, err)
 	}
 }

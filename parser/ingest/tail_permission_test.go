@@ -8,41 +8,50 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lamers-dev/lamers/store"
 )
 
-// The helper process of TestTailPermissionDenied: a Tailer with its loops
-// running, logging JSON to stdout, until its standard input closes.
-func TestTailHelperProcess(t *testing.T) {
-	if os.Getenv("LAMERS_TAIL_HELPER") != "1" {
-		return // only TestTailPermissionDenied's subprocess runs it
+// Inputs of tailChild.
+const (
+	envTailDB    = "LAMERS_TEST_TAIL_DB"
+	envTailFiles = "LAMERS_TEST_TAIL_FILES" // comma-separated
+)
+
+// tailChild is the subprocess of TestTailPermissionDenied: a Tailer of the
+// files envTailFiles into the database envTailDB with its loops running,
+// logging JSON to standard output (commits too), until its standard input
+// ends.
+func tailChild() error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, os.Getenv(envTailDB))
+	if err != nil {
+		return err
 	}
-	db := openDB(t, os.Getenv("LAMERS_TAIL_DB"))
+	defer db.Close(ctx)
 	out := json.NewEncoder(os.Stdout)
 	opts := DefaultTailOptions()
 	opts.CheckInterval, opts.FlushInterval = 20*time.Millisecond, 20*time.Millisecond
 	opts.Location = time.UTC
 	opts.Logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	opts.OnCommit = func(c TailCommit) {
-		out.Encode(map[string]any{"msg": "commit", "path": c.Path, "lines": c.Lines})
+		out.Encode(map[string]any{"msg": "commit", logKeyPath: c.Path, logKeyLines: c.Lines})
 	}
 	var srcs []Source
-	for _, p := range strings.Split(os.Getenv("LAMERS_TAIL_FILES"), ",") {
+	for _, p := range strings.Split(os.Getenv(envTailFiles), ",") {
 		srcs = append(srcs, Source{Path: p})
 	}
 	tl := NewTailer(db, srcs, opts)
-	if err := tl.Start(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := tl.Start(ctx); err != nil {
+		return err
 	}
 	io.Copy(io.Discard, os.Stdin)
-	if err := tl.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	return tl.Close(ctx)
 }
 
 // A file that cannot be read gives one clear error, the other file goes
@@ -86,10 +95,7 @@ func TestTailPermissionDenied(t *testing.T) {
 	os.Chmod(denied, 0o600) // root's: nobody may not read it
 	writeFile(t, ok, "")
 
-	cmd := exec.Command(bin, "-test.run=^TestTailHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "LAMERS_TAIL_HELPER=1",
-		"LAMERS_TAIL_DB="+filepath.Join(dbDir, "lamers.db"),
-		"LAMERS_TAIL_FILES="+denied+","+ok)
+	cmd := childCmd(bin, childTail, envTailDB+"="+filepath.Join(dbDir, "lamers.db"), envTailFiles+"="+denied+","+ok)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -133,18 +139,18 @@ func TestTailPermissionDenied(t *testing.T) {
 		}
 	}
 	next("permission error", func(m map[string]any) bool {
-		return m["msg"] == "tail: cannot read file" && m["path"] == denied && strings.Contains(fmt.Sprint(m["err"]), "permission denied")
+		return m["msg"] == "tail: cannot read file" && m[logKeyPath] == denied && strings.Contains(fmt.Sprint(m[logKeyErr]), "permission denied")
 	})
 	next("the readable file followed", func(m map[string]any) bool {
-		return m["msg"] == "tail: following" && m["path"] == ok
+		return m["msg"] == "tail: following" && m[logKeyPath] == ok
 	})
 	appendFile(t, ok, lameLines(100, 3))
 	next("commit of the readable file", func(m map[string]any) bool {
-		return m["msg"] == "commit" && m["path"] == ok && m["lines"] == 3.0
+		return m["msg"] == "commit" && m[logKeyPath] == ok && m[logKeyLines] == 3.0
 	})
 	os.Chmod(denied, 0o644)
 	next("commit of the fixed file", func(m map[string]any) bool {
-		return m["msg"] == "commit" && m["path"] == denied && m["lines"] == 5.0
+		return m["msg"] == "commit" && m[logKeyPath] == denied && m[logKeyLines] == 5.0
 	})
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {

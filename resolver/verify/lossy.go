@@ -1,0 +1,134 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lamers-dev/lamers/store"
+)
+
+// Unbound's lossy names (docs/verification.md, section 1). Unbound prints
+// names with dname_str (util/data/dname.c): every octet outside A–Z a–z
+// 0–9 - _ * becomes '?', without escapes, so the zone we\.ird.lab. appears
+// as we?ird.lab. Such a name is not delegated as written. When exactly one
+// zone known for the same server and port (a BIND finding, a zone that
+// verification attributed) can be what Unbound printed, the lossy finding
+// is merged into that zone's finding and verified as it; otherwise it stays
+// inconclusive (lossy_name).
+
+// spells reports whether lossy, a name as Unbound prints it, can be name, a
+// canonical name in presentation form with BIND's escapes (we\.ird.lab.,
+// we\032ird.lab.): the same number of labels of the same lengths in
+// octets, every '?' of lossy standing for one octet that Unbound does not
+// print, every other octet the same without regard to ASCII case. A name
+// without '?' is not lossy, and one with Unbound's marks of a label ('#') or
+// a name ('&') too long to print spells nothing.
+func spells(lossy, name string) bool {
+	if !strings.Contains(lossy, "?") || strings.ContainsAny(lossy, "#&") {
+		return false
+	}
+	want := strings.Split(strings.TrimSuffix(lossy, "."), ".")
+	got, ok := wireLabels(name)
+	if !ok || len(got) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		g := got[i]
+		if len(w) != len(g) {
+			return false
+		}
+		for j := range len(w) {
+			switch {
+			case w[j] == '?':
+				if unboundPrints(g[j]) {
+					return false
+				}
+			case foldASCII(w[j]) != foldASCII(g[j]):
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// unboundPrints reports whether dname_str writes the octet c as itself.
+func unboundPrints(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '*'
+}
+
+func foldASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// wireLabels returns the labels of an absolute name in presentation form
+// as octets (RFC 1035 §5.1: \DDD is the octet DDD, \X is X), or false for a
+// name that is not absolute, has an empty label or a broken escape.
+func wireLabels(name string) ([]string, bool) {
+	if !strings.HasSuffix(name, ".") {
+		return nil, false
+	}
+	if name == "." {
+		return nil, true
+	}
+	var labels []string
+	var label []byte
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '.':
+			if len(label) == 0 {
+				return nil, false
+			}
+			labels, label = append(labels, string(label)), label[:0]
+		case c != '\\':
+			label = append(label, c)
+		case i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
+			v := int(name[i+1]-'0')*100 + int(name[i+2]-'0')*10 + int(name[i+3]-'0')
+			if v > 255 {
+				return nil, false
+			}
+			label, i = append(label, byte(v)), i+3
+		case i+1 < len(name) && !isDigit(name[i+1]):
+			label, i = append(label, name[i+1]), i+1
+		default:
+			return nil, false
+		}
+	}
+	return labels, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// mergeLossy handles a finding whose zone, not delegated as written, holds
+// Unbound's '?': merged into the one known zone it spells, which is then
+// verified in this run unless another worker has it or it is not due; or,
+// with no such zone or more than one, inconclusive with reason lossy_name.
+func (v *Verifier) mergeLossy(ctx context.Context, f store.Finding) (verifyOutcome, error) {
+	known, err := v.Store.LossyCandidates(ctx, f.Server, f.Port)
+	if err != nil {
+		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
+	}
+	zones := slices.DeleteFunc(known, func(z string) bool { return z == f.Zone || !spells(f.Zone, z) })
+	if len(zones) != 1 {
+		return verifyOutcome{status: store.StatusInconclusive}, v.setStatus(ctx, f, store.StatusInconclusive, ReasonLossyName, nil)
+	}
+	target, err := v.Store.MergeZone(ctx, f.ID, zones[0])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return verifyOutcome{}, fmt.Errorf("verify: merge %s into %s: %w", f.Zone, zones[0], err)
+	case err != nil:
+		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
+	}
+	v.Log.Debug("lossy name merged", logKeyZone, f.Zone, logKeyServer, f.Server, logKeyInto, target.Zone)
+	if !v.claim(target) {
+		return verifyOutcome{merged: true}, nil
+	}
+	out, err := v.verifyOne(ctx, target)
+	out.merged = true
+	return out, err
+}
