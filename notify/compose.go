@@ -110,6 +110,24 @@ func Compose(set *templates.Set, data MessageData, s Settings) (*Letter, error) 
 	return l, nil
 }
 
+// TemplateComposer is the Notifier's Composer: Compose with its templates
+// and settings.
+type TemplateComposer struct {
+	Templates *templates.Set
+	Settings  Settings
+}
+
+var _ Composer = (*TemplateComposer)(nil)
+
+// Compose writes the letter of data, as the function Compose does.
+func (c *TemplateComposer) Compose(data MessageData) (Letter, error) {
+	l, err := Compose(c.Templates, data, c.Settings)
+	if err != nil {
+		return Letter{}, err
+	}
+	return *l, nil
+}
+
 // CheckTemplates renders a sample message with every reason set explains,
 // for every contact source, in both parts: an error that only shows when a
 // template runs (a field MessageData does not have, a function given the

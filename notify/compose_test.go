@@ -303,3 +303,26 @@ func TestCheckTemplates(t *testing.T) {
 		})
 	}
 }
+
+// The Notifier's Composer writes what Compose writes, with the planner's
+// token.
+func TestTemplateComposer(t *testing.T) {
+	data := several()
+	data.Token = "abcdefghijklmnopqrst"
+	c := &notify.TemplateComposer{Templates: loadTemplates(t), Settings: settings()}
+	got, err := c.Compose(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := notify.Compose(c.Templates, data, settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(*want, got); diff != "" || got.Token != data.Token || !strings.Contains(got.EnvelopeFrom, "+"+data.Token+"@") {
+		t.Errorf("letter %+v (-Compose +TemplateComposer):\n%s", got, diff)
+	}
+	data.Findings = nil
+	if _, err := c.Compose(data); err == nil {
+		t.Error("a message without findings composed")
+	}
+}
