@@ -4,283 +4,409 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"net/mail"
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
 )
 
-// Settings are the configured parts of every message.
+// MessageData is what the templates see of one message. The caller sets
+// Token, To, Source and Findings; Compose sets the rest from the
+// configuration and the clock (values the caller put there are replaced).
+type MessageData struct {
+	// Token is the message's token; "" makes Compose draw one (bounce.NewToken).
+	Token string
+	// To is the recipient's address.
+	To string
+	// Source is how the contact was found: rname, hostmaster, postmaster,
+	// override (docs/notify.md, section 2).
+	Source string
+	// Findings are the findings the message lists, at least one.
+	Findings []FindingData
+
+	// Operator is the From display name, or its address when it has none;
+	// OperatorAddress the From address.
+	Operator, OperatorAddress string
+	// ReplyTo is the Reply-To address, "" when there is none.
+	ReplyTo string
+	// Unsubscribe is the address that stops the mail (List-Unsubscribe).
+	Unsubscribe string
+	// Generated is when the message was composed: its Date.
+	Generated time.Time
+}
+
+// Zones lists the distinct zones of d's findings, in their order.
+func (d MessageData) Zones() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range d.Findings {
+		if !seen[f.Zone] {
+			seen[f.Zone] = true
+			out = append(out, f.Zone)
+		}
+	}
+	return out
+}
+
+// FindingData is what the templates see of one finding.
+type FindingData struct {
+	// Zone is the zone's name in presentation form (RFC 1035 §5.1, with
+	// \X and \DDD escapes), absolute.
+	Zone string
+	// Server is the server's address as text ("192.0.2.1", "2001:db8::53"),
+	// Port its port.
+	Server string
+	Port   uint16
+	// ServerNames are the NS names pointing at Server, in presentation
+	// form.
+	ServerNames []string
+	// Status is lame or unresponsive; Reason the verdict reason
+	// (docs/verification.md, section 3).
+	Status string
+	Reason string
+	// Count is the number of events the resolvers logged.
+	Count int64
+	// FirstSeen and LastSeen bound the events; ConfirmedAt is when
+	// verification confirmed the status (zero if unknown).
+	FirstSeen, LastSeen, ConfirmedAt time.Time
+}
+
+// Rcode is the rcode of an rcode_<name> reason in upper case ("NOTAUTH",
+// or the number, "12"); "" for other reasons.
+func (f FindingData) Rcode() string {
+	if rest, ok := strings.CutPrefix(f.Reason, "rcode_"); ok {
+		return strings.ToUpper(rest)
+	}
+	return ""
+}
+
+// Days is the number of calendar days (UTC) from FirstSeen to LastSeen,
+// both counted: 1 when both fall on the same day.
+func (f FindingData) Days() int {
+	first := f.FirstSeen.UTC().Truncate(24 * time.Hour)
+	last := f.LastSeen.UTC().Truncate(24 * time.Hour)
+	if last.Before(first) {
+		return 1
+	}
+	return int(last.Sub(first)/(24*time.Hour)) + 1
+}
+
+// Dig is the command that shows the problem:
+// "dig +norec @ADDR [-p PORT] ZONE SOA" (see digCommand).
+func (f FindingData) Dig() string { return digCommand(f.Server, f.Port, f.Zone) }
+
+// The contact sources (docs/notify.md, section 2).
+var sources = map[string]bool{"rname": true, "hostmaster": true, "postmaster": true, "override": true}
+
+// The statuses a message may report.
+var mailedStatuses = map[string]bool{"lame": true, "unresponsive": true}
+
+// Settings are the configuration a LetterWriter needs: notify.from,
+// notify.reply_to and notify.bounce_address. From and BounceAddress are
+// required to send; without them letters can be composed for a dry run,
+// and transports refuse them.
 type Settings struct {
-	From          string    // notify.from, "Name <address>" or "address"
-	ReplyTo       string    // notify.reply_to, optional
-	BounceAddress string    // notify.bounce_address, LOCAL@DOMAIN
-	Rand          io.Reader // the tokens' randomness; nil is crypto/rand.Reader
+	From          string
+	ReplyTo       string
+	BounceAddress string
 }
 
-// Validate checks the settings as Compose does; its errors name the
-// configuration key (notify.from, notify.reply_to, notify.bounce_address).
-func (s Settings) Validate() error {
-	_, err := parseSender(s)
-	return err
+// LetterWriter composes letters from MessageData with a set of templates.
+// It satisfies the planner's Composer; it is safe for concurrent use once
+// made, as long as Clock is.
+type LetterWriter struct {
+	set     *templates.Set
+	from    string // formatted, "" when not configured
+	replyTo string // formatted
+	// the parsed addresses the templates see
+	operator, operatorAddress, replyToAddress string
+	bounce                                    *bounceAddress
+	// Clock gives the Date of each letter; time.Now by default.
+	Clock func() time.Time
 }
 
-// maxSubjectName is the longest zone name (in presentation form) that the
-// Subject names; a longer one, which only escapes make so long, is named in
-// the body only.
-const maxSubjectName = 100
-
-// Compose writes the message of data with the templates of set: its token
-// (data.Token, or a new one), the envelope sender and the header fields of docs/notify.md §4,
-// the plain-text and the HTML part. data is not changed.
-//
-// Compose refuses data that is not what the contact chain and the store
-// produce: a recipient that is not a bare ASCII address, a zone or NS name
-// that is not a valid name in presentation form (raw bytes outside
-// printable ASCII, CR, LF, NUL, a control character even escaped, a label
-// longer than 63 octets), a server that is not an IP address, an unknown
-// status, a reason set has no explanation for. So no DNS text with a
-// control character reaches a header or a body.
-func Compose(set *templates.Set, data MessageData, s Settings) (*Letter, error) {
-	snd, err := parseSender(s)
-	if err != nil {
-		return nil, err
-	}
-	addrs, err := checkData(set, &data)
-	if err != nil {
-		return nil, err
-	}
-	token := data.Token
-	if token == "" {
-		r := s.Rand
-		if r == nil {
-			r = rand.Reader
+// NewLetterWriter checks s and renders a sample message (every reason the
+// templates explain) through set, so that a template that fails on data
+// fails now, before anything is sent. Errors name the configuration key
+// or the template file and line.
+func NewLetterWriter(set *templates.Set, s Settings) (*LetterWriter, error) {
+	w := &LetterWriter{set: set, Clock: time.Now}
+	if s.From != "" {
+		a, err := parseMailbox("from", s.From)
+		if err != nil {
+			return nil, err
 		}
-		if token, err = bounce.NewToken(r); err != nil {
-			return nil, fmt.Errorf("notify: compose for %s: %w", data.To, err)
+		w.from, w.operator, w.operatorAddress = a.String(), a.Name, a.Address
+		if w.operator == "" {
+			w.operator = a.Address
 		}
-	} else if !bounce.ValidToken(token) {
-		return nil, fmt.Errorf("notify: compose for %s: token %s: not %d characters of a-z and 2-7", data.To, quoteName(token), bounce.TokenLen)
 	}
-	data.Token = token
-	verp := snd.local + "+" + token + "@" + snd.domain
-	unsubscribe := snd.local + "+" + token + bounce.UnsubscribeSuffix + "@" + snd.domain
+	if s.ReplyTo != "" {
+		a, err := parseMailbox("reply_to", s.ReplyTo)
+		if err != nil {
+			return nil, err
+		}
+		w.replyTo, w.replyToAddress = a.String(), a.Address
+	}
+	if s.BounceAddress != "" {
+		b, err := parseBounceAddress(s.BounceAddress)
+		if err != nil {
+			return nil, err
+		}
+		w.bounce = &b
+	}
+	sample := w.sample()
+	if _, err := w.Compose(sample); err != nil {
+		return nil, fmt.Errorf("notify: the templates fail on a sample message: %w", err)
+	}
+	return w, nil
+}
 
-	data.Operator = operator(snd.from)
-	data.ReplyTo = ""
-	if snd.replyTo != nil {
-		data.ReplyTo = snd.replyTo.Address
+// sample is a message with one finding per reason the templates explain,
+// and one rcode reason and one reason without an explanation of its own.
+func (w *LetterWriter) sample() MessageData {
+	reasons := append(templates.ExplainedReasons(), "rcode_notauth", "vantage_error")
+	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	d := MessageData{Token: "aaaaaaaaaaaaaaaaaaaa", To: "hostmaster@example.com", Source: "hostmaster"}
+	for i, r := range reasons {
+		status := "lame"
+		if r == "unresponsive" || r == "no_dns_service" {
+			status = "unresponsive"
+		}
+		d.Findings = append(d.Findings, FindingData{Zone: "example.com.", Server: fmt.Sprintf("192.0.2.%d", i+1),
+			Port: 53, ServerNames: []string{"ns1.example.net."}, Status: status, Reason: r, Count: 1,
+			FirstSeen: t, LastSeen: t, ConfirmedAt: t})
 	}
-	data.Unsubscribe = unsubscribe
-	data.Findings = append([]FindingData(nil), data.Findings...)
-	for i := range data.Findings {
-		f := &data.Findings[i]
-		f.NSNames = append([]string(nil), f.NSNames...)
-		f.Server = addrs[i].String()
-		f.Rcode = rcodeName(f.Reason)
-		f.Dig = DigCommand(addrs[i], f.Port, f.Zone)
-	}
+	return d
+}
 
-	var text, html bytes.Buffer
-	if err := set.Execute(&text, templates.NotifyText, data); err != nil {
-		return nil, fmt.Errorf("notify: compose for %s: %w", data.To, err)
+// Compose renders d into a Letter: the Subject, the text and the HTML
+// part, and the headers of docs/notify.md, section 4. It fails, and
+// nothing is sent, when any DNS-derived value is not clean (see
+// checkFinding), when the recipient is not a plain address, or when a
+// template fails.
+func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
+	fail := func(err error) (Letter, error) {
+		return Letter{}, fmt.Errorf("notify: compose the message to %s: %w", quoteText(d.To), err)
 	}
-	if err := set.Execute(&html, templates.NotifyHTML, data); err != nil {
-		return nil, fmt.Errorf("notify: compose for %s: %w", data.To, err)
+	if reason := plainAddress(d.To); reason != "" {
+		return fail(fmt.Errorf("recipient: %s", reason))
 	}
-	l := &Letter{
-		Token:           token,
-		EnvelopeFrom:    verp,
-		From:            snd.from.String(),
-		To:              data.To,
-		Subject:         subject(data.Findings),
-		MessageID:       "<" + bounce.MessageIDPrefix + token + "@" + snd.domain + ">",
-		Date:            data.Generated,
-		ListUnsubscribe: "<mailto:" + unsubscribe + ">",
-		Text:            text.String(),
-		HTML:            html.String(),
+	if !sources[d.Source] {
+		return fail(fmt.Errorf("contact source %s is not rname, hostmaster, postmaster or override", quoteText(d.Source)))
 	}
-	if snd.replyTo != nil {
-		l.ReplyTo = snd.replyTo.String()
+	if len(d.Findings) == 0 {
+		return fail(fmt.Errorf("no findings"))
 	}
+	for i := range d.Findings {
+		if err := checkFinding(&d.Findings[i]); err != nil {
+			return fail(fmt.Errorf("finding %d: %w", i+1, err))
+		}
+	}
+	if d.Token == "" {
+		t, err := bounce.NewToken(rand.Reader)
+		if err != nil {
+			return fail(err)
+		}
+		d.Token = t
+	} else if !bounce.ValidToken(d.Token) {
+		return fail(fmt.Errorf("token %s: not %d characters of a-z and 2-7", quoteText(d.Token), bounce.TokenLen))
+	}
+	d.Generated = w.Clock().UTC().Truncate(time.Second)
+	d.Operator, d.OperatorAddress, d.ReplyTo = w.operator, w.operatorAddress, w.replyToAddress
+	l := Letter{Token: d.Token, From: w.from, ReplyTo: w.replyTo, To: d.To, Date: d.Generated}
+	if w.operator == "" {
+		d.Operator = "(notify.from is not set)"
+	}
+	d.Unsubscribe = "(notify.bounce_address is not set)"
+	if w.bounce != nil {
+		d.Unsubscribe = w.bounce.unsubscribe(d.Token)
+		l.EnvelopeFrom, l.MessageID = w.bounce.verp(d.Token), w.bounce.messageID(d.Token)
+		l.ListUnsubscribe = "<mailto:" + d.Unsubscribe + ">"
+	}
+	var b bytes.Buffer
+	if err := w.set.Text(&b, templates.NotifySubject, d); err != nil {
+		return fail(err)
+	}
+	subject, err := headerText(b.String())
+	if err != nil {
+		return fail(fmt.Errorf("subject: %w", err))
+	}
+	l.Subject = subject
+	b.Reset()
+	if err := w.set.Text(&b, templates.NotifyText, d); err != nil {
+		return fail(err)
+	}
+	l.Text = b.String()
+	b.Reset()
+	if err := w.set.HTML(&b, templates.NotifyHTML, d); err != nil {
+		return fail(err)
+	}
+	l.HTML = b.String()
 	return l, nil
 }
 
-// TemplateComposer is the Notifier's Composer: Compose with its templates
-// and settings.
-type TemplateComposer struct {
-	Templates *templates.Set
-	Settings  Settings
+// maxHeaderWord is the longest run of non-space characters a Subject may
+// hold: the writer folds header lines at spaces only, and a line must not
+// pass 998 octets (RFC 5322 §2.1.1).
+const maxHeaderWord = 900
+
+// headerText turns a rendered Subject into a header value: white space
+// (a template's line breaks) collapsed to single spaces. Control
+// characters, invalid UTF-8 and unfoldable words are refused.
+func headerText(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%s is not valid UTF-8", quoteText(s))
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			return "", fmt.Errorf("%s has a control character", quoteText(s))
+		}
+	}
+	words := strings.Fields(s)
+	for _, wd := range words {
+		if len(wd) > maxHeaderWord {
+			return "", fmt.Errorf("a word of %d bytes cannot be folded", len(wd))
+		}
+	}
+	if len(words) == 0 {
+		return "", fmt.Errorf("empty")
+	}
+	return strings.Join(words, " "), nil
 }
 
-var _ Composer = (*TemplateComposer)(nil)
-
-// Compose writes the letter of data, as the function Compose does.
-func (c *TemplateComposer) Compose(data MessageData) (Letter, error) {
-	l, err := Compose(c.Templates, data, c.Settings)
-	if err != nil {
-		return Letter{}, err
+// checkFinding refuses a finding whose DNS-derived values are not clean:
+// the zone and the NS names must be presentation-form names (checkName),
+// the server an IP address, the status lame or unresponsive, the reason a
+// reason name.
+func checkFinding(f *FindingData) error {
+	if err := checkName(f.Zone); err != nil {
+		return fmt.Errorf("zone: %w", err)
 	}
-	return *l, nil
-}
-
-// CheckTemplates renders a sample message with every reason set explains,
-// for every contact source, in both parts: an error that only shows when a
-// template runs (a field MessageData does not have, a function given the
-// wrong type) then stops a command at start rather than at its first
-// message. The error names the template file and line.
-func CheckTemplates(set *templates.Set) error {
-	day := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var findings []FindingData
-	for i, r := range append(set.Reasons(), "rcode_notauth") {
-		f := FindingData{
-			Zone: "example.com.", Server: "192.0.2.1", Port: 53, NSNames: []string{"ns1.example.net."},
-			Status: StatusLame, Reason: r, FirstSeen: day, LastSeen: day.AddDate(0, 0, i), Count: int64(i + 1), Days: i + 1,
+	for _, n := range f.ServerNames {
+		if err := checkName(n); err != nil {
+			return fmt.Errorf("NS name: %w", err)
 		}
-		if r == "unresponsive" || r == "no_dns_service" {
-			f.Status = StatusUnresponsive
-		}
-		if i%2 == 1 {
-			f.Server, f.Port, f.NSNames = "2001:db8::53", 5353, nil
-		}
-		findings = append(findings, f)
 	}
-	s := Settings{
-		From: "Sample <sample@example.net>", ReplyTo: "reply@example.net",
-		BounceAddress: "bounces@example.net", Rand: bytes.NewReader(make([]byte, 13)),
+	a, err := netip.ParseAddr(f.Server)
+	if err != nil || a.Zone() != "" || a.String() != f.Server {
+		return fmt.Errorf("server %s is not an IP address in its usual form", quoteText(f.Server))
 	}
-	for _, src := range []ContactSource{SourceRNAME, SourceHostmaster, SourcePostmaster, SourceOverride} {
-		for _, n := range []int{1, len(findings)} {
-			s.Rand = bytes.NewReader(make([]byte, 13))
-			data := MessageData{To: "hostmaster@example.com", ContactSource: src, Generated: day, Findings: findings[:n]}
-			if _, err := Compose(set, data, s); err != nil {
-				return fmt.Errorf("notify: check templates: %w", err)
-			}
+	if f.Port == 0 {
+		return fmt.Errorf("server %s: port 0", f.Server)
+	}
+	if !mailedStatuses[f.Status] {
+		return fmt.Errorf("status %s is not lame or unresponsive", quoteText(f.Status))
+	}
+	if f.Reason == "" {
+		return fmt.Errorf("no reason")
+	}
+	for i := 0; i < len(f.Reason); i++ {
+		if c := f.Reason[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return fmt.Errorf("reason %s is not a reason name", quoteText(f.Reason))
 		}
 	}
 	return nil
 }
 
-// operator writes the From address for the body: "Name <address>", or the
-// address alone, the name not encoded.
-func operator(a *mail.Address) string {
-	if a.Name == "" {
-		return a.Address
-	}
-	return a.Name + " <" + a.Address + ">"
+// The limits of a name (RFC 1035 §2.3.4).
+const (
+	maxLabelOctets = 63
+	maxNameOctets  = 255 // on the wire, the root label included
+)
+
+// checkName refuses s unless it is an absolute DNS name in presentation
+// form (RFC 1035 §5.1) as a DNS library writes it: printable ASCII only
+// (a space only escaped, "\ "; control characters and 8-bit bytes only as
+// \DDD), \X and \DDD escapes (DDD at most 255), labels of 1 to 63 octets,
+// at most 255 octets on the wire, and a final dot.
+func checkName(s string) error {
+	_, err := nameLabels(s)
+	return err
 }
 
-// checkData reports the first problem of data, as an error naming the
-// recipient and the finding, or returns the findings' server addresses.
-func checkData(set *templates.Set, data *MessageData) ([]netip.Addr, error) {
-	if reason := bareAddressProblem(data.To); reason != "" {
-		return nil, fmt.Errorf("notify: compose for %s: recipient: %s", quoteName(data.To), reason)
+// nameLabels decodes the presentation-form name s into its wire labels
+// (without the root label), with checkName's rules.
+func nameLabels(s string) ([][]byte, error) {
+	bad := func(reason string) ([][]byte, error) {
+		return nil, fmt.Errorf("name %s: %s", quoteText(s), reason)
 	}
-	fail := func(format string, args ...any) ([]netip.Addr, error) {
-		return nil, fmt.Errorf("notify: compose for %s: %s", data.To, fmt.Sprintf(format, args...))
+	switch {
+	case s == "":
+		return bad("empty")
+	case s == ".":
+		return nil, nil
+	case len(s) > 4*maxNameOctets:
+		return bad(fmt.Sprintf("longer than %d octets", maxNameOctets))
 	}
-	switch data.ContactSource {
-	case SourceRNAME, SourceHostmaster, SourcePostmaster, SourceOverride:
-	default:
-		return fail("unknown contact source %s", quoteName(string(data.ContactSource)))
-	}
-	if data.Generated.IsZero() {
-		return fail("no generation time")
-	}
-	if len(data.Findings) == 0 {
-		return fail("no findings")
-	}
-	addrs := make([]netip.Addr, len(data.Findings))
-	for i, f := range data.Findings {
-		n := i + 1
-		if reason := presentationProblem(f.Zone); reason != "" {
-			return fail("finding %d: zone %s: %s", n, quoteName(f.Zone), reason)
+	var labels [][]byte
+	var label []byte
+	wire := 1 // the root label
+	absolute := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f {
+			return bad(fmt.Sprintf("byte %q: only printable ASCII (escape others as \\DDD)", c))
 		}
-		addr, err := netip.ParseAddr(f.Server)
-		if err != nil || addr.Zone() != "" {
-			return fail("finding %d (%s): server %s: not an IP address", n, f.Zone, quoteName(f.Server))
-		}
-		addrs[i] = addr
-		if f.Port < 1 || f.Port > 65535 {
-			return fail("finding %d (%s): port %d out of range", n, f.Zone, f.Port)
-		}
-		for _, ns := range f.NSNames {
-			if reason := presentationProblem(ns); reason != "" {
-				return fail("finding %d (%s): NS name %s: %s", n, f.Zone, quoteName(ns), reason)
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return bad("ends in a lone backslash")
 			}
+			if d := s[i+1]; d >= '0' && d <= '9' {
+				if i+4 > len(s) || !isDigits(s[i+1:i+4], 3) {
+					return bad("an escape \\DDD needs three digits")
+				}
+				v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+				if v > 255 {
+					return bad(fmt.Sprintf("escape \\%s is above 255", s[i+1:i+4]))
+				}
+				label = append(label, byte(v))
+				i += 3
+			} else {
+				if d < ' ' || d >= 0x7f { // "\ " is a space; a control byte is never text
+					return bad(fmt.Sprintf("escaped byte %q: only printable ASCII", d))
+				}
+				label = append(label, d)
+				i++
+			}
+		case c == '.':
+			if len(label) == 0 {
+				return bad("empty label")
+			}
+			labels = append(labels, label)
+			wire += 1 + len(label)
+			label = nil
+			absolute = i == len(s)-1
+		default:
+			label = append(label, c)
 		}
-		if f.Status != StatusLame && f.Status != StatusUnresponsive {
-			return fail("finding %d (%s): status %s is neither %s nor %s", n, f.Zone, quoteName(f.Status), StatusLame, StatusUnresponsive)
-		}
-		if !set.Explains(f.Reason) {
-			return fail("finding %d (%s): reason %s has no explanation in the templates", n, f.Zone, quoteName(f.Reason))
-		}
-		if f.Count < 1 || f.Days < 0 {
-			return fail("finding %d (%s): seen %d times on %d days", n, f.Zone, f.Count, f.Days)
-		}
-		if f.FirstSeen.IsZero() || f.LastSeen.IsZero() {
-			return fail("finding %d (%s): no first or last sighting", n, f.Zone)
-		}
-		if f.LastSeen.Before(f.FirstSeen) {
-			return fail("finding %d (%s): first seen %v after last seen %v", n, f.Zone, f.FirstSeen, f.LastSeen)
+		if len(label) > maxLabelOctets {
+			return bad(fmt.Sprintf("a label longer than %d octets", maxLabelOctets))
 		}
 	}
-	return addrs, nil
+	if !absolute {
+		return bad("not absolute (no final dot)")
+	}
+	if wire > maxNameOctets {
+		return bad(fmt.Sprintf("%d octets on the wire, more than %d", wire, maxNameOctets))
+	}
+	return labels, nil
 }
 
-// presentationProblem says why name is not a DNS name in presentation form
-// that may be shown in a header or a body, or "": every byte printable
-// ASCII (RFC 1035 §5.1 escapes the others as \DDD), and the name valid by
-// parseName's rules (no escaped control character either).
-func presentationProblem(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < ' ' || c >= 0x7f {
-			return fmt.Sprintf("byte %#02x is not printable ASCII (presentation form escapes it)", c)
+// isDigits reports whether s is n decimal digits.
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	_, reason := parseName(name)
-	return reason
-}
-
-// rcodeName returns the rcode of a reason "rcode_NAME": the mnemonic in
-// upper case, or the number; "" for other reasons.
-func rcodeName(reason string) string {
-	name, ok := strings.CutPrefix(reason, "rcode_")
-	if !ok {
-		return ""
-	}
-	return strings.ToUpper(name)
-}
-
-// subject writes the Subject in plain words: the zone and the server for
-// one finding, the zone and the number of servers for one zone, the
-// numbers otherwise.
-func subject(findings []FindingData) string {
-	if len(findings) == 1 {
-		f := findings[0]
-		what := "Lame delegation"
-		if f.Status == StatusUnresponsive {
-			what = "Unresponsive name server"
-		}
-		server := f.Server
-		if f.Port != 53 {
-			server += fmt.Sprintf(" port %d", f.Port)
-		}
-		if len(f.Zone) > maxSubjectName {
-			return fmt.Sprintf("%s of a zone on %s", what, server)
-		}
-		return fmt.Sprintf("%s: %s on %s", what, f.Zone, server)
-	}
-	zones := make(map[string]bool)
-	for _, f := range findings {
-		zones[strings.ToLower(f.Zone)] = true
-	}
-	if len(zones) == 1 && len(findings[0].Zone) <= maxSubjectName {
-		return fmt.Sprintf("Lame delegations: %s on %d servers", findings[0].Zone, len(findings))
-	}
-	return fmt.Sprintf("Lame delegations: %d in %d zones", len(findings), len(zones))
+	return true
 }

@@ -1,328 +1,434 @@
-package notify_test
+package notify
 
 import (
-	"errors"
-	"io"
+	"bytes"
+	"flag"
+	"mime"
+	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lamers-dev/lamers/notify"
+	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
 )
 
-func loadTemplates(t testing.TB) *templates.Set {
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/notify")
+
+// composeTime is the fixed clock of the composition tests.
+var composeTime = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+
+// testSettings is a complete [notify] mail configuration.
+var testSettings = Settings{
+	From:          "DNS health <dns-health@resolver.example.net>",
+	ReplyTo:       "Jane Operator <jane@resolver.example.net>",
+	BounceAddress: "lamers-bounces@resolver.example.net",
+}
+
+// newTestWriter is a LetterWriter on the templates of dir ("" embedded)
+// with testSettings and the fixed clock.
+func newTestWriter(t testing.TB, dir string, s Settings) *LetterWriter {
 	t.Helper()
+	set, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewLetterWriter(set, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Clock = func() time.Time { return composeTime }
+	return w
+}
+
+// histDay is a day of the golden message's history.
+func histDay(d, h int) time.Time { return time.Date(2026, 10, d, h, 15, 0, 0, time.UTC) }
+
+// goldenMessage has several findings, zones and reasons: a refused and
+// an upward referral on one zone, an rcode on another port, and an
+// unresponsive server on a zone whose name holds an escaped dot and HTML
+// (legal in a label, written so by miekg/dns).
+func goldenMessage() MessageData {
+	return MessageData{Token: testToken, To: "hostmaster@example.com", Source: "hostmaster", Findings: []FindingData{
+		{Zone: "example.com.", Server: "192.0.2.53", Port: 53, ServerNames: []string{"ns2.example.net."},
+			Status: "lame", Reason: "refused", Count: 1234, FirstSeen: histDay(1, 8), LastSeen: histDay(22, 17), ConfirmedAt: histDay(2, 9)},
+		{Zone: "example.com.", Server: "2001:db8::53", Port: 53, ServerNames: []string{"ns3.example.org.", "ns4.example.org."},
+			Status: "lame", Reason: "upward_referral", Count: 1, FirstSeen: histDay(20, 3), LastSeen: histDay(20, 3), ConfirmedAt: histDay(21, 4)},
+		{Zone: "sub.example.com.", Server: "198.51.100.7", Port: 5353, ServerNames: []string{"ns.hoster.example."},
+			Status: "lame", Reason: "rcode_notauth", Count: 42, FirstSeen: histDay(5, 0), LastSeen: histDay(6, 23), ConfirmedAt: histDay(7, 1)},
+		{Zone: `we\.ird<b>.example.com.`, Server: "203.0.113.9", Port: 53,
+			Status: "unresponsive", Reason: "unresponsive", Count: 7, FirstSeen: histDay(10, 10), LastSeen: histDay(19, 10)},
+	}}
+}
+
+// golden compares got with testdata/golden/notify/name, or rewrites it
+// with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", "golden", "notify", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./notify -run %s -update writes it)", err, t.Name())
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs from the golden file (-want +got):\n%s", name, diff)
+	}
+}
+
+// TestComposeGolden: the rendered parts of a fixed message.
+func TestComposeGolden(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	l, err := w.Compose(goldenMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "letter.txt", l.Text)
+	golden(t, "letter.html", l.HTML)
+	for i, line := range strings.Split(l.Text, "\n") {
+		if len(line) > templates.Width && !strings.Contains(line, "dig ") {
+			t.Errorf("text line %d is %d columns: %q", i+1, len(line), line)
+		}
+	}
+}
+
+// TestComposeHeaders: the header values of docs/notify.md, section 4.
+func TestComposeHeaders(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	l, err := w.Compose(goldenMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Letter{
+		Token:           testToken,
+		EnvelopeFrom:    "lamers-bounces+" + testToken + "@resolver.example.net",
+		From:            `"DNS health" <dns-health@resolver.example.net>`,
+		ReplyTo:         `"Jane Operator" <jane@resolver.example.net>`,
+		To:              "hostmaster@example.com",
+		Subject:         "4 lame delegations in 3 zones",
+		MessageID:       "<lamers." + testToken + "@resolver.example.net>",
+		Date:            composeTime,
+		ListUnsubscribe: "<mailto:lamers-bounces+" + testToken + "-unsubscribe@resolver.example.net>",
+	}
+	l.Text, l.HTML = "", ""
+	if diff := cmp.Diff(want, l); diff != "" {
+		t.Errorf("letter (-want +got):\n%s", diff)
+	}
+	if err := l.check(); err != nil {
+		t.Errorf("check: %v", err)
+	}
+}
+
+// TestComposeToken: without a token Compose draws one, and every header
+// that carries it carries the same.
+func TestComposeToken(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	d := goldenMessage()
+	d.Token = ""
+	l, err := w.Compose(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bounce.ValidToken(l.Token) || !strings.Contains(l.EnvelopeFrom, "+"+l.Token+"@") ||
+		!strings.Contains(l.MessageID, "."+l.Token+"@") || !strings.Contains(l.ListUnsubscribe, "+"+l.Token+"-unsubscribe@") ||
+		!strings.Contains(l.Text, "+"+l.Token+"-unsubscribe@") {
+		t.Errorf("token %q not carried throughout: %+v", l.Token, l)
+	}
+}
+
+// TestSubject: one finding names its zone and server; several on one
+// zone name the zone and count the servers; otherwise the counts.
+func TestSubject(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	all := goldenMessage().Findings
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".example."
+	for _, c := range []struct {
+		name     string
+		findings []FindingData
+		want     string
+	}{
+		{"one lame", all[:1], "Lame delegation: example.com. on 192.0.2.53"},
+		{"one unresponsive", all[3:], `Name server not answering: we\.ird<b>.example.com. on 203.0.113.9`},
+		{"one zone", all[:2], "Lame delegation: example.com. on 2 servers"},
+		{"several zones", all[1:3], "2 lame delegations in 2 zones"},
+		{"long zone", []FindingData{{Zone: long, Server: "192.0.2.1", Port: 53, Status: "lame", Reason: "refused"}},
+			"Lame delegation: " + strings.Repeat("a", 61) + "... on 192.0.2.1"},
+		// A name that looks like an RFC 2047 encoded word is written so
+		// that no reader decodes it.
+		{"encoded word", []FindingData{{Zone: "=?utf-8?q?Your_bank?=.example.", Server: "192.0.2.1", Port: 53, Status: "lame", Reason: "refused"}},
+			`Lame delegation: \061?utf-8?q?Your_bank?=.example. on 192.0.2.1`},
+	} {
+		d := goldenMessage()
+		d.Findings = c.findings
+		l, err := w.Compose(d)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if l.Subject != c.want {
+			t.Errorf("%s: subject %q, want %q", c.name, l.Subject, c.want)
+		}
+	}
+}
+
+// TestComposeRefusesHostile: DNS-derived text that is not a clean
+// presentation-form name, or a recipient that is not a plain address,
+// never reaches a letter. The contact chain refuses such names first;
+// this is the second line.
+func TestComposeRefusesHostile(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	for _, c := range []struct {
+		name   string
+		mutate func(d *MessageData)
+		want   string
+	}{
+		{"zone CR LF", func(d *MessageData) { d.Findings[0].Zone = "example.com.\r\nBcc: victim@example.org" }, "zone"},
+		{"zone LF", func(d *MessageData) { d.Findings[0].Zone = "a\nb.example." }, "zone"},
+		{"zone NUL", func(d *MessageData) { d.Findings[0].Zone = "a\x00b.example." }, "zone"},
+		{"zone escaped CR", func(d *MessageData) { d.Findings[0].Zone = "a\\\rb.example." }, "zone"},
+		{"zone 8-bit", func(d *MessageData) { d.Findings[0].Zone = "b\xfccher.example." }, "zone"},
+		{"zone UTF-8", func(d *MessageData) { d.Findings[0].Zone = "bücher.example." }, "zone"},
+		{"zone space", func(d *MessageData) { d.Findings[0].Zone = "a b.example." }, "zone"},
+		{"zone 1000-char label", func(d *MessageData) { d.Findings[0].Zone = strings.Repeat("a", 1000) + ".example." }, "zone"},
+		{"zone 64-octet label", func(d *MessageData) { d.Findings[0].Zone = strings.Repeat("a", 64) + ".example." }, "63 octets"},
+		{"zone 256 octets", func(d *MessageData) { d.Findings[0].Zone = strings.Repeat(strings.Repeat("a", 63)+".", 4) }, "more than 255"},
+		{"zone escape above 255", func(d *MessageData) { d.Findings[0].Zone = `a\256.example.` }, "above 255"},
+		{"zone short escape", func(d *MessageData) { d.Findings[0].Zone = `a\12.example.` }, "three digits"},
+		{"zone relative", func(d *MessageData) { d.Findings[0].Zone = "example.com" }, "absolute"},
+		{"zone empty label", func(d *MessageData) { d.Findings[0].Zone = "a..example." }, "empty label"},
+		{"zone empty", func(d *MessageData) { d.Findings[0].Zone = "" }, "zone"},
+		{"NS name CR LF", func(d *MessageData) { d.Findings[1].ServerNames[1] = "ns.example.org.\r\nX: y" }, "NS name"},
+		{"server", func(d *MessageData) { d.Findings[0].Server = "192.0.2.1\r\nBcc: victim@example.org" }, "server"},
+		{"server name", func(d *MessageData) { d.Findings[0].Server = "ns1.example.net" }, "server"},
+		{"server zone", func(d *MessageData) { d.Findings[0].Server = "fe80::1%eth0" }, "server"},
+		{"status", func(d *MessageData) { d.Findings[0].Status = "ok" }, "status"},
+		{"reason", func(d *MessageData) { d.Findings[0].Reason = "refused\r\nX" }, "reason"},
+		{"to CR LF", func(d *MessageData) { d.To = "hostmaster@example.com\r\nBcc: victim@example.org" }, "recipient"},
+		{"to display name", func(d *MessageData) { d.To = "Host <hostmaster@example.com>" }, "recipient"},
+		{"to 8-bit", func(d *MessageData) { d.To = "hostmäster@example.com" }, "recipient"},
+		{"source", func(d *MessageData) { d.Source = "whois" }, "contact source"},
+		{"token", func(d *MessageData) { d.Token = "x\r\nBcc: v@example.org" }, "token"},
+		{"no findings", func(d *MessageData) { d.Findings = nil }, "no findings"},
+	} {
+		d := goldenMessage()
+		c.mutate(&d)
+		_, err := w.Compose(d)
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "notify: compose the message to ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q does not say %q", c.name, err, c.want)
+		}
+		if strings.ContainsAny(err.Error(), "\r\n\x00") || len(err.Error()) > 400 {
+			t.Errorf("%s: the error is not one short line: %q", c.name, err)
+		}
+	}
+}
+
+// TestEscapedHostileNames: the same hostile bytes written as escapes
+// are a legal name; they reach the Subject and the body only as escapes,
+// and the message's header block holds no header but lamers' own.
+func TestEscapedHostileNames(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	d := goldenMessage()
+	zone := `x\013\010Bcc:\032victim@example.org\013\010.example.`
+	d.Findings = []FindingData{{Zone: zone, Server: "192.0.2.1", Port: 53, Status: "lame", Reason: "refused",
+		ServerNames: []string{`ns\010X-Evil:\0321.example.net.`}}}
+	l, err := w.Compose(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Lame delegation: " + zone + " on 192.0.2.1"; l.Subject != want {
+		t.Errorf("subject %q, want %q", l.Subject, want)
+	}
+	raw, err := l.bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := readMessage(t, raw)
+	checkHeaderNames(t, m.Header)
+	if got := decodeHeader(t, m.Header.Get("Subject")); got != l.Subject {
+		t.Errorf("Subject header decodes to %q, want %q", got, l.Subject)
+	}
+}
+
+// lamersHeaders are the header fields of a message lamers sends: those of
+// docs/notify.md, section 4, the MIME ones and go-mail's
+// X-Auto-Response-Suppress (set with Precedence: bulk).
+var lamersHeaders = map[string]bool{
+	"Date": true, "From": true, "Reply-To": true, "To": true, "Subject": true, "Message-Id": true,
+	"Auto-Submitted": true, "Precedence": true, "X-Auto-Response-Suppress": true, "List-Unsubscribe": true,
+	"X-Lamers-Token": true, "Mime-Version": true, "Content-Type": true,
+}
+
+// checkHeaderNames fails on a header field lamers does not write.
+func checkHeaderNames(t *testing.T, h mail.Header) {
+	t.Helper()
+	for k := range h {
+		if !lamersHeaders[k] {
+			t.Errorf("unexpected header field %q: %q", k, h[k])
+		}
+	}
+}
+
+// readMessage parses a whole message.
+func readMessage(t *testing.T, raw []byte) *mail.Message {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("%v in:\n%s", err, raw)
+	}
+	return m
+}
+
+// decodeHeader decodes RFC 2047 encoded words.
+func decodeHeader(t testing.TB, v string) string {
+	t.Helper()
+	s, err := new(mime.WordDecoder).DecodeHeader(v)
+	if err != nil {
+		t.Fatalf("decode %q: %v", v, err)
+	}
+	return s
+}
+
+// TestNonASCIISubject: a template may write the Subject in any language;
+// the writer encodes it (RFC 2047) and nothing else changes it.
+func TestNonASCIISubject(t *testing.T) {
+	dir := t.TempDir()
+	body := `{{define "notify subject"}}Délégation boiteuse : {{(index .Findings 0).Zone}}{{end}}Bonjour.`
+	if err := os.WriteFile(filepath.Join(dir, templates.NotifyText), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWriter(t, dir, testSettings)
+	l, err := w.Compose(goldenMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := l.bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Subject: =\?UTF-8\?q\?D=C3=A9l=C3=A9gation`).Match(raw) {
+		t.Errorf("Subject not encoded:\n%s", raw[:bytes.Index(raw, []byte("\r\n\r\n"))])
+	}
+	m := readMessage(t, raw)
+	if got := decodeHeader(t, m.Header.Get("Subject")); got != "Délégation boiteuse : example.com." {
+		t.Errorf("Subject decodes to %q", got)
+	}
+}
+
+// TestHTMLSelfContained: the HTML part loads nothing (no images,
+// scripts, style sheets or web links; inline styles only), links only to
+// mailto, and escapes the DNS data.
+func TestHTMLSelfContained(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	l, err := w.Compose(goldenMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lower := strings.ToLower(l.HTML)
+	for _, bad := range []string{"<img", "<script", "<link", "<style", "<iframe", "<object", "src=", "url(", "@import", "http:", "https:", "<b>"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("the HTML part holds %q", bad)
+		}
+	}
+	hrefs := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(l.HTML, -1)
+	if len(hrefs) == 0 {
+		t.Error("no mailto link")
+	}
+	for _, h := range hrefs {
+		if !strings.HasPrefix(h[1], "mailto:") {
+			t.Errorf("link %q is not mailto", h[1])
+		}
+	}
+	unsub := `href="mailto:lamers-bounces&#43;` + testToken + `-unsubscribe@resolver.example.net"`
+	if !strings.Contains(l.HTML, unsub) && !strings.Contains(l.HTML, strings.ReplaceAll(unsub, "&#43;", "+")) {
+		t.Errorf("no unsubscribe link %s", unsub)
+	}
+	if !strings.Contains(l.HTML, `we\.ird&lt;b&gt;.example.com.`) {
+		t.Error("the zone with HTML in its name is not escaped")
+	}
+}
+
+// TestNewLetterWriterErrors: a bad setting is refused at start with its
+// key named; so is a template that fails on data, with its file and line.
+func TestNewLetterWriterErrors(t *testing.T) {
 	set, err := templates.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return set
-}
-
-// fixedToken is what settings().Rand makes: 13 bytes 0x5a in base32.
-const fixedToken = "ljnfuws2ljnfuws2ljnf"
-
-func TestCompose(t *testing.T) {
-	set := loadTemplates(t)
-	data := several()
-	before := several()
-	l, err := notify.Compose(set, data, settings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := *l
-	got.Text, got.HTML = "", ""
-	want := notify.Letter{
-		Token:           fixedToken,
-		EnvelopeFrom:    "lamers-bounces+" + fixedToken + "@resolver.example.net",
-		From:            `"DNS health" <dns-health@resolver.example.net>`,
-		ReplyTo:         `"Jane Operator" <jane@resolver.example.net>`,
-		To:              "hostmaster@example.com",
-		Subject:         "Lame delegations: 4 in 3 zones",
-		MessageID:       "<lamers." + fixedToken + "@resolver.example.net>",
-		Date:            at("2026-07-09T14:03:00Z"),
-		ListUnsubscribe: "<mailto:lamers-bounces+" + fixedToken + "-unsubscribe@resolver.example.net>",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("letter (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(before, data); diff != "" {
-		t.Errorf("Compose changed its data (-before +after):\n%s", diff)
-	}
-	for _, part := range []string{l.Text, l.HTML} {
-		for _, s := range []string{"dig +norec @2001:db8::53 -p 5353 example.com. SOA", "NOTAUTH", "lamers-bounces+" + fixedToken + "-unsubscribe@resolver.example.net"} {
-			// html/template writes "+" as "&#43;".
-			if !strings.Contains(part, s) && !strings.Contains(part, strings.ReplaceAll(s, "+", "&#43;")) {
-				t.Errorf("part lacks %q", s)
-			}
-		}
-	}
-
-	// Without reply_to: no Reply-To, and the body names no address for it.
-	s := settings()
-	s.ReplyTo = ""
-	l, err = notify.Compose(set, several(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.ReplyTo != "" || strings.Contains(l.Text, "or write to") {
-		t.Errorf("without reply_to: Reply-To %q, text %q", l.ReplyTo, l.Text)
-	}
-	// Tokens differ from message to message.
-	s.Rand = nil
-	a, errA := notify.Compose(set, several(), s)
-	b, errB := notify.Compose(set, several(), s)
-	if errA != nil || errB != nil || a.Token == b.Token {
-		t.Errorf("two letters' tokens: %q, %q (%v, %v)", a.Token, b.Token, errA, errB)
-	}
-}
-
-func TestComposeRandError(t *testing.T) {
-	s := settings()
-	s.Rand = strings.NewReader("short")
-	_, err := notify.Compose(loadTemplates(t), several(), s)
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("a failing random source: %v", err)
-	}
-}
-
-func TestSubject(t *testing.T) {
-	set := loadTemplates(t)
-	f := several().Findings
-	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + ".example."
-	unresponsive := f[3]
-	tests := []struct {
-		findings []notify.FindingData
-		want     string
-	}{
-		{f[:1], "Lame delegation: example.com. on 192.0.2.1"},
-		{f[1:2], "Lame delegation: example.com. on 2001:db8::53 port 5353"},
-		{[]notify.FindingData{unresponsive}, "Unresponsive name server: -x.example.com. on 203.0.113.9"},
-		{f[:2], "Lame delegations: example.com. on 2 servers"},
-		{f, "Lame delegations: 4 in 3 zones"},
-		// A name that escapes make long is left to the body.
-		{[]notify.FindingData{{Zone: long, Server: "192.0.2.1", Port: 53, Status: "lame", Reason: "refused",
-			FirstSeen: f[0].FirstSeen, LastSeen: f[0].LastSeen, Count: 1, Days: 1}}, "Lame delegation of a zone on 192.0.2.1"},
-	}
-	for _, tt := range tests {
-		data := several()
-		data.Findings = tt.findings
-		l, err := notify.Compose(set, data, settings())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l.Subject != tt.want {
-			t.Errorf("Subject %q, want %q", l.Subject, tt.want)
-		}
-	}
-}
-
-// Compose refuses data that the contact chain and the store never make,
-// above all DNS text that could reach a header: the error says what is
-// wrong, and quotes the bad text.
-func TestComposeRefuses(t *testing.T) {
-	set := loadTemplates(t)
-	long := strings.Repeat("x", 1000)
-	tests := []struct {
-		name string
-		edit func(*notify.MessageData)
+	for _, c := range []struct {
+		s    Settings
 		want string
 	}{
-		{"CR LF in zone", func(d *notify.MessageData) { d.Findings[0].Zone = "example.com.\r\nBcc: victim@x." }, "not printable ASCII"},
-		{"header injection as zone", func(d *notify.MessageData) { d.Findings[0].Zone = "\r\nBcc: victim@x" }, "not printable ASCII"},
-		{"NUL in zone", func(d *notify.MessageData) { d.Findings[0].Zone = "exa\x00mple.com." }, "byte 0x00"},
-		{"escaped LF in zone", func(d *notify.MessageData) { d.Findings[0].Zone = `example\010.com.` }, "control character"},
-		{"8-bit UTF-8 zone", func(d *notify.MessageData) { d.Findings[0].Zone = "exämple.com." }, "byte 0xc3"},
-		{"8-bit invalid UTF-8 zone", func(d *notify.MessageData) { d.Findings[0].Zone = "ex\xffmple.com." }, "byte 0xff"},
-		{"1000-octet label", func(d *notify.MessageData) { d.Findings[0].Zone = long + ".example." }, "label longer than 63"},
-		{"empty label", func(d *notify.MessageData) { d.Findings[0].Zone = "example..com." }, "empty label"},
-		{"root zone", func(d *notify.MessageData) { d.Findings[0].Zone = "." }, "root name"},
-		{"CR LF in NS name", func(d *notify.MessageData) { d.Findings[0].NSNames[1] = "ns1.example.net.\r\nBcc: victim@x" }, "NS name"},
-		{"1000-octet NS name label", func(d *notify.MessageData) { d.Findings[0].NSNames[0] = long + ".example." }, "label longer than 63"},
-		{"CR LF in recipient", func(d *notify.MessageData) { d.To = "hostmaster@example.com\r\nBcc: victim@x" }, "control character"},
-		{"recipient with a name", func(d *notify.MessageData) { d.To = "Host Master <hostmaster@example.com>" }, "recipient"},
-		{"8-bit recipient", func(d *notify.MessageData) { d.To = "jäger@example.com" }, "not ASCII"},
-		{"not an address", func(d *notify.MessageData) { d.To = "hostmaster" }, "not an address"},
-		{"server with CR LF", func(d *notify.MessageData) { d.Findings[0].Server = "192.0.2.1\r\n" }, "not an IP address"},
-		{"server name", func(d *notify.MessageData) { d.Findings[0].Server = "ns1.example.net" }, "not an IP address"},
-		{"server with an IPv6 zone", func(d *notify.MessageData) { d.Findings[0].Server = "fe80::1%eth0" }, "not an IP address"},
-		{"port 0", func(d *notify.MessageData) { d.Findings[0].Port = 0 }, "port 0"},
-		{"port 65536", func(d *notify.MessageData) { d.Findings[0].Port = 65536 }, "port 65536"},
-		{"status ok", func(d *notify.MessageData) { d.Findings[0].Status = "ok" }, `status "ok"`},
-		{"inconclusive reason", func(d *notify.MessageData) { d.Findings[0].Reason = "vantage_error" }, `reason "vantage_error" has no explanation`},
-		{"hostile reason", func(d *notify.MessageData) { d.Findings[0].Reason = "x\r\nBcc: victim@x" }, `reason "x\r\nBcc: victim@x"`},
-		{"never seen", func(d *notify.MessageData) { d.Findings[0].Count = 0 }, "seen 0 times"},
-		{"negative days", func(d *notify.MessageData) { d.Findings[0].Days = -1 }, "on -1 days"},
-		{"token", func(d *notify.MessageData) { d.Token = "NOT-A-TOKEN" }, `token "NOT-A-TOKEN"`},
-		{"no first sighting", func(d *notify.MessageData) { d.Findings[0].FirstSeen = time.Time{} }, "no first or last"},
-		{"seen backwards", func(d *notify.MessageData) { d.Findings[0].LastSeen = d.Findings[0].FirstSeen.Add(-time.Hour) }, "after last seen"},
-		{"no findings", func(d *notify.MessageData) { d.Findings = nil }, "no findings"},
-		{"unknown source", func(d *notify.MessageData) { d.ContactSource = "whois" }, `contact source "whois"`},
-		{"no time", func(d *notify.MessageData) { d.Generated = time.Time{} }, "no generation time"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data := several()
-			tt.edit(&data)
-			l, err := notify.Compose(set, data, settings())
-			if err == nil {
-				t.Fatalf("composed: Subject %q", l.Subject)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q lacks %q", err, tt.want)
-			}
-			if strings.ContainsAny(err.Error(), "\r\n\x00") {
-				t.Errorf("error %q holds a raw control character", err)
-			}
-		})
-	}
-}
-
-func TestSettingsValidate(t *testing.T) {
-	ok := settings()
-	tests := []struct {
-		name string
-		edit func(*notify.Settings)
-		want string // "" for no error
-	}{
-		{"valid", func(*notify.Settings) {}, ""},
-		{"bare from", func(s *notify.Settings) { s.From = "dns-health@resolver.example.net" }, ""},
-		{"UTF-8 name", func(s *notify.Settings) { s.From = "DNS-Gesundheit Jäger <dns@resolver.example.net>" }, ""},
-		{"no reply_to", func(s *notify.Settings) { s.ReplyTo = "" }, ""},
-		{"upper-case bounce domain", func(s *notify.Settings) { s.BounceAddress = "Bounces@Resolver.EXAMPLE.net" }, ""},
-		{"no from", func(s *notify.Settings) { s.From = "" }, "notify.from: not set"},
-		{"from not an address", func(s *notify.Settings) { s.From = "DNS health" }, `notify.from "DNS health": mail: `},
-		{"from with CR LF", func(s *notify.Settings) { s.From = "a@example.net\r\nBcc: victim@x" }, "notify.from"},
-		{"from not ASCII", func(s *notify.Settings) { s.From = "jäger@example.net" }, "notify.from"},
-		{"two froms", func(s *notify.Settings) { s.From = "a@example.net, b@example.net" }, "notify.from"},
-		{"bad reply_to", func(s *notify.Settings) { s.ReplyTo = "jane" }, "notify.reply_to"},
-		{"no bounce address", func(s *notify.Settings) { s.BounceAddress = "" }, "notify.bounce_address: not set"},
-		{"two @", func(s *notify.Settings) { s.BounceAddress = "a@b@example.net" }, "exactly one @"},
-		{"plus", func(s *notify.Settings) { s.BounceAddress = "lamers+x@example.net" }, `notify.bounce_address "lamers+x@example.net": local part has "+"`},
-		{"empty local part", func(s *notify.Settings) { s.BounceAddress = "@example.net" }, "empty local part"},
-		{"space", func(s *notify.Settings) { s.BounceAddress = "la mers@example.net" }, `local part has " "`},
-		{"dot at start", func(s *notify.Settings) { s.BounceAddress = ".lamers@example.net" }, "starts or ends with a dot"},
-		{"one label", func(s *notify.Settings) { s.BounceAddress = "lamers@localhost" }, "fewer than two labels"},
-		{"trailing dot", func(s *notify.Settings) { s.BounceAddress = "lamers@example.net." }, "ends with a dot"},
-		{"underscore", func(s *notify.Settings) { s.BounceAddress = "lamers@ex_ample.net" }, "IDNA"},
-		{"name and brackets", func(s *notify.Settings) { s.BounceAddress = "B <lamers@example.net>" }, "notify.bounce_address"},
-		{"CR LF", func(s *notify.Settings) { s.BounceAddress = "lamers@example.net\r\n" }, "control character"},
-		{"too long with the token", func(s *notify.Settings) { s.BounceAddress = strings.Repeat("b", 32) + "@example.net" }, "local part too long"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := ok
-			tt.edit(&s)
-			err := s.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("error %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("error %v, want one with %q", err, tt.want)
-			}
-		})
-	}
-	// The longest local part that takes the token and the suffix.
-	s := ok
-	s.BounceAddress = strings.Repeat("b", 31) + "@example.net"
-	if err := s.Validate(); err != nil {
-		t.Errorf("a 31-octet local part: %v", err)
-	}
-}
-
-func TestVERP(t *testing.T) {
-	const bounceAddress = "lamers-bounces@Resolver.Example.NET"
-	for _, tt := range []struct {
-		f    func(string, string) (string, error)
-		want string
-	}{
-		{notify.VERP, "lamers-bounces+" + fixedToken + "@resolver.example.net"},
-		{notify.UnsubscribeAddress, "lamers-bounces+" + fixedToken + "-unsubscribe@resolver.example.net"},
-		{notify.MessageID, "<lamers." + fixedToken + "@resolver.example.net>"},
+		{Settings{From: "not an address"}, "notify: from "},
+		{Settings{From: "dns@résolveur.example"}, "notify: from "},
+		{Settings{ReplyTo: "jane@x\r\nBcc: victim@example.org"}, "notify: reply_to "},
+		{Settings{BounceAddress: "bounces+x@resolver.example.net"}, "notify: bounce_address "},
 	} {
-		got, err := tt.f(bounceAddress, fixedToken)
-		if err != nil || got != tt.want {
-			t.Errorf("got %q, %v; want %q", got, err, tt.want)
+		if _, err := NewLetterWriter(set, c.s); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.s, err, c.want)
 		}
-		for _, bad := range []string{"", "LJNFUWS2LJNFUWS2LJNF", fixedToken + "a", "ljnfuws2ljnfuws2ljn1"} {
-			if got, err := tt.f(bounceAddress, bad); err == nil {
-				t.Errorf("token %q: %q", bad, got)
-			}
-		}
-		if got, err := tt.f("lamers+x@example.net", fixedToken); err == nil || !strings.Contains(err.Error(), "notify.bounce_address") {
-			t.Errorf("a bad bounce address: %q, %v", got, err)
-		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, templates.NotifyHTML)
+	if err := os.WriteFile(path, []byte("<p>\n{{range .Findings}}{{.Zonee}}{{end}}</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewLetterWriter(bad, testSettings)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("a template failing on data: %v, want its path and line 2", err)
 	}
 }
 
-// CheckTemplates finds, at start, what only shows when a template runs.
-func TestCheckTemplates(t *testing.T) {
-	if err := notify.CheckTemplates(loadTemplates(t)); err != nil {
-		t.Fatalf("the embedded templates: %v", err)
-	}
-	reasons, err := os.ReadFile(filepath.Join("..", "templates", templates.Reasons))
+// TestDryRunLetters: without from and bounce_address letters are
+// composed for a dry run, and no transport takes them.
+func TestDryRunLetters(t *testing.T) {
+	w := newTestWriter(t, "", Settings{})
+	l, err := w.Compose(goldenMessage())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name, file, content string
-		want                []string
-	}{
-		{"unknown field", templates.NotifyText, "Hello,\n{{range .Findings}}\n{{.Zon}}\n{{end}}\n",
-			[]string{"notify.txt.tmpl:3:", "Zon"}},
-		{"wrong argument", templates.NotifyHTML, "<p>{{range .Findings}}{{plural .Zone \"x\" \"xs\"}}{{end}}</p>\n",
-			[]string{"notify.html.tmpl:1:", "plural"}},
-		{"unknown field in an explanation", templates.Reasons, strings.Replace(string(reasons),
-			`{{define "reason_servfail" -}}`, `{{define "reason_servfail" -}}{{.Serial}}`, 1),
-			[]string{"reasons.tmpl:", "Serial"}},
+	if l.Subject != "4 lame delegations in 3 zones" || l.EnvelopeFrom != "" || l.From != "" || l.MessageID != "" {
+		t.Errorf("dry-run letter %+v", l)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			set, err := templates.Load(dir)
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			err = notify.CheckTemplates(set)
-			if err == nil {
-				t.Fatal("CheckTemplates succeeded")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-		})
+	if !strings.Contains(l.Text, "(notify.from is not set)") {
+		t.Error("the text does not say that notify.from is not set")
+	}
+	if err := l.check(); err == nil {
+		t.Error("a dry-run letter passes the transports' check")
 	}
 }
 
-// The Notifier's Composer writes what Compose writes, with the planner's
-// token.
-func TestTemplateComposer(t *testing.T) {
-	data := several()
-	data.Token = "abcdefghijklmnopqrst"
-	c := &notify.TemplateComposer{Templates: loadTemplates(t), Settings: settings()}
-	got, err := c.Compose(data)
-	if err != nil {
-		t.Fatal(err)
+// TestFindingMethods: Rcode, Days, Zones.
+func TestFindingMethods(t *testing.T) {
+	f := FindingData{Reason: "rcode_notauth", FirstSeen: time.Date(2026, 1, 1, 23, 59, 0, 0, time.UTC),
+		LastSeen: time.Date(2026, 1, 3, 0, 1, 0, 0, time.UTC)}
+	if f.Rcode() != "NOTAUTH" || f.Days() != 3 {
+		t.Errorf("Rcode %q, Days %d", f.Rcode(), f.Days())
 	}
-	want, err := notify.Compose(c.Templates, data, settings())
-	if err != nil {
-		t.Fatal(err)
+	f.Reason, f.LastSeen = "refused", f.FirstSeen
+	if f.Rcode() != "" || f.Days() != 1 {
+		t.Errorf("Rcode %q, Days %d", f.Rcode(), f.Days())
 	}
-	if diff := cmp.Diff(*want, got); diff != "" || got.Token != data.Token || !strings.Contains(got.EnvelopeFrom, "+"+data.Token+"@") {
-		t.Errorf("letter %+v (-Compose +TemplateComposer):\n%s", got, diff)
-	}
-	data.Findings = nil
-	if _, err := c.Compose(data); err == nil {
-		t.Error("a message without findings composed")
+	if z := goldenMessage().Zones(); !cmp.Equal(z, []string{"example.com.", "sub.example.com.", `we\.ird<b>.example.com.`}) {
+		t.Errorf("Zones = %q", z)
 	}
 }

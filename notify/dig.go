@@ -1,58 +1,79 @@
 package notify
 
 import (
-	"net/netip"
-	"strconv"
+	"fmt"
 	"strings"
 )
 
-// DigCommand returns the command that shows what a server answers for a
-// zone: dig +norec @ADDR ZONE SOA, with -p PORT after the address when the
-// port is not 53 (docs/notify.md §4). ADDR is written without brackets or
-// an IPv6 zone index. zone is in presentation form; it is written so that
-// a POSIX shell (XCU §2.2) passes it to dig unchanged: in single quotes when
-// it holds a character the shell would interpret, and with its first
-// character escaped (`\-`, `\+`, `\@`) when dig would take it for an
-// option or a server, which dig's name parser reads back as the character.
-func DigCommand(addr netip.Addr, port int, zone string) string {
+// digCommand is the command a message shows for a finding:
+// "dig +norec @ADDR ZONE SOA", with "-p PORT" when the port is not 53 —
+// the question lamers asked, as a resolver asks it. ADDR is the address
+// without brackets. The arguments are written so that a POSIX shell
+// (sh, bash, zsh; also fish) hands dig exactly the name: see digName and
+// shellWord.
+func digCommand(server string, port uint16, zone string) string {
 	var b strings.Builder
-	b.WriteString("dig +norec @")
-	b.WriteString(addr.WithZone("").String())
+	b.WriteString("dig +norec ")
+	b.WriteString(shellWord("@" + server))
 	if port != 53 {
-		b.WriteString(" -p ")
-		b.WriteString(strconv.Itoa(port))
+		fmt.Fprintf(&b, " -p %d", port)
 	}
 	b.WriteByte(' ')
-	b.WriteString(shellQuote(digName(zone)))
+	b.WriteString(shellWord(digName(zone)))
 	b.WriteString(" SOA")
 	return b.String()
 }
 
-// digName escapes the first character of a name that dig would read as an
-// option ("-x", "+tcp") or as a server ("@192.0.2.1"). RFC 1035 §5.1: a
-// backslash before a character that is not a digit stands for that
-// character.
+// digName rewrites the presentation-form name zone into the same name as
+// dig's argument parser reads it safely. dig reads names with escapes
+// (BIND's dns_name_fromtext), so an equivalent spelling is used where the
+// plain one would mislead:
+//
+//   - a leading '-', '+' or '@' would make dig take the name for an
+//     option, a query option or a server: it is written \045, \043, \064;
+//   - a backslash or an apostrophe in the name (\\, \', or ') is written
+//     \092 or \039, so that the single-quoted word holds no apostrophe and
+//     no "\\", the two escapes fish honours inside single quotes.
 func digName(zone string) string {
-	if zone != "" && strings.IndexByte("-+@", zone[0]) >= 0 {
-		return `\` + zone
+	var b strings.Builder
+	for i := 0; i < len(zone); i++ {
+		c := zone[i]
+		switch {
+		case c == '\\' && i+1 < len(zone):
+			i++
+			switch d := zone[i]; d {
+			case '\\':
+				b.WriteString(`\092`)
+			case '\'':
+				b.WriteString(`\039`)
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(d) // \X, or the first digit of \DDD
+			}
+		case c == '\'':
+			b.WriteString(`\039`)
+		case i == 0 && (c == '-' || c == '+' || c == '@'):
+			fmt.Fprintf(&b, `\%03d`, c)
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return zone
+	return b.String()
 }
 
-// shellQuote returns s as one word of a POSIX shell command: as it is when
-// it holds only characters no shell treats specially, otherwise in single
-// quotes, where a single quote ends the quoting, is written escaped and
-// starts it again (XCU §2.2.2: nothing inside single quotes is special,
-// and a single quote cannot occur in them).
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, shellSafe) == "" {
+// shellWord quotes s as one word for a POSIX shell: as it is when it holds
+// only characters no shell interprets (letters, digits and ._-+/:@%,) and
+// does not start with '-', else in single quotes, where every character is
+// literal (an apostrophe is written '\”).
+func shellWord(s string) string {
+	plain := s != "" && s[0] != '-'
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("._-+/:@%,", c) >= 0
+	}
+	if plain {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
-// shellSafe are the characters no POSIX shell interprets anywhere in a
-// word: letters, digits and "-._+,/:@%=". ("=" makes an assignment only
-// before the command name; "~" and "#" are special at a word's start, and
-// are quoted.)
-const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._+,/:@%="

@@ -1,290 +1,298 @@
 package notify
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/lamers-dev/lamers/notify/bounce"
+	gomail "github.com/wneessen/go-mail"
 )
 
-// ContactSource says why an address is a contact of a zone (docs/notify.md
-// §2).
-type ContactSource string
-
-// The sources of the contact chain, in its order.
-const (
-	SourceRNAME      ContactSource = "rname"      // the zone's SOA RNAME
-	SourceHostmaster ContactSource = "hostmaster" // hostmaster@ the zone
-	SourcePostmaster ContactSource = "postmaster" // postmaster@ the NS name's registered domain
-	SourceOverride   ContactSource = "override"   // [[notify.override]]
-)
-
-// The statuses of a finding that is mailed (docs/verification.md §4).
-const (
-	StatusLame         = "lame"
-	StatusUnresponsive = "unresponsive"
-)
-
-// MessageData is what the notify templates see (templates.NotifyText and
-// templates.NotifyHTML). The caller fills Token, To, ContactSource,
-// Generated and the findings; Compose fills Operator, ReplyTo and
-// Unsubscribe from its Settings and the token, and Dig and Rcode of every
-// finding.
-type MessageData struct {
-	// Token is the message's token (bounce.NewToken); "" makes Compose
-	// draw one from Settings.Rand.
-	Token         string
-	To            string        // the recipient's address
-	ContactSource ContactSource // why the recipient gets the message
-	Operator      string        // who runs lamers: notify.from, as "Name <address>"
-	ReplyTo       string        // notify.reply_to's address, "" if not set
-	Unsubscribe   string        // the List-Unsubscribe address, LOCAL+TOKEN-unsubscribe@DOMAIN
-	Generated     time.Time     // when the message was written; its Date
-	Findings      []FindingData
-}
-
-// FindingData is one finding of a message.
-type FindingData struct {
-	// Zone is the zone in presentation form, escapes kept
-	// ("ex\.ample.com."). It must be a valid DNS name in printable ASCII
-	// with no escaped control character.
-	Zone string
-	// Server is the server's address as text ("192.0.2.1", "2001:db8::53"),
-	// Port its port.
-	Server string
-	Port   int
-	// NSNames are the NS names pointing at Server, in presentation form.
-	NSNames []string
-	// Status is StatusLame or StatusUnresponsive; Reason the verdict
-	// reason (docs/verification.md §3) and Rcode, for a reason
-	// "rcode_NAME", the rcode's mnemonic in upper case ("NOTAUTH") or its
-	// number ("12"), "" for the other reasons.
-	Status string
-	Reason string
-	Rcode  string
-	// FirstSeen and LastSeen bound the events of the finding in the logs;
-	// Count is the number of events, Days the number of days with events
-	// (0 when not known). ConfirmedAt is when verification last found the
-	// finding lame or unresponsive (zero when not known).
-	FirstSeen   time.Time
-	LastSeen    time.Time
-	Count       int64
-	Days        int
-	ConfirmedAt time.Time
-	// Dig is the command that shows the server's reply:
-	// dig +norec @ADDR [-p PORT] ZONE SOA (see DigCommand).
-	Dig string
-}
-
-// Letter is one composed message, ready for a Transport: plain data, with
-// the header fields as they are written (before RFC 2047 encoding).
+// Letter is one composed message, ready to hand to a transport. Its
+// header values are plain text; the transport encodes them.
 type Letter struct {
-	// Token identifies the message in the outbox and in what comes back
-	// (docs/notify.md §4).
+	// Token identifies the message: in EnvelopeFrom, MessageID,
+	// ListUnsubscribe and the X-Lamers-Token header.
 	Token string
-	// EnvelopeFrom is the SMTP envelope sender, LOCAL+TOKEN@DOMAIN.
+	// EnvelopeFrom is the VERP envelope sender LOCAL+TOKEN@DOMAIN.
 	EnvelopeFrom string
-	// From and ReplyTo are the header fields as configured ("Name
-	// <address>"); ReplyTo may be "".
+	// From and ReplyTo are addresses with an optional display name
+	// (RFC 5322 §3.4); ReplyTo may be empty.
 	From    string
 	ReplyTo string
-	// To is the recipient's bare address; it is also the envelope
-	// recipient.
+	// To is the recipient's address, without display name.
 	To      string
 	Subject string
-	// MessageID is "<lamers.TOKEN@DOMAIN>"; ListUnsubscribe is
+	// MessageID is "<lamers.TOKEN@DOMAIN>".
+	MessageID string
+	Date      time.Time
+	// ListUnsubscribe is the List-Unsubscribe value,
 	// "<mailto:LOCAL+TOKEN-unsubscribe@DOMAIN>".
-	MessageID       string
-	Date            time.Time
 	ListUnsubscribe string
-	// Text and HTML are the two parts of the multipart/alternative body.
+	// Text and HTML are the plain-text and HTML parts.
 	Text string
 	HTML string
 }
 
-// Configuration keys named by errors.
-const (
-	keyFrom          = "notify.from"
-	keyReplyTo       = "notify.reply_to"
-	keyBounceAddress = "notify.bounce_address"
-)
+// bounceAddress is notify.bounce_address split: LOCAL@DOMAIN.
+type bounceAddress struct {
+	local, domain string
+}
 
-// maxLocal is the longest local part of an address (RFC 5321 §4.5.3.1.1).
-const maxLocal = 64
+// unsubscribeSuffix ends the local part of the List-Unsubscribe address.
+const unsubscribeSuffix = "-unsubscribe"
+
+// maxPath is the longest address an SMTP path holds (RFC 5321 §4.5.3.1.3:
+// 256 octets with the angle brackets).
+const maxPath = 254
+
+// parseBounceAddress checks notify.bounce_address: one '@', a local part
+// that is an RFC 5322 dot-atom of ASCII without '+' (the VERP separator),
+// a domain of at least two LDH labels; the longest address made from it
+// must fit an SMTP path.
+func parseBounceAddress(s string) (bounceAddress, error) {
+	fail := func(format string, args ...any) (bounceAddress, error) {
+		return bounceAddress{}, fmt.Errorf("notify: bounce_address %s: %s", quoteText(s), fmt.Sprintf(format, args...))
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	switch {
+	case s == "":
+		return fail("empty")
+	case !ok || strings.Contains(domain, "@"):
+		return fail("not LOCAL@DOMAIN with one '@'")
+	case strings.Contains(local, "+"):
+		return fail("the local part has a '+', which lamers adds itself (LOCAL+TOKEN@DOMAIN)")
+	}
+	if reason := dotAtom(local); reason != "" {
+		return fail("local part: %s", reason)
+	}
+	if reason := hostName(domain); reason != "" {
+		return fail("domain: %s", reason)
+	}
+	if n := len(local) + 1 + bounce.TokenLen + len(unsubscribeSuffix) + 1 + len(domain); n > maxPath {
+		return fail("too long: the unsubscribe address would have %d octets, more than %d", n, maxPath)
+	}
+	return bounceAddress{local: local, domain: strings.ToLower(strings.TrimSuffix(domain, "."))}, nil
+}
+
+// dotAtom says why s is not an RFC 5322 §3.2.3 dot-atom of ASCII, or "".
+func dotAtom(s string) string {
+	switch {
+	case s == "":
+		return "empty"
+	case s[0] == '.' || s[len(s)-1] == '.':
+		return "starts or ends with a dot"
+	case strings.Contains(s, ".."):
+		return "has two dots in a row"
+	case len(s) > 64:
+		return "longer than 64 octets (RFC 5321 §4.5.3.1.1)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '.' && !atext(c) {
+			return fmt.Sprintf("character %q is not allowed", c)
+		}
+	}
+	return ""
+}
+
+// atext reports whether c is an RFC 5322 atext character.
+func atext(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// hostName says why s is not a host name of at least two LDH labels
+// (RFC 1123 §2.1; a final dot is allowed), or "".
+func hostName(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 {
+		return "longer than 253 octets"
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return "fewer than two labels"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return fmt.Sprintf("label %s is empty or longer than 63 octets", quoteText(l))
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Sprintf("label %s starts or ends with '-'", quoteText(l))
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return fmt.Sprintf("label %s has %q: only letters, digits and '-'", quoteText(l), c)
+			}
+		}
+	}
+	return ""
+}
+
+// verp is the envelope sender of the message with token t.
+func (b bounceAddress) verp(t string) string { return b.local + "+" + t + "@" + b.domain }
+
+// unsubscribe is the List-Unsubscribe address of the message with token t.
+func (b bounceAddress) unsubscribe(t string) string {
+	return b.local + "+" + t + unsubscribeSuffix + "@" + b.domain
+}
+
+// messageID is the Message-ID of the message with token t.
+func (b bounceAddress) messageID(t string) string { return "<lamers." + t + "@" + b.domain + ">" }
 
 // VERP returns the envelope sender of the message with token:
-// LOCAL+TOKEN@DOMAIN from bounceAddress LOCAL@DOMAIN.
+// LOCAL+TOKEN@DOMAIN from bounceAddress (notify.bounce_address, LOCAL@DOMAIN).
 func VERP(bounceAddress, token string) (string, error) {
-	local, domain, err := tokenAddress(bounceAddress, token)
+	b, err := parseBounceAddress(bounceAddress)
 	if err != nil {
 		return "", err
 	}
-	return local + "+" + token + "@" + domain, nil
-}
-
-// UnsubscribeAddress returns the List-Unsubscribe address of the message
-// with token (RFC 2369): LOCAL+TOKEN-unsubscribe@DOMAIN.
-func UnsubscribeAddress(bounceAddress, token string) (string, error) {
-	local, domain, err := tokenAddress(bounceAddress, token)
-	if err != nil {
-		return "", err
-	}
-	return local + "+" + token + bounce.UnsubscribeSuffix + "@" + domain, nil
-}
-
-// MessageID returns the Message-ID of the message with token:
-// <lamers.TOKEN@DOMAIN>, DOMAIN that of bounceAddress.
-func MessageID(bounceAddress, token string) (string, error) {
-	_, domain, err := tokenAddress(bounceAddress, token)
-	if err != nil {
-		return "", err
-	}
-	return "<" + bounce.MessageIDPrefix + token + "@" + domain + ">", nil
-}
-
-// tokenAddress checks a bounce address and a token and returns the
-// address's local part and domain (lowercased, in ASCII).
-func tokenAddress(bounceAddress, token string) (local, domain string, err error) {
 	if !bounce.ValidToken(token) {
-		return "", "", fmt.Errorf("notify: token %s: not %d characters of a-z and 2-7", quoteName(token), bounce.TokenLen)
+		return "", fmt.Errorf("notify: token %s: not %d characters of a-z and 2-7", quoteText(token), bounce.TokenLen)
 	}
-	return ParseBounceAddress(bounceAddress)
+	return b.verp(token), nil
 }
 
-// ParseBounceAddress checks notify.bounce_address and returns its local
-// part and its domain (lowercased, in ASCII). The address must have one
-// "@"; its local part must be an RFC 5322 dot-atom of ASCII characters
-// without "+" (the token is added after a "+") and short enough to take
-// the token and the unsubscribe suffix within 64 octets (RFC 5321
-// §4.5.3.1.1); its domain must have at least two labels and pass the rules
-// of Hostmaster.
-func ParseBounceAddress(addr string) (local, domain string, err error) {
-	fail := func(reason string, cause error) (string, string, error) {
-		if cause != nil {
-			return "", "", fmt.Errorf("notify: %s %s: %s: %w", keyBounceAddress, quoteName(addr), reason, cause)
-		}
-		return "", "", fmt.Errorf("notify: %s %s: %s", keyBounceAddress, quoteName(addr), reason)
-	}
-	if addr == "" {
-		return "", "", fmt.Errorf("notify: %s: not set", keyBounceAddress)
-	}
-	if strings.Count(addr, "@") != 1 {
-		return fail("needs exactly one @", nil)
-	}
-	local, domain, _ = strings.Cut(addr, "@")
-	if local == "" {
-		return fail("empty local part", nil)
-	}
-	if reason := checkLocal(local); reason != "" {
-		return fail(reason, nil)
-	}
-	if strings.IndexByte(local, '+') >= 0 {
-		return fail(`local part has "+": the token is added after a "+"`, nil)
-	}
-	if n := len(local) + 1 + bounce.TokenLen + len(bounce.UnsubscribeSuffix); n > maxLocal {
-		return fail(fmt.Sprintf("local part too long: with the token and %q it has %d octets, more than %d", bounce.UnsubscribeSuffix, n, maxLocal), nil)
-	}
-	if domain == "" || strings.HasSuffix(domain, ".") {
-		return fail("domain is empty or ends with a dot", nil)
-	}
-	for i := 0; i < len(domain); i++ {
-		if c := domain[i]; c <= ' ' || c == 0x7f {
-			return fail("control character or space in domain", nil)
-		}
-	}
-	ascii, reason, cause := checkDomain(strings.Split(domain, "."))
-	if reason != "" {
-		return fail(reason, cause)
-	}
-	return local, ascii, nil
-}
-
-// sender is the parsed From and Reply-To of the configuration.
-type sender struct {
-	from, replyTo *mail.Address // replyTo nil when not set
-	local, domain string        // of the bounce address
-}
-
-// parseSender checks the addresses of the Settings.
-func parseSender(s Settings) (sender, error) {
-	var out sender
-	var err error
-	if s.From == "" {
-		return sender{}, fmt.Errorf("notify: %s: not set", keyFrom)
-	}
-	if out.from, err = parseHeaderAddress(keyFrom, s.From); err != nil {
-		return sender{}, err
-	}
-	if s.ReplyTo != "" {
-		if out.replyTo, err = parseHeaderAddress(keyReplyTo, s.ReplyTo); err != nil {
-			return sender{}, err
-		}
-	}
-	if out.local, out.domain, err = ParseBounceAddress(s.BounceAddress); err != nil {
-		return sender{}, err
-	}
-	return out, nil
-}
-
-// parseHeaderAddress parses a configured address ("Name <addr>" or
-// "addr", RFC 5322 §3.4) with net/mail. The address itself must be ASCII:
-// lamers does not use SMTPUTF8 (RFC 6531); the display name may be any
-// UTF-8 text without control characters, and is RFC 2047-encoded when
-// written.
-func parseHeaderAddress(key, s string) (*mail.Address, error) {
-	if reason := headerTextProblem(s); reason != "" {
-		return nil, fmt.Errorf("notify: %s %s: %s", key, quoteName(s), reason)
-	}
+// parseMailbox checks the address of the configuration key key (from,
+// reply_to): an RFC 5322 mailbox, with an optional display name, whose
+// address is ASCII with one '@' (lamers sends without SMTPUTF8).
+func parseMailbox(key, s string) (*mail.Address, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return nil, fmt.Errorf("notify: %s %s: %w", key, quoteName(s), err)
+		return nil, fmt.Errorf("notify: %s %s: %w", key, quoteText(s), err)
 	}
-	if reason := bareAddressProblem(a.Address); reason != "" {
-		return nil, fmt.Errorf("notify: %s %s: %s", key, quoteName(s), reason)
+	if reason := plainAddress(a.Address); reason != "" {
+		return nil, fmt.Errorf("notify: %s %s: %s", key, quoteText(s), reason)
+	}
+	if strings.IndexFunc(a.Name, unicode.IsControl) >= 0 {
+		return nil, fmt.Errorf("notify: %s %s: the display name has a control character", key, quoteText(s))
 	}
 	return a, nil
 }
 
-// bareAddressProblem says why addr is not a bare ASCII address
-// local@domain that can go into an SMTP command and a header, or "".
-func bareAddressProblem(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 {
-		return "not an address local@domain"
+// plainAddress says why addr is not an address lamers writes into a
+// header or an SMTP command as it is — LOCAL@DOMAIN with a dot-atom local
+// part of ASCII (RFC 5322 §3.2.3) and a host name of two labels or more,
+// at most maxPath octets — or "". The contact chain makes only such
+// addresses; quoted local parts and address literals are refused.
+func plainAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	switch {
+	case addr == "":
+		return "empty address"
+	case len(addr) > maxPath:
+		return fmt.Sprintf("address longer than %d octets", maxPath)
+	case !ok || strings.Contains(domain, "@"):
+		return "not local@domain"
+	case strings.HasSuffix(domain, "."):
+		return "domain ends with a dot"
 	}
-	for i := 0; i < len(addr); i++ {
-		c := addr[i]
-		switch {
-		case c >= 0x80:
-			return "address is not ASCII (would need SMTPUTF8)"
-		case c <= ' ' || c == 0x7f:
-			return "control character or space in address"
-		case c == '<' || c == '>':
-			return "angle bracket in address"
-		}
+	if reason := dotAtom(local); reason != "" {
+		return "local part: " + reason
 	}
-	if at > maxLocal {
-		return fmt.Sprintf("local part longer than %d octets", maxLocal)
-	}
-	if len(addr) > maxAddress {
-		return fmt.Sprintf("address longer than %d octets", maxAddress)
+	if reason := hostName(domain); reason != "" {
+		return "domain: " + reason
 	}
 	return ""
 }
 
-// headerTextProblem says why s cannot be the text of a header field:
-// invalid UTF-8 or a control character (CR and LF among them), or "".
-func headerTextProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return "not UTF-8"
+// quoteText quotes s for an error message: Go syntax, so control
+// characters are escaped, and cut after 64 bytes.
+func quoteText(s string) string {
+	const max = 64
+	if len(s) > max {
+		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return "control character"
+	return fmt.Sprintf("%q", s)
+}
+
+// errLetter is the cause of a letter a transport refuses to send.
+var errLetter = errors.New("not a sendable letter")
+
+// check is the transports' last look at l before a byte goes out: every
+// header value one line of printable text, the addresses plain ASCII.
+// Compose makes only letters that pass; a Letter built by hand might not.
+func (l *Letter) check() error {
+	for _, a := range []struct{ name, v string }{
+		{"envelope sender", l.EnvelopeFrom}, {"To", l.To},
+	} {
+		if reason := plainAddress(a.v); reason != "" {
+			return fmt.Errorf("%w: %s %s: %s", errLetter, a.name, quoteText(a.v), reason)
 		}
 	}
-	return ""
+	for _, h := range []struct{ name, v string }{
+		{"From", l.From}, {"Reply-To", l.ReplyTo}, {"Subject", l.Subject}, {"Message-ID", l.MessageID},
+		{"List-Unsubscribe", l.ListUnsubscribe}, {"X-Lamers-Token", l.Token},
+	} {
+		if !utf8.ValidString(h.v) || strings.IndexFunc(h.v, unicode.IsControl) >= 0 {
+			return fmt.Errorf("%w: %s %s has a control character or invalid UTF-8", errLetter, h.name, quoteText(h.v))
+		}
+	}
+	switch {
+	case l.From == "":
+		return fmt.Errorf("%w: no From (notify.from)", errLetter)
+	case !bounce.ValidToken(l.Token):
+		return fmt.Errorf("%w: token %s", errLetter, quoteText(l.Token))
+	case l.Subject == "" || l.MessageID == "" || l.ListUnsubscribe == "" || l.Date.IsZero():
+		return fmt.Errorf("%w: Subject, Message-ID, List-Unsubscribe or Date missing", errLetter)
+	}
+	return nil
+}
+
+// message builds the MIME message of l with go-mail: the headers of
+// docs/notify.md, section 4, and multipart/alternative with the text and
+// the HTML part (quoted-printable, UTF-8).
+func (l *Letter) message() (*gomail.Msg, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	for _, set := range []struct {
+		name string
+		fn   func(string) error
+		v    string
+	}{
+		{"envelope sender", m.EnvelopeFrom, l.EnvelopeFrom}, {"From", m.From, l.From}, {"To", func(a string) error { return m.To(a) }, l.To},
+		{"Reply-To", m.ReplyTo, l.ReplyTo},
+	} {
+		if set.v == "" {
+			continue
+		}
+		if err := set.fn(set.v); err != nil {
+			return nil, fmt.Errorf("%w: %s %s: %w", errLetter, set.name, quoteText(set.v), err)
+		}
+	}
+	m.Subject(l.Subject)
+	m.SetDateWithValue(l.Date)
+	m.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(l.MessageID, "<"), ">"))
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetBulk()
+	m.SetListUnsubscribe(l.ListUnsubscribe)
+	m.SetGenHeader("X-Lamers-Token", l.Token)
+	m.SetBodyString(gomail.TypeTextPlain, l.Text)
+	m.AddAlternativeString(gomail.TypeTextHTML, l.HTML)
+	return m, nil
+}
+
+// bytes renders l's whole message, CRLF line ends.
+func (l *Letter) bytes() ([]byte, error) {
+	m, err := l.message()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("%w: write the message: %w", errLetter, err)
+	}
+	return b.Bytes(), nil
 }

@@ -11,20 +11,8 @@
 // loopback, link-local, unspecified or multicast address counts as none
 // (RFC 5321 §5.1 does not say so; no mail could reach it).
 //
-// The Notifier writes and sends its messages with the rest of the package:
-//
-//   - Contacts (rname.go): DNS names to the addresses of the contact chain.
-//   - Letters (letter.go, compose.go, dig.go, message.go): Compose renders a
-//     MessageData with the templates of package templates into a Letter —
-//     its token, VERP envelope sender, header fields and the two parts of
-//     its body — and Letter.WriteTo writes it as an RFC 5322 message.
-//   - Transports (transport.go, smtp.go, sendmail.go): an SMTP relay, or the
-//     local sendmail program, behind the Transport interface.
-//
-// # Contacts
-//
-// rname.go turns DNS names into the addresses of the contact chain: the
-// SOA RNAME (RFC 1035 §3.3.13), hostmaster@ the zone (RFC 2142 §4) and
+// This file turns DNS names into the addresses of the contact chain: the SOA
+// RNAME (RFC 1035 §3.3.13), hostmaster@ the zone (RFC 2142 §4) and
 // postmaster@ the registered domain of a lame server's NS host name
 // (RFC 2142 §2, RFC 5321 §4.5.1).
 //
@@ -42,33 +30,6 @@
 // form. Departures from RFC 1035: a top-level label of digits only is
 // rejected (RFC 3696 §2: it would be an address, not a domain), and so is a
 // domain label holding an escaped dot, which no address could carry.
-//
-// # Letters
-//
-// A letter's token is 20 characters of lowercase base32 (package
-// notify/bounce makes and checks them); it is in the envelope sender
-// (VERP, LOCAL+TOKEN@DOMAIN of notify.bounce_address), the Message-ID
-// (<lamers.TOKEN@DOMAIN>), the List-Unsubscribe address (RFC 2369, mailto
-// only: there is no web endpoint for RFC 8058's one-click) and
-// X-Lamers-Token, so that package bounce finds it in what comes back. The
-// message carries Auto-Submitted: auto-generated (RFC 3834 §5), the
-// non-standard Precedence: bulk (RFC 2076 §3.9) and Microsoft's
-// X-Auto-Response-Suppress: All, which keep auto-replies away. DNS text
-// reaches a header only from the presentation form of a valid name (printable
-// ASCII, no control character even escaped); other header text is RFC
-// 2047-encoded when it is not ASCII, and a field with a control character
-// is refused, never written.
-//
-// # Transports
-//
-// The SMTP transport uses go-mail's SMTP client (github.com/wneessen/go-mail
-// v0.8.1, package smtp) for the protocol and runs the transaction itself, so
-// that each reply maps to a result by the step that got it (docs/notify.md
-// §5). It never uses SMTPUTF8, asks for DSNs of failures with the headers
-// only (RFC 3461: RET=HDRS, NOTIFY=FAILURE) when the relay offers DSN, and
-// departs from RFC 4954 in one way: it authenticates only over TLS, so a
-// password never crosses the network in clear. The sendmail transport runs
-// the program once per message and reads its exit status by sysexits.h.
 package notify
 
 import (

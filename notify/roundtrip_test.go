@@ -1,4 +1,4 @@
-package notify_test
+package notify
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lamers-dev/lamers/notify"
 	"github.com/lamers-dev/lamers/notify/bounce"
 )
 
@@ -18,7 +17,7 @@ import (
 // itself when the token is to be found in the returned message only), and
 // full returns the whole message (RET=FULL, message/rfc822) rather than its
 // header block (text/rfc822-headers).
-func returned(t *testing.T, l *notify.Letter, envelope string, full bool) []byte {
+func returned(t *testing.T, l *Letter, envelope string, full bool) []byte {
 	t.Helper()
 	sample, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", "postfix37-classic.eml"))
 	if err != nil {
@@ -30,7 +29,7 @@ func returned(t *testing.T, l *notify.Letter, envelope string, full bool) []byte
 	if start < 0 || end < start {
 		t.Fatal("the sample's returned header block is not where it was")
 	}
-	raw, err := l.Bytes()
+	raw, err := l.bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +51,9 @@ func returned(t *testing.T, l *notify.Letter, envelope string, full bool) []byte
 // and, when the MTA does not give the envelope, by the Message-ID of the
 // returned message, whether it returns the header block or all of it.
 func TestBounceFindsToken(t *testing.T) {
-	data := several()
-	data.To = "gone@example.com"
-	s := settings()
-	s.Rand = nil
-	l, err := notify.Compose(loadTemplates(t), data, s)
+	data := goldenMessage()
+	data.To, data.Token = "gone@example.com", ""
+	l, err := newTestWriter(t, "", testSettings).Compose(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +74,7 @@ func TestBounceFindsToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := opts
 			o.Recipient = tt.recipient
-			m, err := bounce.Parse(bytes.NewReader(returned(t, l, tt.envelope, tt.full)), o)
+			m, err := bounce.Parse(bytes.NewReader(returned(t, &l, tt.envelope, tt.full)), o)
 			if err != nil {
 				t.Fatal(err)
 			}

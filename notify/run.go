@@ -31,7 +31,7 @@ type run struct {
 	lease *leaseKeeper
 
 	opened   bool  // the transport is open
-	relayErr error // why the transport could not be opened, or failed for good
+	relayErr error // why the transport could not be opened
 }
 
 // Run plans the messages of one run and, with opts.Send, hands them to the
@@ -337,9 +337,9 @@ func (r *run) refresh(ctx context.Context, msgs []*message) error {
 
 // messageData is what the templates see of a message.
 func messageData(token, to string, source store.ContactSource, fs []store.Finding) MessageData {
-	d := MessageData{Token: token, To: to, ContactSource: ContactSource(source.String()), Findings: make([]FindingData, len(fs))}
+	d := MessageData{Token: token, To: to, Source: source.String(), Findings: make([]FindingData, len(fs))}
 	for i, f := range fs {
-		d.Findings[i] = FindingData{Zone: f.Zone, Server: f.Server.String(), Port: int(f.Port), NSNames: f.ServerNames,
+		d.Findings[i] = FindingData{Zone: f.Zone, Server: f.Server.String(), Port: f.Port, ServerNames: f.ServerNames,
 			Status: f.Status.String(), Reason: f.Reason, Count: f.Count, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
 			ConfirmedAt: f.ConfirmedAt}
 	}

@@ -29,9 +29,7 @@ func (r *run) handle(ctx context.Context, m *message) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	data := messageData(token, m.to, m.source, fs)
-	data.Generated = r.n.Clock()
-	letter, err := r.n.Composer.Compose(data)
+	letter, err := r.n.Composer.Compose(messageData(token, m.to, m.source, fs))
 	if err != nil {
 		return Message{}, errorf("compose the message to %s: %w", m.to, err)
 	}
@@ -56,7 +54,7 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if !r.opened {
 		r.opened = true
 		if err := r.n.Transport.Open(ctx); err != nil {
-			if errors.Is(err, ErrTLSUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrTLSUnavailable) || errors.Is(err, ErrAuthFailed) || ctx.Err() != nil {
 				return errorf("relay: %w", err)
 			}
 			r.relayErr = err
@@ -92,14 +90,15 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if err := r.finish(ctx, m, msg, d); err != nil {
 		return err
 	}
-	// A failure of ours, not the recipient's (Transport): a refused
-	// envelope sender ends the run, anything else defers its other
-	// messages.
 	if d.Err != nil {
-		if errors.Is(d.Err, ErrSenderRefused) {
+		// The transport can send nothing more in this run: the later
+		// messages are recorded deferred without being handed over. A
+		// relay that refuses our envelope sender is a setting to fix, not
+		// a recipient's fault: the run stops and says so.
+		r.relayErr = d.Err
+		if errors.Is(d.Err, ErrSenderRejected) {
 			return errorf("relay: %w", d.Err)
 		}
-		r.relayErr = d.Err
 	}
 	return nil
 }

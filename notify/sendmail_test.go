@@ -1,9 +1,8 @@
-package notify_test
+package notify
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,190 +10,153 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lamers-dev/lamers/notify"
+	"github.com/google/go-cmp/cmp"
 )
 
-// fakeSendmail is a sendmail the test writes: it records its arguments
-// (one a line) in argv and its standard input in stdin, writes the file
-// stderr (if any) to its standard error, and exits with status. sleep,
-// when not "", is how long it waits: before reading its input when early
-// is set, after it otherwise (exec, so that the timeout kills the sleep).
-type fakeSendmail struct {
-	status int
-	stderr string
-	sleep  string
-	early  bool
-}
-
-func (f fakeSendmail) install(t *testing.T) (path, dir string) {
+// fakeSendmail writes a sendmail stand-in into a new directory: it
+// records its arguments (one a line) and, when read is true, its
+// standard input, runs the shell lines then, and exits with code.
+func fakeSendmail(t *testing.T, read bool, then string, code int) (path, dir string) {
 	t.Helper()
 	dir = t.TempDir()
-	script := "#!/bin/sh\n" +
-		"dir=$(dirname \"$0\")\n" +
-		"printf '%s\\n' \"$@\" > \"$dir/argv\"\n"
-	read := "cat > \"$dir/stdin\"\n"
-	var wait string
-	if f.sleep != "" {
-		wait = "exec sleep " + f.sleep + "\n"
-	}
-	if f.early {
-		script += wait + read
-	} else {
-		if f.stderr != "" {
-			script += "printf '%s' '" + f.stderr + "' >&2\n"
-		}
-		script += read
-		if wait != "" {
-			script += wait
-		}
-	}
-	script += "exit " + strconv.Itoa(f.status) + "\n"
 	path = filepath.Join(dir, "sendmail")
+	script := "#!/bin/sh\nd=$(dirname \"$0\")\nprintf '%s\\n' \"$@\" > \"$d/argv\"\n"
+	if read {
+		script += "cat > \"$d/stdin\"\n"
+	}
+	script += then + "\nexit " + strconv.Itoa(code) + "\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return path, dir
 }
 
-func sendmail(t *testing.T, path string, timeout time.Duration) *notify.Sendmail {
-	t.Helper()
-	s, err := notify.NewSendmail(path, timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
+// TestSendmail: the exit statuses of sysexits.h, the command line, and
+// the message on standard input with LF line ends.
 func TestSendmail(t *testing.T) {
-	path, dir := fakeSendmail{}.install(t)
-	s := sendmail(t, path, 0)
-	// A recipient that looks like an option stays a recipient after "--".
-	l := letterTo(t, "-oQ/tmp@example.com")
-	d := s.Send(t.Context(), l)
-	if d.Result != notify.ResultSent || d.Code != 0 || d.Err != nil || d.Detail != "sendmail exited 0" {
-		t.Errorf("delivery %+v, want sent", d)
-	}
-	argv, err := os.ReadFile(filepath.Join(dir, "argv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "-f\n" + l.EnvelopeFrom + "\n-i\n--\n-oQ/tmp@example.com\n"; string(argv) != want {
-		t.Errorf("arguments:\n%s\nwant:\n%s", argv, want)
-	}
-	stdin, err := os.ReadFile(filepath.Join(dir, "stdin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(stdin, []byte("\r")) {
-		t.Error("CR in the message given to sendmail: it wants LF line ends")
-	}
-	checkMessage(t, bytes.ReplaceAll(stdin, []byte("\n"), []byte("\r\n")), l)
-	if err := s.Close(t.Context()); err != nil {
-		t.Error(err)
-	}
-}
-
-// Exit statuses map to results (sysexits.h).
-func TestSendmailExit(t *testing.T) {
-	tests := []struct {
-		status int
-		result notify.Result
+	w := newTestWriter(t, "", testSettings)
+	for _, c := range []struct {
+		name   string
+		then   string
+		code   int
+		res    Result
+		detail string
+		err    bool
 	}{
-		{67, notify.ResultRejected}, // EX_NOUSER
-		{68, notify.ResultRejected}, // EX_NOHOST
-		{75, notify.ResultDeferred}, // EX_TEMPFAIL
-		{69, notify.ResultDeferred}, // EX_UNAVAILABLE
-		{1, notify.ResultDeferred},
-	}
-	for _, tt := range tests {
-		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
-			// Postfix's sendmail writes such a line before EX_NOUSER.
-			path, _ := fakeSendmail{status: tt.status, stderr: "sendmail: fatal: gone@example.com:\n\tUser unknown\x1b[0m"}.install(t)
-			d := sendmail(t, path, 0).Send(t.Context(), letterTo(t, "gone@example.com"))
-			want := "sendmail exited " + strconv.Itoa(tt.status) + ": sendmail: fatal: gone@example.com:; ?User unknown?[0m"
-			if d.Result != tt.result || d.Code != tt.status || d.Err != nil || d.Detail != want {
-				t.Errorf("delivery %+v, want %s, %d, %q", d, tt.result, tt.status, want)
+		{"sent", "", 0, ResultSent, "exit 0", false},
+		// Postfix's sendmail exits 75 when postdrop cannot queue.
+		{"tempfail", "echo 'sendmail: fatal: queue file write error' >&2", 75, ResultDeferred,
+			"exit 75 (EX_TEMPFAIL): sendmail: fatal: queue file write error", false},
+		{"nouser", "", 67, ResultRejected, "exit 67 (EX_NOUSER)", false},
+		{"nohost", "", 68, ResultRejected, "exit 68 (EX_NOHOST)", false},
+		{"other", "", 1, ResultDeferred, "exit 1", false},
+		{"config", "echo 'bad main.cf' >&2", 78, ResultDeferred, "exit 78 (EX_CONFIG): bad main.cf", true},
+		{"usage", "", 64, ResultDeferred, "exit 64 (EX_USAGE)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, dir := fakeSendmail(t, true, c.then, c.code)
+			s := NewSendmail(path)
+			if err := s.Open(context.Background()); err != nil {
+				t.Fatal(err)
 			}
+			l := letterTo(t, w, "hostmaster@example.com")
+			d := s.Send(context.Background(), l)
+			if d.Result != c.res || d.Detail != c.detail || (d.Err != nil) != c.err || d.Code != 0 {
+				t.Errorf("Send = %+v, want %v %q (err %v)", d, c.res, c.detail, c.err)
+			}
+			argv, err := os.ReadFile(filepath.Join(dir, "argv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"-f", l.EnvelopeFrom, "-i", "--", l.To}
+			if got := strings.Split(strings.TrimSuffix(string(argv), "\n"), "\n"); !cmp.Equal(got, want) {
+				t.Errorf("argv %q, want %q", got, want)
+			}
+			stdin, err := os.ReadFile(filepath.Join(dir, "stdin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(stdin, []byte("\r")) {
+				t.Error("the message has CR line ends")
+			}
+			checkReceived(t, stdin, l)
 		})
 	}
 }
 
-// A sendmail killed after it had the whole message may have queued it:
-// unknown; one killed before: deferred.
-func TestSendmailTimeout(t *testing.T) {
-	t.Run("after the message", func(t *testing.T) {
-		path, dir := fakeSendmail{sleep: "30"}.install(t)
+// TestSendmailKilled: killed at the timeout after reading the message,
+// sendmail may have queued it (unknown); killed before reading all of it,
+// it cannot have (deferred).
+func TestSendmailKilled(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	t.Run("after reading", func(t *testing.T) {
+		path, _ := fakeSendmail(t, true, "exec sleep 30", 0)
+		s := &Sendmail{Path: path, Timeout: 300 * time.Millisecond}
 		start := time.Now()
-		d := sendmail(t, path, 300*time.Millisecond).Send(t.Context(), letterTo(t, "hostmaster@example.com"))
-		if d.Result != notify.ResultUnknown || d.Code != -1 || d.Err != nil || !strings.Contains(d.Detail, "timeout after 300ms") {
-			t.Errorf("delivery %+v, want unknown after the timeout", d)
+		d := s.Send(context.Background(), letterTo(t, w, "hostmaster@example.com"))
+		if d.Result != ResultUnknown || !strings.Contains(d.Detail, "killed") || d.Err != nil {
+			t.Errorf("Send = %+v", d)
 		}
-		if time.Since(start) > 10*time.Second {
+		if time.Since(start) > 20*time.Second {
 			t.Errorf("Send took %v", time.Since(start))
 		}
-		if _, err := os.Stat(filepath.Join(dir, "stdin")); err != nil {
-			t.Errorf("the fake did not read the message: %v", err)
+	})
+	t.Run("before reading", func(t *testing.T) {
+		path, _ := fakeSendmail(t, false, "exec sleep 30", 0)
+		s := &Sendmail{Path: path, Timeout: 300 * time.Millisecond}
+		l := letterTo(t, w, "hostmaster@example.com")
+		l.Text = strings.Repeat("A line of a long message.\n", 40000) // more than a pipe holds
+		d := s.Send(context.Background(), l)
+		if d.Result != ResultDeferred || !strings.Contains(d.Detail, "killed") {
+			t.Errorf("Send = %+v", d)
 		}
 	})
-	t.Run("before the message", func(t *testing.T) {
-		path, _ := fakeSendmail{sleep: "30", early: true}.install(t)
-		l := letterTo(t, "hostmaster@example.com")
-		l.Text = strings.Repeat("A line of a message too long for a pipe's buffer.\n", 20000) // 1 MB
-		d := sendmail(t, path, 300*time.Millisecond).Send(t.Context(), l)
-		if d.Result != notify.ResultDeferred || d.Code != -1 || !strings.Contains(d.Detail, "before it had the whole message") {
-			t.Errorf("delivery %+v, want deferred", d)
-		}
-	})
-	t.Run("cancelled", func(t *testing.T) {
-		path, _ := fakeSendmail{sleep: "30"}.install(t)
-		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	t.Run("stopped", func(t *testing.T) {
+		path, _ := fakeSendmail(t, true, "exec sleep 30", 0)
+		s := &Sendmail{Path: path, Timeout: time.Minute}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		d := sendmail(t, path, time.Minute).Send(ctx, letterTo(t, "hostmaster@example.com"))
-		if d.Result != notify.ResultUnknown || !errors.Is(d.Err, context.DeadlineExceeded) {
-			t.Errorf("delivery %+v, want unknown with the context's error", d)
+		d := s.Send(ctx, letterTo(t, w, "hostmaster@example.com"))
+		if d.Result != ResultUnknown || d.Err == nil {
+			t.Errorf("Send = %+v", d)
+		}
+		if d := s.Send(ctx, letterTo(t, w, "hostmaster@example.com")); d.Result != ResultDeferred || d.Err == nil {
+			t.Errorf("Send after the end = %+v", d)
 		}
 	})
 }
 
-func TestSendmailCannotRun(t *testing.T) {
+// TestSendmailOpen: a path that cannot be run stops the run at Open.
+func TestSendmailOpen(t *testing.T) {
 	dir := t.TempDir()
-	notExec := filepath.Join(dir, "sendmail")
-	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct{ path, want string }{
-		{filepath.Join(dir, "none"), "notify.sendmail_path: stat"},
-		{notExec, "not an executable file"},
-		{dir, "not an executable file"},
+	for _, c := range []struct{ path, want string }{
+		{"sendmail", "not an absolute path"},
+		{filepath.Join(dir, "missing"), "no such file"},
+		{dir, "not a regular file"},
+		{plain, "not executable"},
 	} {
-		s, err := notify.NewSendmail(tt.path, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Open(t.Context()); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Open(%s): %v, want an error with %q", tt.path, err, tt.want)
-		}
-		if d := s.Send(t.Context(), letterTo(t, "hostmaster@example.com")); d.Result != notify.ResultDeferred || d.Err == nil {
-			t.Errorf("Send(%s): %+v, want deferred with an error", tt.path, d)
+		err := NewSendmail(c.path).Open(context.Background())
+		if err == nil || !strings.HasPrefix(err.Error(), "notify: sendmail_path") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open(%s): %v, want %q", c.path, err, c.want)
 		}
 	}
-	if _, err := notify.NewSendmail("", 0); err == nil || !strings.Contains(err.Error(), "notify.sendmail_path") {
-		t.Errorf("NewSendmail(\"\"): %v", err)
+	// A binary that vanishes after Open: the run stops.
+	d := NewSendmail(filepath.Join(dir, "missing")).Send(context.Background(), letterTo(t, newTestWriter(t, "", testSettings), "a@example.com"))
+	if d.Result != ResultDeferred || d.Err == nil {
+		t.Errorf("Send = %+v", d)
 	}
-}
-
-// A letter with hostile header text never reaches sendmail.
-func TestSendmailRefusesHostileLetter(t *testing.T) {
-	path, dir := fakeSendmail{}.install(t)
-	l := letterTo(t, "hostmaster@example.com")
-	l.Subject = "x\r\nBcc: victim@example.org"
-	if d := sendmail(t, path, 0).Send(t.Context(), l); d.Result != notify.ResultDeferred || d.Err == nil {
-		t.Errorf("delivery %+v", d)
+	// A letter that is not sendable never reaches the binary.
+	path, pdir := fakeSendmail(t, true, "", 0)
+	l := letterTo(t, newTestWriter(t, "", testSettings), "a@example.com")
+	l.To = "a@example.com\r\nBcc: victim@example.org"
+	if d := NewSendmail(path).Send(context.Background(), l); d.Result != ResultDeferred || d.Err == nil {
+		t.Errorf("Send of a bad letter = %+v", d)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "argv")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("sendmail ran: %v", err)
+	if _, err := os.Stat(filepath.Join(pdir, "argv")); err == nil {
+		t.Error("sendmail ran for a bad letter")
 	}
 }

@@ -5,398 +5,519 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/textproto"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 )
 
-// TLSMode is notify.smtp_tls: how the connection to the relay is
-// protected.
-type TLSMode string
+// TLSPolicy is notify.smtp_tls: how the SMTP transport uses TLS.
+type TLSPolicy string
 
-// The TLS modes.
+// The TLS policies.
 const (
 	// TLSMandatory: STARTTLS (RFC 3207) is required; a relay that does not
-	// offer it gets nothing (ErrTLSUnavailable).
-	TLSMandatory TLSMode = "mandatory"
-	// TLSOpportunistic: STARTTLS when the relay offers it, in clear when it
-	// does not. When it is offered, a failed handshake is an error.
-	TLSOpportunistic TLSMode = "opportunistic"
-	// TLSNone: in clear, even when STARTTLS is offered.
-	TLSNone TLSMode = "none"
+	// offer it gets nothing but EHLO and QUIT (ErrTLSUnavailable).
+	TLSMandatory TLSPolicy = "mandatory"
+	// TLSOpportunistic: STARTTLS when the relay offers it, else clear text.
+	TLSOpportunistic TLSPolicy = "opportunistic"
+	// TLSNone: never TLS.
+	TLSNone TLSPolicy = "none"
 	// TLSImplicit: TLS from the first byte (RFC 8314 §3.3, port 465).
-	TLSImplicit TLSMode = "implicit"
+	TLSImplicit TLSPolicy = "implicit"
 )
 
-// ParseTLSMode returns the TLSMode named s.
-func ParseTLSMode(s string) (TLSMode, error) {
-	switch m := TLSMode(s); m {
+// ParseTLSPolicy returns the policy named s (notify.smtp_tls).
+func ParseTLSPolicy(s string) (TLSPolicy, error) {
+	switch p := TLSPolicy(s); p {
 	case TLSMandatory, TLSOpportunistic, TLSNone, TLSImplicit:
-		return m, nil
+		return p, nil
 	}
-	return "", fmt.Errorf("notify: notify.smtp_tls %s: not mandatory, opportunistic, none or implicit", quoteName(s))
+	return "", fmt.Errorf("notify: smtp_tls %s: not mandatory, opportunistic, none or implicit", quoteText(s))
 }
 
-// Default timeouts of SMTPConfig.
+// The SMTP transport's default timeouts. Connecting (TCP and, with
+// implicit TLS, the handshake) gets ConnectTimeout; every command and the
+// transfer of a message's data get CommandTimeout each. RFC 5321
+// §4.5.3.2 asks for 5 minutes for MAIL, RCPT and the greeting, 3 for a
+// data block and 10 after the end of the data; 5 minutes throughout
+// keeps a hung relay from holding a run for long, and a relay that needs
+// longer after the data leaves the message unknown, never sent twice.
 const (
 	DefaultConnectTimeout = 30 * time.Second
-	// DefaultCommandTimeout is RFC 5321 §4.5.3.2's shortest wait for a
-	// reply to MAIL, RCPT or the end of DATA that a server needs to answer
-	// (5 minutes for MAIL and RCPT; 10 for the end of DATA, which a relay
-	// that queues answers within seconds).
 	DefaultCommandTimeout = 5 * time.Minute
 )
 
-// SMTPConfig configures an SMTP transport.
+// SMTPConfig is the configuration of the SMTP transport (notify.smtp_*).
 type SMTPConfig struct {
-	Host string  // notify.smtp_host
-	Port int     // notify.smtp_port
-	TLS  TLSMode // notify.smtp_tls
-	// Username (notify.smtp_username), when set, authenticates with AUTH
-	// PLAIN or LOGIN (RFC 4954), over TLS only, with the password in
-	// PasswordFile (notify.smtp_password_file), whose trailing line break
-	// is not part of it.
+	Host string
+	Port int
+	TLS  TLSPolicy
+	// Username and PasswordFile enable authentication: the password is
+	// the file's content without its final line break. It is read by
+	// NewSMTP and never logged or printed.
 	Username     string
 	PasswordFile string
-	// HELO is the name sent with EHLO; "" is the host name of this machine.
+	// HELO is the name lamers greets with; "" is the host name.
 	HELO string
-	// ConnectTimeout bounds the TCP connection (and the TLS handshake of
-	// TLSImplicit); CommandTimeout every command and its reply. Zero is the
-	// default.
+	// ConnectTimeout and CommandTimeout default to DefaultConnectTimeout
+	// and DefaultCommandTimeout when zero.
 	ConnectTimeout time.Duration
 	CommandTimeout time.Duration
-	// TLSConfig verifies the relay's certificate; nil is the system's
-	// roots. Its ServerName, when "", is Host.
+	// TLSConfig verifies the relay's certificate; nil uses the system's
+	// roots and Host as the server name (a tests' own CA goes here).
 	TLSConfig *tls.Config
 }
 
-// SMTP is a Transport that sends through an SMTP relay with go-mail's SMTP
-// client, all of a run's messages over one connection. It asks for
-// delivery status notifications of failures with the headers only (RFC
-// 3461: RET=HDRS, NOTIFY=FAILURE) when the relay offers DSN, and never
-// uses SMTPUTF8: its addresses are ASCII.
-//
-// A connection lost between two messages is made again by the next Send.
+// SMTP hands letters to a relay over one SMTP connection for a run's
+// messages (docs/notify.md, section 5): Open dials, greets, starts TLS as
+// the policy says and authenticates; each Send is one mail transaction
+// followed by RSET; Close says QUIT.
 type SMTP struct {
 	cfg      SMTPConfig
-	addr     string
-	password string
+	addr     string // host:port
 	tls      *tls.Config
+	password string
 
-	conn net.Conn     // the TCP connection, nil when closed
-	c    *smtp.Client // the session on conn
+	sc   *smtp.Client
+	conn atomic.Pointer[abortConn]
+	// broken is set once the connection is lost or out of step; Send then
+	// defers without touching it.
+	broken error
 }
 
-var _ Transport = (*SMTP)(nil)
-
-// NewSMTP checks cfg and reads the password file. Its errors name the
+// NewSMTP checks cfg and reads the password file. Errors name the
 // configuration key.
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
-	if cfg.Host == "" || strings.ContainsAny(cfg.Host, "\r\n\x00 ") {
-		return nil, fmt.Errorf("notify: notify.smtp_host %s: not a host name or address", quoteName(cfg.Host))
+	switch {
+	case cfg.Host == "" || strings.ContainsFunc(cfg.Host, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
+		return nil, fmt.Errorf("notify: smtp_host %s: not a host name or address", quoteText(cfg.Host))
+	case cfg.Port <= 0 || cfg.Port > 65535:
+		return nil, fmt.Errorf("notify: smtp_port %d: not a port number", cfg.Port)
+	case cfg.Username != "" && cfg.PasswordFile == "":
+		return nil, errors.New("notify: smtp_password_file: needed with smtp_username")
+	case cfg.Username == "" && cfg.PasswordFile != "":
+		return nil, errors.New("notify: smtp_username: needed with smtp_password_file")
 	}
-	if cfg.Port < 1 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("notify: notify.smtp_port %d: not a port", cfg.Port)
-	}
-	if _, err := ParseTLSMode(string(cfg.TLS)); err != nil {
+	if _, err := ParseTLSPolicy(string(cfg.TLS)); err != nil {
 		return nil, err
 	}
-	if cfg.ConnectTimeout < 0 || cfg.CommandTimeout < 0 {
-		return nil, errors.New("notify: smtp: negative timeout")
-	}
-	if cfg.ConnectTimeout == 0 {
+	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
-	if cfg.CommandTimeout == 0 {
+	if cfg.CommandTimeout <= 0 {
 		cfg.CommandTimeout = DefaultCommandTimeout
 	}
-	if cfg.HELO == "" {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = "localhost"
-		}
-		cfg.HELO = h
-	}
-	s := &SMTP{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
-	switch {
-	case cfg.Username == "" && cfg.PasswordFile != "":
-		return nil, errors.New("notify: notify.smtp_password_file is set, notify.smtp_username is not")
-	case cfg.Username != "" && cfg.PasswordFile == "":
-		return nil, errors.New("notify: notify.smtp_username is set, notify.smtp_password_file is not")
-	case cfg.Username != "" && cfg.TLS == TLSNone:
-		return nil, fmt.Errorf("notify: notify.smtp_username is set and notify.smtp_tls is none: the password would be sent in clear: %w", ErrTLSUnavailable)
-	case strings.ContainsAny(cfg.Username, "\r\n\x00"):
-		return nil, errors.New("notify: notify.smtp_username: control character")
-	case cfg.Username != "":
-		b, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("notify: notify.smtp_password_file: %w", err)
-		}
-		s.password = strings.TrimRight(string(b), "\r\n")
-		if s.password == "" {
-			return nil, fmt.Errorf("notify: notify.smtp_password_file %s: empty", cfg.PasswordFile)
-		}
-	}
-	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	t := &SMTP{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	t.tls = &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
-		s.tls = cfg.TLSConfig.Clone()
+		t.tls = cfg.TLSConfig.Clone()
+		if t.tls.ServerName == "" {
+			t.tls.ServerName = cfg.Host
+		}
 	}
-	if s.tls.ServerName == "" {
-		s.tls.ServerName = cfg.Host
+	if cfg.PasswordFile != "" {
+		p, err := readPassword(cfg.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		t.password = p
 	}
-	return s, nil
+	return t, nil
 }
 
-// String describes the transport; it never shows the password. (Its
-// receiver is a value so that a printed SMTP value does not show it
-// either.)
-func (s SMTP) String() string {
-	return fmt.Sprintf("smtp %s (tls %s)", s.addr, s.cfg.TLS)
-}
-
-// GoString is String, so that %#v does not show the password either.
-func (s SMTP) GoString() string { return s.String() }
-
-// Open connects to the relay, says EHLO, starts TLS as notify.smtp_tls
-// says and authenticates. It does nothing when the connection is open.
-func (s *SMTP) Open(ctx context.Context) error {
-	if s.c != nil {
-		return nil
-	}
-	return s.dial(ctx)
-}
-
-// pastDeadline makes every pending read and write fail at once.
-var pastDeadline = time.Unix(1, 0)
-
-// dial makes the connection and the session of Open.
-func (s *SMTP) dial(ctx context.Context) (err error) {
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", s.addr)
+// readPassword reads a password file: one line, its line break dropped.
+// Errors never hold the file's content.
+func readPassword(path string) (string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("notify: smtp: connect to %s: %w", s.addr, err)
+		return "", fmt.Errorf("notify: smtp_password_file: %w", err)
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	switch {
+	case p == "":
+		return "", fmt.Errorf("notify: smtp_password_file %s: empty", path)
+	case strings.ContainsAny(p, "\r\n\x00"):
+		return "", fmt.Errorf("notify: smtp_password_file %s: more than one line, or a NUL byte", path)
+	}
+	return p, nil
+}
+
+// Open connects to the relay: TCP (and TLS, when implicit), the greeting,
+// EHLO, STARTTLS as the policy says, AUTH when a username is set. With a
+// mandatory or implicit policy a connection without TLS is refused with
+// ErrTLSUnavailable before anything but EHLO was said, and so is AUTH
+// without TLS under any policy.
+func (t *SMTP) Open(ctx context.Context) error {
+	if t.sc != nil {
+		return fmt.Errorf("notify: smtp %s: already open", t.addr)
+	}
+	t.broken = nil
+	policy := gomail.TLSOpportunistic
+	if t.cfg.TLS == TLSNone {
+		policy = gomail.NoTLS
+	}
+	// Mandatory TLS is checked here after the dial, not by go-mail, whose
+	// error for it is not one errors.Is can match; AUTH (tlsOnlyAuth)
+	// refuses a connection without TLS before it sends anything.
+	opts := []gomail.Option{
+		gomail.WithPort(t.cfg.Port), gomail.WithTimeout(t.cfg.CommandTimeout), gomail.WithTLSPolicy(policy),
+		gomail.WithTLSConfig(t.tls), gomail.WithoutSMTPUTF8(), gomail.WithDialContextFunc(t.dial),
+	}
+	if t.cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(t.cfg.HELO))
+	}
+	var auth *tlsOnlyAuth
+	if t.cfg.Username != "" {
+		auth = &tlsOnlyAuth{user: t.cfg.Username, pass: t.password}
+		opts = append(opts, gomail.WithSMTPAuthCustom(auth))
+	}
+	c, err := gomail.NewClient(t.cfg.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("notify: smtp %s: %w", t.addr, err)
+	}
+	stop := context.AfterFunc(ctx, t.abort)
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if !stop() && err == nil {
+		err = context.Cause(ctx) // ctx ended just after: the connection is aborted
+	}
+	if err != nil {
+		t.closeConn()
+		var te *textproto.Error
+		if auth != nil && auth.started && errors.As(err, &te) && te.Code >= 500 {
+			// 535 and kin (RFC 4954 §6): the credentials are refused, and
+			// will be refused on every run until the setting is fixed.
+			return fmt.Errorf("notify: smtp %s: smtp_username or smtp_password_file: %w: %w", t.addr, ErrAuthFailed, err)
+		}
+		return fmt.Errorf("notify: smtp %s: %w", t.addr, err)
+	}
+	if _, ok := sc.TLSConnectionState(); !ok && (t.cfg.TLS == TLSMandatory || t.cfg.TLS == TLSImplicit) {
+		_ = sc.Quit()
+		t.closeConn()
+		return fmt.Errorf("notify: smtp %s: STARTTLS not offered, and smtp_tls is %s: %w", t.addr, t.cfg.TLS, ErrTLSUnavailable)
+	}
+	// Bounces come back with the headers only, which hold the token
+	// (RFC 3461 §4.3; sent only to a relay that offers DSN).
+	sc.SetDSNMailReturnOption(string(gomail.DSNMailReturnHeadersOnly))
+	sc.SetDSNRcptNotifyOption(string(gomail.DSNRcptNotifyFailure) + "," + string(gomail.DSNRcptNotifyDelay))
+	t.sc = sc
+	return nil
+}
+
+// dial opens the TCP connection (and, for implicit TLS, the TLS session)
+// within ConnectTimeout; the connection can be aborted when a context
+// ends.
+func (t *SMTP) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	ac := &abortConn{Conn: raw}
+	t.conn.Store(ac)
+	if t.cfg.TLS != TLSImplicit {
+		return ac, nil
+	}
+	tc := tls.Client(ac, t.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		ac.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// abort makes every pending and later read and write of the connection
+// fail at once (a context ended).
+func (t *SMTP) abort() {
+	if ac := t.conn.Load(); ac != nil {
+		ac.abort()
+	}
+}
+
+// closeConn closes the connection, whatever state it is in.
+func (t *SMTP) closeConn() {
+	if ac := t.conn.Load(); ac != nil {
+		ac.Close()
+	}
+}
+
+// Send hands l over in one mail transaction: MAIL FROM (the VERP
+// envelope sender), RCPT TO, DATA, the message, and RSET after it. Each
+// command has CommandTimeout; ctx ending aborts the connection. The
+// result follows the relay's reply at the step that ended the transaction
+// (see Result); without a reply (a timeout, a lost connection) it is
+// deferred before the end of the data and unknown after it, and the
+// connection is not used again.
+func (t *SMTP) Send(ctx context.Context, l *Letter) Delivery {
+	switch {
+	case t.sc == nil:
+		err := fmt.Errorf("notify: smtp %s: not open", t.addr)
+		return Delivery{Result: ResultDeferred, Detail: "not handed over: the connection is not open", Err: err}
+	case t.broken != nil:
+		return Delivery{Result: ResultDeferred, Detail: "not handed over: " + oneLine(t.broken.Error()), Err: t.broken}
+	case ctx.Err() != nil:
+		return Delivery{Result: ResultDeferred, Detail: "not handed over: stopped", Err: ctx.Err()}
+	}
+	data, err := l.bytes()
+	if err != nil {
+		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: fmt.Errorf("notify: smtp: %w", err)}
+	}
+	stop := context.AfterFunc(ctx, t.abort)
+	d := t.transact(l, data)
+	if !stop() && t.broken == nil {
+		// ctx ended after the transaction: the connection is aborted.
+		t.broken = fmt.Errorf("notify: smtp %s: %w: %w", t.addr, errBroken, context.Cause(ctx))
+		d.Err = t.broken
+	}
+	return d
+}
+
+// transact runs the mail transaction of one message.
+func (t *SMTP) transact(l *Letter, data []byte) Delivery {
+	sc := t.sc
+	if err := t.step(func() error { return sc.Mail("<" + l.EnvelopeFrom + ">") }); err != nil {
+		return t.refused("MAIL FROM", err)
+	}
+	if err := t.step(func() error { return sc.Rcpt("<" + l.To + ">") }); err != nil {
+		return t.refused("RCPT TO", err)
+	}
+	var w *smtp.DataCloser
+	if err := t.step(func() error {
+		wc, err := sc.Data()
+		if err == nil {
+			var ok bool
+			if w, ok = wc.(*smtp.DataCloser); !ok {
+				err = fmt.Errorf("go-mail gave a %T for the data", wc)
+			}
+		}
+		return err
+	}); err != nil {
+		return t.refused("DATA", err)
+	}
+	if err := t.step(func() error { _, err := w.Write(data); return err }); err != nil {
+		// The end of the data was not sent: the relay cannot have taken
+		// the message. Drop the connection so that it never sees an end.
+		return t.lost("DATA", err, ResultDeferred)
+	}
+	if err := t.step(w.Close); err != nil {
+		var te *textproto.Error
+		if !errors.As(err, &te) || te.Code < 400 || te.Code > 599 {
+			return t.lost("end of data", err, ResultUnknown)
+		}
+		d := parseReply(te.Code, te.Msg)
+		d.Result = ResultDeferred
+		if te.Code >= 500 {
+			d.Result = ResultRejected
+		}
+		return d
+	}
+	d := parseReply(250, w.ServerResponse())
+	d.Result = ResultSent
+	if err := t.step(sc.Reset); err != nil {
+		// Sent all the same; the connection is not used again.
+		lost := t.lost("RSET", err, ResultSent)
+		d.Err = lost.Err
+	}
+	return d
+}
+
+// step runs one command with CommandTimeout.
+func (t *SMTP) step(f func() error) error {
+	if err := t.sc.UpdateDeadline(t.cfg.CommandTimeout); err != nil {
+		return err
+	}
+	return f()
+}
+
+// refused is the delivery of a transaction that ended before the data:
+// a 4xx is deferred, a 5xx rejected — except at MAIL FROM, where it is
+// deferred with ErrSenderRejected (the relay refuses lamers' sender, not
+// the recipient). The transaction is reset. Without a reply the
+// connection is lost and the message deferred.
+func (t *SMTP) refused(step string, err error) Delivery {
+	var te *textproto.Error
+	if !errors.As(err, &te) || te.Code < 400 || te.Code > 599 {
+		return t.lost(step, err, ResultDeferred)
+	}
+	d := parseReply(te.Code, te.Msg)
+	switch {
+	case te.Code < 500:
+		d.Result = ResultDeferred
+	case step == "MAIL FROM":
+		d.Result = ResultDeferred
+		d.Err = fmt.Errorf("notify: smtp %s: MAIL FROM: %d %s: %w", t.addr, te.Code, oneLine(te.Msg), ErrSenderRejected)
+	default:
+		d.Result = ResultRejected
+	}
+	if rerr := t.step(t.sc.Reset); rerr != nil {
+		lost := t.lost("RSET", rerr, d.Result)
+		if d.Err == nil {
+			d.Err = lost.Err
+		}
+	}
+	return d
+}
+
+// lost marks the connection broken after err (no reply, or an
+// unexpected one) at step, closes it, and returns the delivery res.
+func (t *SMTP) lost(step string, err error, res Result) Delivery {
+	t.broken = fmt.Errorf("notify: smtp %s: %s: %w: %w", t.addr, step, errBroken, err)
+	t.closeConn()
+	return Delivery{Result: res, Detail: oneLine(fmt.Sprintf("%s: %v", step, err)), Err: t.broken}
+}
+
+// Close says QUIT and closes the connection; after a lost connection it
+// only closes it.
+func (t *SMTP) Close(ctx context.Context) error {
+	if t.sc == nil {
+		return nil
 	}
 	defer func() {
-		if err != nil {
-			conn.Close()
-		}
+		t.sc = nil
+		t.closeConn()
 	}()
-	if s.cfg.TLS == TLSImplicit {
-		tc := tls.Client(conn, s.tls)
-		if err := tc.HandshakeContext(dctx); err != nil {
-			return fmt.Errorf("notify: smtp: TLS handshake with %s: %w", s.addr, err)
-		}
-		conn = tc
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(pastDeadline) })
-	defer stop()
-	if err := conn.SetDeadline(time.Now().Add(s.cfg.CommandTimeout)); err != nil {
-		return fmt.Errorf("notify: smtp: %s: %w", s.addr, err)
-	}
-	c, err := smtp.NewClient(conn, s.cfg.Host)
-	if err != nil {
-		return fmt.Errorf("notify: smtp: greeting of %s: %w", s.addr, err)
-	}
-	c.SkipSMTPUTF8(true)
-	if err := c.Hello(s.cfg.HELO); err != nil {
-		return fmt.Errorf("notify: smtp: EHLO to %s: %w", s.addr, err)
-	}
-	if s.cfg.TLS == TLSMandatory || s.cfg.TLS == TLSOpportunistic {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(s.tls); err != nil {
-				return fmt.Errorf("notify: smtp: STARTTLS with %s: %w", s.addr, err)
-			}
-		} else if s.cfg.TLS == TLSMandatory {
-			c.Quit()
-			return fmt.Errorf("notify: smtp: %s does not offer STARTTLS and notify.smtp_tls is mandatory: %w", s.addr, ErrTLSUnavailable)
-		}
-	}
-	if s.cfg.Username != "" {
-		if err := s.auth(c); err != nil {
-			return err
-		}
-	}
-	c.SetDSNMailReturnOption("HDRS")
-	c.SetDSNRcptNotifyOption("FAILURE")
-	s.conn, s.c = conn, c
-	return nil
-}
-
-// auth authenticates with AUTH PLAIN, or LOGIN when the relay offers only
-// that, over TLS only.
-func (s *SMTP) auth(c *smtp.Client) error {
-	if _, ok := c.TLSConnectionState(); !ok {
-		c.Quit()
-		return fmt.Errorf("notify: smtp: %s: authentication needs TLS and the connection is in clear: %w", s.addr, ErrTLSUnavailable)
-	}
-	_, offered := c.Extension("AUTH")
-	mechs := strings.Fields(strings.ToUpper(offered))
-	var a smtp.Auth
-	switch {
-	case slices.Contains(mechs, "PLAIN"):
-		a = smtp.PlainAuth("", s.cfg.Username, s.password, s.cfg.Host, false)
-	case slices.Contains(mechs, "LOGIN"):
-		a = smtp.LoginAuth(s.cfg.Username, s.password, s.cfg.Host, false)
-	default:
-		c.Quit()
-		return fmt.Errorf("notify: smtp: %s offers no AUTH PLAIN or LOGIN (AUTH %s)", s.addr, oneLine(offered))
-	}
-	if err := c.Auth(a); err != nil {
-		return fmt.Errorf("notify: smtp: authenticate to %s as %s: %w", s.addr, quoteName(s.cfg.Username), err)
-	}
-	return nil
-}
-
-// The steps of a mail transaction, as Delivery.Detail names them.
-const (
-	stepMail    = "MAIL FROM"
-	stepRcpt    = "RCPT TO"
-	stepData    = "DATA"
-	stepContent = "message content"
-	stepEnd     = "end of DATA"
-)
-
-// Send hands l over on the open connection (making it again when it was
-// lost): MAIL FROM the VERP address, RCPT TO the recipient, DATA.
-func (s *SMTP) Send(ctx context.Context, l *Letter) Delivery {
-	raw, err := prepare(ctx, "smtp", l)
-	if err != nil {
-		return stopped(err)
-	}
-	if s.c == nil {
-		if err := s.dial(ctx); err != nil {
-			return stopped(err)
-		}
-	}
-	conn := s.conn
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(pastDeadline) })
-	defer stop()
-
-	if d, ok := s.step(ctx, stepMail, l, func() error { return s.c.Mail("<" + l.EnvelopeFrom + ">") }); !ok {
-		return d
-	}
-	if d, ok := s.step(ctx, stepRcpt, l, func() error { return s.c.Rcpt("<" + l.To + ">") }); !ok {
-		return d
-	}
-	var w io.WriteCloser
-	if d, ok := s.step(ctx, stepData, l, func() (err error) { w, err = s.c.Data(); return err }); !ok {
-		return d
-	}
-	if d, ok := s.step(ctx, stepContent, l, func() error { _, err := w.Write(raw); return err }); !ok {
-		return d
-	}
-	// From here the relay may have the whole message: no more checks of
-	// ctx, whose cancellation now makes the outcome unknown.
-	if err := s.c.UpdateDeadline(s.cfg.CommandTimeout); err != nil {
-		return s.failed(stepEnd, l, err)
-	}
-	if err := w.Close(); err != nil {
-		return s.failed(stepEnd, l, err)
-	}
-	d := Delivery{Result: ResultSent, Code: 250, Detail: detail("%s: 250", stepEnd)}
-	if dc, ok := w.(*smtp.DataCloser); ok {
-		resp := dc.ServerResponse()
-		d.Enhanced = enhancedCode.FindString(resp)
-		d.Detail = detail("%s: 250 %s", stepEnd, resp)
-	}
-	return d
-}
-
-// step runs one command of the transaction with a fresh deadline; ok is
-// false, and d the outcome, when it failed or ctx is done.
-func (s *SMTP) step(ctx context.Context, name string, l *Letter, run func() error) (d Delivery, ok bool) {
-	if err := s.c.UpdateDeadline(s.cfg.CommandTimeout); err != nil {
-		return s.failed(name, l, err), false
-	}
-	if err := ctx.Err(); err != nil {
-		s.drop()
-		return Delivery{Result: ResultDeferred, Detail: detail("%s: %v", name, err), Err: fmt.Errorf("notify: smtp: send %s: %w", l.MessageID, err)}, false
-	}
-	if err := run(); err != nil {
-		return s.failed(name, l, err), false
-	}
-	return Delivery{}, true
-}
-
-// failed maps the error of a step to a Delivery (docs/notify.md §5), and
-// resets the session (RSET) or drops the connection.
-func (s *SMTP) failed(step string, l *Letter, err error) Delivery {
-	var reply *textproto.Error
-	if !errors.As(err, &reply) {
-		// No reply: a timeout, a lost connection, a reply that does not
-		// parse. Before the end of DATA the relay cannot have taken the
-		// message; after it, nobody knows.
-		s.drop()
-		d := Delivery{Result: ResultDeferred, Detail: detail("%s: %v", step, err)}
-		if step == stepEnd {
-			d.Result = ResultUnknown
-		}
-		return d
-	}
-	d := Delivery{Code: reply.Code, Enhanced: enhancedCode.FindString(reply.Msg), Detail: detail("%s: %d %s", step, reply.Code, reply.Msg)}
-	switch reply.Code / 100 {
-	case 4:
-		d.Result = ResultDeferred
-	case 5:
-		d.Result = ResultRejected
-		if step == stepMail {
-			d.Result = ResultDeferred
-			d.Err = fmt.Errorf("notify: smtp: %s refused MAIL FROM:<%s>: %s: %w", s.addr, l.EnvelopeFrom, oneLine(reply.Msg), ErrSenderRefused)
-		}
-	default:
-		// A reply that makes no sense at this step: the session cannot be
-		// trusted any more.
-		s.drop()
-		d.Result = ResultDeferred
-		if step == stepEnd {
-			d.Result = ResultUnknown
-		}
-		return d
-	}
-	if reply.Code == 421 { // the relay is closing the connection (RFC 5321 §3.8)
-		s.drop()
-		return d
-	}
-	// End the failed transaction, so that the next one starts clean.
-	if err := s.c.UpdateDeadline(s.cfg.CommandTimeout); err != nil || s.c.Reset() != nil {
-		s.drop()
-	}
-	return d
-}
-
-// drop closes the connection without QUIT; the next Send makes a new one.
-func (s *SMTP) drop() {
-	if s.c != nil {
-		s.c.Close()
-	}
-	s.conn, s.c = nil, nil
-}
-
-// Close says QUIT and closes the connection. It does nothing when the
-// connection is closed.
-func (s *SMTP) Close(ctx context.Context) error {
-	if s.c == nil {
+	if t.broken != nil {
 		return nil
 	}
-	c, conn := s.c, s.conn
-	s.conn, s.c = nil, nil
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(pastDeadline) })
+	stop := context.AfterFunc(ctx, t.abort)
 	defer stop()
-	if err := c.UpdateDeadline(s.cfg.CommandTimeout); err != nil {
-		c.Close()
-		return fmt.Errorf("notify: smtp: quit %s: %w", s.addr, err)
-	}
-	if err := c.Quit(); err != nil {
-		c.Close()
-		return fmt.Errorf("notify: smtp: quit %s: %w", s.addr, err)
+	if err := t.step(t.sc.Quit); err != nil {
+		return fmt.Errorf("notify: smtp %s: QUIT: %w", t.addr, err)
 	}
 	return nil
+}
+
+// enhancedCode matches an RFC 3463 status code at the start of a reply's
+// text (RFC 2034 §4).
+var enhancedCode = regexp.MustCompile(`^([245])\.[0-9]{1,3}\.[0-9]{1,3}$`)
+
+// parseReply splits a reply's text into its enhanced status code and the
+// rest, on one line. RFC 2034 §4 puts the code at the start of every line
+// of a multi-line reply; some servers put it on the last line only. A
+// code is taken only when its class is the reply code's (RFC 3463 §2).
+func parseReply(code int, msg string) Delivery {
+	d := Delivery{Code: code}
+	lines := strings.Split(msg, "\n")
+	for _, line := range lines {
+		first, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if m := enhancedCode.FindStringSubmatch(first); m != nil && strconv.Itoa(code)[:1] == m[1] {
+			d.Enhanced = first
+			break
+		}
+	}
+	if d.Enhanced != "" {
+		for i, line := range lines {
+			lines[i] = strings.TrimPrefix(strings.TrimSpace(line), d.Enhanced+" ")
+		}
+	}
+	d.Detail = oneLine(strings.Join(lines, " "))
+	return d
+}
+
+// maxDetail bounds Delivery.Detail.
+const maxDetail = 300
+
+// oneLine makes s one line of printable ASCII: line breaks and tabs
+// become spaces, runs of spaces one, other bytes '?'; cut to maxDetail.
+func oneLine(s string) string {
+	var b strings.Builder
+	space := false
+	for i := 0; i < len(s) && b.Len() < maxDetail; i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			space = b.Len() > 0
+			continue
+		case c < ' ' || c >= 0x7f:
+			c = '?'
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// tlsOnlyAuth authenticates with PLAIN (RFC 4616) or LOGIN, on a
+// connection with TLS only: without TLS it refuses before a byte of the
+// credentials is sent.
+type tlsOnlyAuth struct {
+	user, pass string
+	inner      smtp.Auth
+	// started is set once credentials were offered: a failure after it
+	// is the relay refusing them.
+	started bool
+}
+
+// Start picks the mechanism from what the relay offers.
+func (a *tlsOnlyAuth) Start(s *smtp.ServerInfo) (string, []byte, error) {
+	switch {
+	case !s.TLS:
+		return "", nil, fmt.Errorf("AUTH needs TLS, and the connection has none (smtp_tls): %w", ErrTLSUnavailable)
+	case slices.Contains(s.Auth, "PLAIN"):
+		a.inner = smtp.PlainAuth("", a.user, a.pass, s.Name, false)
+	case slices.Contains(s.Auth, "LOGIN"):
+		a.inner = smtp.LoginAuth(a.user, a.pass, s.Name, false)
+	default:
+		return "", nil, fmt.Errorf("the relay offers no AUTH mechanism lamers uses (PLAIN, LOGIN); it offers %s",
+			oneLine(strings.Join(s.Auth, " ")))
+	}
+	a.started = true
+	return a.inner.Start(s)
+}
+
+// Next answers the relay's challenges.
+func (a *tlsOnlyAuth) Next(from []byte, more bool) ([]byte, error) {
+	return a.inner.Next(from, more)
+}
+
+// abortConn is a connection that a context's end can break at once: once
+// aborted, every deadline is in the past, whatever the SMTP client sets.
+type abortConn struct {
+	net.Conn
+	mu      sync.Mutex
+	aborted bool
+}
+
+// past is a deadline that has passed.
+var past = time.Unix(1, 0)
+
+func (c *abortConn) abort() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.aborted = true
+	c.Conn.SetDeadline(past)
+}
+
+func (c *abortConn) deadline(t time.Time, set func(time.Time) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted {
+		t = past
+	}
+	return set(t)
+}
+
+// SetDeadline sets the connection's deadline, or a past one once aborted.
+func (c *abortConn) SetDeadline(t time.Time) error { return c.deadline(t, c.Conn.SetDeadline) }
+
+// SetReadDeadline sets the read deadline, or a past one once aborted.
+func (c *abortConn) SetReadDeadline(t time.Time) error { return c.deadline(t, c.Conn.SetReadDeadline) }
+
+// SetWriteDeadline sets the write deadline, or a past one once aborted.
+func (c *abortConn) SetWriteDeadline(t time.Time) error {
+	return c.deadline(t, c.Conn.SetWriteDeadline)
 }

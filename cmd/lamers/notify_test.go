@@ -217,7 +217,7 @@ func TestNotifyFailures(t *testing.T) {
 		}, "notify: sending needs notify.from and notify.bounce_address in the configuration"},
 		{"mandatory TLS not offered", notifyCommand{format: "text", send: true}, func(a testApp, tr *testTransport) {
 			tr.openErr = fmt.Errorf("smtp 127.0.0.1:25: %w", notify.ErrTLSUnavailable)
-		}, "notify: relay: smtp 127.0.0.1:25: " + notify.ErrTLSUnavailable.Error()},
+		}, "notify: relay: smtp 127.0.0.1:25: notify: the relay does not offer STARTTLS"},
 		{"bad format", notifyCommand{format: "xml"}, nil, `notify: --format: "xml" is not one of text, json`},
 		{"negative limit", notifyCommand{format: "text", limit: -1}, nil, "notify: --limit: -1 is negative"},
 		{"bad zone", notifyCommand{format: "text", zone: "a..b"}, nil, `notify: --zone: canonical name "a..b": empty label`},
