@@ -16,7 +16,7 @@ import (
 )
 
 // A sending run with the real pieces: the embedded templates, the
-// TemplateComposer and the SMTP transport, against an in-process relay
+// LetterWriter and the SMTP transport, against an in-process relay
 // that refuses one recipient. The outbox, the envelopes and the messages
 // agree on every token.
 func TestRunThroughRelay(t *testing.T) {
