@@ -76,6 +76,10 @@ func TestLab(t *testing.T) {
 	t.Run("check", l.testCheck)
 	t.Run("postfix", l.testPostfix)
 	t.Run("bounce", l.testBounce)
+	// after bounce, which takes the first notification in
+	// postmaster@nic.lab's Maildir for its own; notify counts only what
+	// arrives during its run
+	t.Run("notify", l.testNotify)
 }
 
 // needs fails or skips the stage when lamers did not build or a command it
