@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The summary counts findings by status (every status present), those
+// needing a human, the rounds after a given ID by reason, and the outbox by
+// state.
+func TestSummary(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	read := func(after int64) Summary {
+		t.Helper()
+		s, err := db.Summary(ctx, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	zeros := func() (map[Status]int64, map[OutboxState]int64) {
+		fs, ob := map[Status]int64{}, map[OutboxState]int64{}
+		for _, s := range Statuses() {
+			fs[s] = 0
+		}
+		for _, s := range OutboxStates() {
+			ob[s] = 0
+		}
+		return fs, ob
+	}
+	fs, ob := zeros()
+	if d := cmp.Diff(Summary{Findings: fs, RoundReasons: map[string]int64{}, Outbox: ob}, read(-1)); d != "" {
+		t.Fatalf("empty database (-want +got):\n%s", d)
+	}
+
+	a, b := twoLameFindings(t, db) // two lame findings, one upward_referral round each
+	// 21-Nov-2026 01:00:00 lame-servers: info: REFUSED unexpected RCODE resolving 'www.example.net/A/IN': 192.0.2.53#53
+	mustCommit(t, db, firstBatch(fpOther, 100, 1,
+		zoneless("example.net.", "www.example.net.", srvA, "refused", 1, at(1, 0), at(1, 0))))
+	first := read(-1)
+	if first.MaxRoundID == 0 || len(first.RoundReasons) != 0 {
+		t.Fatalf("Summary(-1) = %+v, want the highest round ID and no reasons", first)
+	}
+	r := lameRound(a, at(3, 0))
+	r.Reason = "refused"
+	if _, err := db.RecordRound(ctx, r, FindingUpdate{Status: StatusLame, Reason: "refused"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetContacts(ctx, []ContactDecision{{FindingID: b, NeedsHuman: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddOutbox(ctx, OutboxEntry{Token: tokenA, Recipient: "hostmaster@example.com", Source: SourceHostmaster,
+		Subject: "Lame delegation of example.com.", MessageID: "<lamers." + tokenA + "@resolver.example.net>",
+		State: OutboxPending, Transport: "smtp", CreatedAt: at(3, 0), FindingIDs: []int64{a}}); err != nil {
+		t.Fatal(err)
+	}
+	fs, ob = zeros()
+	fs[StatusLame], fs[StatusNew], ob[OutboxPending] = 2, 1, 1
+	want := Summary{Findings: fs, NeedsHuman: 1, RoundReasons: map[string]int64{"refused": 1}, MaxRoundID: first.MaxRoundID + 1, Outbox: ob}
+	if d := cmp.Diff(want, read(first.MaxRoundID)); d != "" {
+		t.Errorf("after a round, a decision and a message (-want +got):\n%s", d)
+	}
+	want.RoundReasons = map[string]int64{"refused": 1, "upward_referral": 2}
+	if d := cmp.Diff(want, read(0)); d != "" {
+		t.Errorf("every round (-want +got):\n%s", d)
+	}
+}
