@@ -51,7 +51,7 @@ type commandDoc struct {
 // commands returns a new instance of every command, in the order of the
 // help text.
 func commands() []command {
-	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &versionCommand{}}
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &runCommand{}, &versionCommand{}}
 }
 
 func findCommand(name string) command {
