@@ -467,6 +467,7 @@ func TestCandidateMatchesParse(t *testing.T) {
 		t.Fatalf("no lab logs in testdata/lab: %v", err)
 	}
 	for _, f := range []Format{Auto, BIND, Unbound, UnboundInfra} {
+		rejected := 0
 		for _, e := range entries {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", "lab", e.Name()))
 			if err != nil {
@@ -478,11 +479,15 @@ func TestCandidateMatchesParse(t *testing.T) {
 					p.Parse(line, nil)
 					continue
 				}
+				rejected++
 				before := p.State()
 				if obs, res := p.Parse(line, nil); res != Ignored || len(obs) > 0 || !bytes.Equal(before, p.State()) {
 					t.Errorf("%v %s:%d: Candidate false but Parse gave %v, %d observations", f, e.Name(), i+1, res, len(obs))
 				}
 			}
+		}
+		if rejected == 0 {
+			t.Errorf("%v: Candidate rejected no line of the lab logs: nothing was compared", f)
 		}
 	}
 }

@@ -200,11 +200,11 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 			t.Status, t.Reason, t.ServerNames, t.LastProbed, t.ConfirmedAt = StatusNew, "", nil, time.Time{}, time.Time{}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, qname, sources, observed,
-			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at)
-			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at, server_key)
+			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			zone, t.Server.String(), int(t.Port), t.QName, jsonSet(t.Sources), jsonSet(t.Observed),
 			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status.String(), t.Reason,
-			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt))
+			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt), serverKey(t.Server))
 		if err != nil {
 			return 0, fmt.Errorf("create finding: %w", err)
 		}
@@ -224,6 +224,9 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 		t.Sources = addToSet(t.Sources, s)
 	}
 	for _, s := range src.Observed {
+		if len(t.Observed) >= MaxObservedKinds {
+			break // the target's kinds first, then src's while there is room
+		}
 		t.Observed = addToSet(t.Observed, s)
 	}
 	t.Count += src.Count

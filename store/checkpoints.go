@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -32,20 +34,77 @@ type Checkpoint struct {
 	Dev, Inode uint64
 	// Path is the path last seen.
 	Path string
+	// Marks are prefix marks of the content before Offset, by ascending
+	// offset: a shorter file that matches the last mark it reaches is a
+	// prefix of this content. At most MaxPrefixMarks are stored.
+	Marks []PrefixMark
 	// Version is incremented by every Commit (compare-and-swap).
 	Version   int64
 	UpdatedAt time.Time
 }
 
-const checkpointColumns = `id, fingerprint, byte_offset, tail_hash, lines, state, dev, inode, path, version, updated_at`
+// PrefixMark is a position inside a checkpoint's content: the offset of a line
+// end, the lines before it, and the hash of the (at most 4096) bytes
+// before it, like Checkpoint's TailHash (16 bytes).
+type PrefixMark struct {
+	Offset, Lines int64
+	Hash          []byte
+}
+
+// MaxPrefixMarks bounds Checkpoint.Marks: ingest takes them at 1 and 2 KiB,
+// every 4 KiB up to 64 KiB, and at every power of two from 128 KiB to 2^62.
+const MaxPrefixMarks = 64
+
+// markSize is the stored size of a Mark: offset and lines as 8 bytes big
+// endian, then its 16-byte hash.
+const markSize = 32
+
+// encodeMarks is the marks column of ms.
+func encodeMarks(ms []PrefixMark) ([]byte, error) {
+	if len(ms) > MaxPrefixMarks {
+		return nil, fmt.Errorf("%d marks, at most %d", len(ms), MaxPrefixMarks)
+	}
+	out := make([]byte, 0, len(ms)*markSize)
+	for i, m := range ms {
+		if len(m.Hash) != 16 || m.Offset < 0 || m.Lines < 0 || (i > 0 && m.Offset <= ms[i-1].Offset) {
+			return nil, fmt.Errorf("mark %d (offset %d, lines %d, %d-byte hash) is invalid", i, m.Offset, m.Lines, len(m.Hash))
+		}
+		out = binary.BigEndian.AppendUint64(out, uint64(m.Offset))
+		out = binary.BigEndian.AppendUint64(out, uint64(m.Lines))
+		out = append(out, m.Hash...)
+	}
+	return out, nil
+}
+
+// decodeMarks is the inverse of encodeMarks.
+func decodeMarks(b []byte) ([]PrefixMark, error) {
+	if len(b)%markSize != 0 {
+		return nil, fmt.Errorf("marks: %d bytes is not a multiple of %d", len(b), markSize)
+	}
+	var ms []PrefixMark
+	for ; len(b) > 0; b = b[markSize:] {
+		ms = append(ms, PrefixMark{
+			Offset: int64(binary.BigEndian.Uint64(b)),
+			Lines:  int64(binary.BigEndian.Uint64(b[8:])),
+			Hash:   slices.Clone(b[16:markSize]),
+		})
+	}
+	return ms, nil
+}
+
+const checkpointColumns = `id, fingerprint, byte_offset, tail_hash, lines, state, dev, inode, path, version, updated_at, marks`
 
 func scanCheckpoint(r rowScanner) (Checkpoint, error) {
 	var c Checkpoint
 	var dev, inode, updated int64
+	var marks []byte
 	err := r.Scan(&c.ID, &c.Fingerprint, &c.Offset, &c.TailHash, &c.Lines, &c.State,
-		&dev, &inode, &c.Path, &c.Version, &updated)
+		&dev, &inode, &c.Path, &c.Version, &updated, &marks)
 	if err != nil {
 		return Checkpoint{}, err
+	}
+	if c.Marks, err = decodeMarks(marks); err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint %d: %w", c.ID, err)
 	}
 	// SQLite integers are signed: dev and inode are stored bit-cast.
 	c.Dev, c.Inode = uint64(dev), uint64(inode)

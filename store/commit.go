@@ -59,7 +59,7 @@ type Batch struct {
 	// when Base.ID == 0.
 	SeenMaxID int64
 	// Next is the new position (Offset, TailHash, Lines, State, Dev, Inode,
-	// Path); its ID, Version and Fingerprint are ignored.
+	// Path, Marks); its ID, Version and Fingerprint are ignored.
 	Next   Checkpoint
 	Counts []Count
 	// Rows, when not nil, yields the batch's counts instead of Counts, so
@@ -106,6 +106,10 @@ type CommitResult struct {
 	// Findings are the ids of the findings this batch added counts to, new
 	// and pre-existing, ascending.
 	Findings []int64
+	// CappedEvents is the number of events of evidence kinds that were not
+	// stored because their finding holds MaxObservedKinds kinds already:
+	// counted in the finding's Count, without daily rows.
+	CappedEvents int64
 }
 
 // Commit applies a batch atomically, in one immediate transaction that
@@ -229,10 +233,14 @@ func checkBase(ctx context.Context, tx *sql.Tx, b Batch) error {
 // writeCheckpoint is Commit step 3.
 func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpoint, error) {
 	n := b.Next
-	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(db.clock().UTC())}
+	marks, err := encodeMarks(n.Marks)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	args := []any{n.Offset, nonNil(n.TailHash), n.Lines, nonNil(n.State), int64(n.Dev), int64(n.Inode), n.Path, unixNano(db.clock().UTC()), marks}
 	if b.Base.ID != 0 {
 		r, err := tx.ExecContext(ctx, `UPDATE checkpoints SET byte_offset = ?, tail_hash = ?, lines = ?, state = ?,
-			dev = ?, inode = ?, path = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			dev = ?, inode = ?, path = ?, updated_at = ?, marks = ?, version = version + 1 WHERE id = ? AND version = ?`,
 			append(args, b.Base.ID, b.Base.Version)...)
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("update checkpoint %d: %w", b.Base.ID, err)
@@ -248,8 +256,8 @@ func (db *DB) writeCheckpoint(ctx context.Context, tx *sql.Tx, b Batch) (Checkpo
 		id = b.Base.ID
 	} else {
 		r, err := tx.ExecContext(ctx, `INSERT INTO checkpoints
-			(byte_offset, tail_hash, lines, state, dev, inode, path, updated_at, version, fingerprint)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`, append(args, b.Base.Fingerprint)...)
+			(byte_offset, tail_hash, lines, state, dev, inode, path, updated_at, marks, version, fingerprint)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`, append(args, b.Base.Fingerprint)...)
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("insert checkpoint: %w", err)
 		}

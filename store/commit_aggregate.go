@@ -50,6 +50,11 @@ type agg struct {
 	// the upsert knows it.
 	into *agg
 	id   int64
+	// kinds is the number of evidence kinds the finding holds (id != 0);
+	// kept, when set, the evidence set to store instead of the union,
+	// which would pass MaxObservedKinds (see capKinds).
+	kinds int64
+	kept  []string
 }
 
 // dailyRow is the batch's contribution to one daily_counts row.

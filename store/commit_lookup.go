@@ -29,7 +29,7 @@ const lookupChunk = 128
 // servers servers. The planner would otherwise walk the unique (zone, …)
 // index over every zone-less finding (measured: 45 % of a large scan's CPU).
 func zonelessSQL(servers int) string {
-	return `SELECT server, bucket, port, id FROM findings INDEXED BY findings_zoneless
+	return `SELECT server, bucket, port, id, json_array_length(observed) FROM findings INDEXED BY findings_zoneless
 		WHERE zone = '' AND server IN (` + placeholders(servers, 1) + `)`
 }
 
@@ -40,10 +40,11 @@ func routesSQL(servers int) string {
 		WHERE bucket <> '*' AND server IN (` + placeholders(servers, 1) + `)`
 }
 
-// lookupSQL returns the index and id of those of keys keys that have a
-// finding; each key is (index, zone, bucket, server, port).
+// lookupSQL returns the index, id and number of evidence kinds of those of
+// keys keys that have a finding; each key is (index, zone, bucket, server,
+// port).
 func lookupSQL(keys int) string {
-	return `SELECT v.column1, f.id FROM (VALUES ` + placeholders(keys, 5) + `) AS v
+	return `SELECT v.column1, f.id, json_array_length(f.observed) FROM (VALUES ` + placeholders(keys, 5) + `) AS v
 		CROSS JOIN findings AS f ON f.zone = v.column2 AND f.bucket = v.column3
 			AND f.server = v.column4 AND f.port = v.column5`
 }
@@ -113,9 +114,14 @@ func (f *findingTx) loadServers(aggs []*agg, empty, anyAttributions bool) error 
 			if err != nil {
 				return err
 			}
-			if f.zoneless[k], err = asInt64(row[3]); err != nil {
+			var st stored
+			if st.id, err = asInt64(row[3]); err != nil {
 				return fmt.Errorf("id: %w", err)
 			}
+			if st.kinds, err = asInt64(row[4]); err != nil {
+				return fmt.Errorf("kinds: %w", err)
+			}
+			f.zoneless[k] = st
 			if k.bucket != OverflowBucket {
 				f.named[k.server]++
 			}
@@ -175,7 +181,8 @@ func (f *findingTx) resolve(aggs []*agg) []*agg {
 				moved = true
 			}
 		}
-		a.id = f.zoneless[*k]
+		st := f.zoneless[*k]
+		a.id, a.kinds = st.id, st.kinds
 	}
 	if !moved {
 		return aggs // the keys of aggregate are distinct
@@ -216,6 +223,9 @@ func (f *findingTx) loadIDs(targets []*agg) error {
 		}
 		if zoned[i].id, err = asInt64(row[1]); err != nil {
 			return fmt.Errorf("id: %w", err)
+		}
+		if zoned[i].kinds, err = asInt64(row[2]); err != nil {
+			return fmt.Errorf("kinds: %w", err)
 		}
 		return nil
 	})

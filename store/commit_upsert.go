@@ -53,11 +53,12 @@ const (
 )
 
 // findingColumnsNew are the columns of a new finding, as staged.
-const findingColumnsNew = `id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen`
+const findingColumnsNew = `id, zone, bucket, server, port, qname, sources, observed, count, first_seen, last_seen, server_key`
 
 const (
 	createStageSQL = `CREATE TEMP TABLE IF NOT EXISTS findings_new (id INTEGER PRIMARY KEY, zone TEXT, bucket TEXT,
-		server TEXT, port INTEGER, qname TEXT, sources TEXT, observed TEXT, count INTEGER, first_seen INTEGER, last_seen INTEGER)`
+		server TEXT, port INTEGER, qname TEXT, sources TEXT, observed TEXT, count INTEGER, first_seen INTEGER, last_seen INTEGER,
+		server_key BLOB)`
 	moveStagedSQL  = `INSERT INTO findings (` + findingColumnsNew + `) SELECT ` + findingColumnsNew + ` FROM temp.findings_new ORDER BY id`
 	clearStagedSQL = `DELETE FROM temp.findings_new`
 	dropStageSQL   = `DROP TABLE temp.findings_new`
@@ -65,25 +66,41 @@ const (
 
 // stageSQL returns the INSERT of rows new findings into the staging table.
 func stageSQL(rows int) string {
-	return `INSERT INTO temp.findings_new (` + findingColumnsNew + `) VALUES ` + placeholders(rows, 11)
+	return `INSERT INTO temp.findings_new (` + findingColumnsNew + `) VALUES ` + placeholders(rows, 12)
 }
 
-// updateFindingSQL adds an aggregate (qname ?1, sources ?2, observed ?3,
-// count ?4, first ?5, last ?6) to the finding with id ?7.
-var updateFindingSQL = `UPDATE findings SET
+// updateSQL returns the statement that adds an aggregate (qname ?1,
+// sources ?2, observed ?3, count ?4, first ?5, last ?6) to the finding with
+// id ?7, setting observed to the expression given.
+func updateSQL(observed string) string {
+	return `UPDATE findings SET
 		qname = CASE WHEN qname = '' THEN ?1 ELSE qname END,
 		count = count + ?4,
 		first_seen = min(first_seen, ?5),
 		last_seen = max(last_seen, ?6),
 		` + mergeSetSQL("sources", "?2") + `,
-		` + mergeSetSQL("observed", "?3") + `
+		` + observed + `
 	WHERE id = ?7`
+}
+
+var (
+	// updateFindingSQL merges the evidence sets.
+	updateFindingSQL = updateSQL(mergeSetSQL("observed", "?3"))
+	// updateKeptSQL stores the set capKinds settled.
+	updateKeptSQL = updateSQL("observed = ?3")
+)
 
 // dailySQL returns the multi-row daily_counts upsert for rows rows; each row
 // is (finding_id, day, source, evidence, n).
 func dailySQL(rows int) string {
 	return `INSERT INTO daily_counts (finding_id, day, source, evidence, n) VALUES ` + placeholders(rows, 5) +
 		` ON CONFLICT (finding_id, day, source, evidence) DO UPDATE SET n = n + excluded.n`
+}
+
+// stored is what the upsert reads of an existing finding: its id and the
+// number of evidence kinds it holds.
+type stored struct {
+	id, kinds int64
 }
 
 // findingTx is one Commit's findings upsert.
@@ -93,7 +110,7 @@ type findingTx struct {
 	// aggregates (see loadServers): the ids of their zone-less findings
 	// (zone ""), the number of unattributed named ones per server, and the
 	// zones their buckets were attributed to (zone "").
-	zoneless map[findingKey]int64
+	zoneless map[findingKey]stored
 	named    map[netip.Addr]int
 	routes   map[findingKey]string
 }
@@ -106,7 +123,7 @@ func upsertFindings(ctx context.Context, conn driverConn, aggs []*agg, daily []d
 	}
 	f := &findingTx{
 		conn:     conn,
-		zoneless: make(map[findingKey]int64),
+		zoneless: make(map[findingKey]stored),
 		named:    make(map[netip.Addr]int),
 		routes:   make(map[findingKey]string),
 	}
@@ -159,6 +176,7 @@ func upsertFindings(ctx context.Context, conn driverConn, aggs []*agg, daily []d
 	for i := range daily {
 		daily[i].agg = daily[i].agg.target()
 	}
+	daily, res.CappedEvents = dropCapped(daily)
 	// Daily rows go in primary-key order: B-tree inserts in order are
 	// cheaper than in the order of first appearance. Rows that come grouped
 	// by finding, findings in order of creation, need no sort: the order
@@ -178,13 +196,16 @@ func upsertFindings(ctx context.Context, conn driverConn, aggs []*agg, daily []d
 // nextID on in their order (setting them), and adds the others to theirs.
 func (f *findingTx) write(ctx context.Context, targets []*agg, nextID int64) (CommitResult, error) {
 	var (
-		res    CommitResult
-		fresh  []*agg
-		update *rawStmt
+		res   CommitResult
+		fresh []*agg
+		// the two updates (see updateSQL), prepared when first needed
+		merge, keep *rawStmt
 	)
 	defer func() {
-		if update != nil {
-			update.close()
+		for _, s := range []*rawStmt{merge, keep} {
+			if s != nil {
+				s.close()
+			}
 		}
 	}()
 	for i, a := range targets {
@@ -194,20 +215,27 @@ func (f *findingTx) write(ctx context.Context, targets []*agg, nextID int64) (Co
 		if a.id == 0 && a.n == 0 {
 			continue // evidence kinds without an event never create a finding
 		}
+		if err := f.capKinds(a); err != nil {
+			return res, err
+		}
 		if a.id == 0 {
 			a.id = nextID
 			nextID++
 			fresh = append(fresh, a)
 			continue
 		}
-		if update == nil {
+		update, query := &merge, updateFindingSQL
+		if a.kept != nil {
+			update, query = &keep, updateKeptSQL
+		}
+		if *update == nil {
 			var err error
-			if update, err = prepareRaw(f.conn, updateFindingSQL); err != nil {
+			if *update, err = prepareRaw(f.conn, query); err != nil {
 				return res, err
 			}
 		}
-		update.bind(a.qname, a.sources.json, a.observed.json, a.n, unixNano(a.first), unixNano(a.last), a.id)
-		r, err := update.exec()
+		(*update).bind(a.qname, a.sources.json, a.observedJSON(), a.n, unixNano(a.first), unixNano(a.last), a.id)
+		r, err := (*update).exec()
 		if err != nil {
 			return res, fmt.Errorf("update finding %d %s: %w", a.id, findingName(a.key), err)
 		}
@@ -247,7 +275,7 @@ func (f *findingTx) insertNew(ctx context.Context, fresh []*agg) error {
 // moveStaged stages fresh and moves it into findings, stageChunk at a
 // time.
 func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
-	stage := &chunkStmt{conn: f.conn, sqlFor: stageSQL, per: 11, chunk: stageRows}
+	stage := &chunkStmt{conn: f.conn, sqlFor: stageSQL, per: 12, chunk: stageRows}
 	defer stage.close()
 	move, err := prepareRaw(f.conn, moveStagedSQL)
 	if err != nil {
@@ -259,7 +287,7 @@ func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
 		return err
 	}
 	defer truncate.close()
-	args := make([]driver.Value, 0, 11*min(len(fresh), stageChunk))
+	args := make([]driver.Value, 0, 12*min(len(fresh), stageChunk))
 	for chunk := range slices.Chunk(fresh, stageChunk) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -268,7 +296,7 @@ func (f *findingTx) moveStaged(ctx context.Context, fresh []*agg) error {
 		for _, a := range chunk {
 			k := &a.key
 			args = append(args, a.id, k.zone, k.bucket, a.server, int64(k.port), a.qname,
-				a.sources.json, a.observed.json, a.n, unixNano(a.first), unixNano(a.last))
+				a.sources.json, a.observedJSON(), a.n, unixNano(a.first), unixNano(a.last), serverKey(k.server))
 		}
 		if err := stage.run(args, nil); err != nil {
 			return fmt.Errorf("stage new findings: %w", err)

@@ -1,9 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -217,52 +217,132 @@ func underSQL(name string) (string, []any, error) {
 }
 
 // findingColumns are the columns scanFinding reads, in its order.
-const findingColumns = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
+const findingColumns = findingColumnsBase + weightSQL
+
+// findingColumnsNoWeight are findingColumns with a weight of 0.
+const findingColumnsNoWeight = findingColumnsBase + "0"
+
+const findingColumnsBase = `id, zone, bucket, qname, server, port, server_names, sources, observed, count,
 	first_seen, last_seen, status, reason, rounds, last_probed, confirmed_at,
-	contact, contact_source, needs_human, last_notified, ` + weightSQL
+	contact, contact_source, needs_human, last_notified, `
+
+// findingRow is one row of findingColumns as SQLite gives it.
+type findingRow struct {
+	id                          int64
+	zone, bucket, qname, server string
+	port                        int64
+	names, sources, obs         string
+	count, first, last          int64
+	status, reason              string
+	rounds                      int64
+	probed, confirmed, notified sql.NullInt64
+	contact, source             string
+	needsHuman                  bool
+	weight                      int64
+}
 
 // scanFinding reads one row of findingColumns.
 func scanFinding(r rowScanner) (Finding, error) {
-	var (
-		fd                          Finding
-		server, names, sources, obs string
-		status, source              string
-		port                        int
-		first, last                 int64
-		probed, confirmed, notified sql.NullInt64
-	)
-	if err := r.Scan(&fd.ID, &fd.Zone, &fd.Bucket, &fd.QName, &server, &port, &names, &sources, &obs,
-		&fd.Count, &first, &last, &status, &fd.Reason, &fd.Rounds, &probed, &confirmed,
-		&fd.Contact, &source, &fd.NeedsHuman, &notified, &fd.Weight); err != nil {
+	var fr findingRow
+	if err := r.Scan(&fr.id, &fr.zone, &fr.bucket, &fr.qname, &fr.server, &fr.port, &fr.names, &fr.sources, &fr.obs,
+		&fr.count, &fr.first, &fr.last, &fr.status, &fr.reason, &fr.rounds, &fr.probed, &fr.confirmed,
+		&fr.contact, &fr.source, &fr.needsHuman, &fr.notified, &fr.weight); err != nil {
 		return Finding{}, err
 	}
+	return fr.finding()
+}
+
+// findingValues reads one row of findingColumns as the driver gives it.
+func findingValues(row []driver.Value) (Finding, error) {
+	var fr findingRow
 	var err error
-	if fd.Server, err = netip.ParseAddr(server); err != nil {
+	ints := []struct {
+		col int
+		dst *int64
+	}{{0, &fr.id}, {5, &fr.port}, {9, &fr.count}, {10, &fr.first}, {11, &fr.last}, {14, &fr.rounds}, {21, &fr.weight}}
+	for _, c := range ints {
+		if *c.dst, err = asInt64(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	strs := []struct {
+		col int
+		dst *string
+	}{{1, &fr.zone}, {2, &fr.bucket}, {3, &fr.qname}, {4, &fr.server}, {6, &fr.names}, {7, &fr.sources}, {8, &fr.obs},
+		{12, &fr.status}, {13, &fr.reason}, {17, &fr.contact}, {18, &fr.source}}
+	for _, c := range strs {
+		if *c.dst, err = asString(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	nulls := []struct {
+		col int
+		dst *sql.NullInt64
+	}{{15, &fr.probed}, {16, &fr.confirmed}, {20, &fr.notified}}
+	for _, c := range nulls {
+		if row[c.col] == nil {
+			continue
+		}
+		c.dst.Valid = true
+		if c.dst.Int64, err = asInt64(row[c.col]); err != nil {
+			return Finding{}, fmt.Errorf("column %d: %w", c.col, err)
+		}
+	}
+	needs, err := asInt64(row[19])
+	if err != nil {
+		return Finding{}, fmt.Errorf("column 19: %w", err)
+	}
+	fr.needsHuman = needs != 0
+	return fr.finding()
+}
+
+// finding builds the Finding of a row.
+func (fr *findingRow) finding() (Finding, error) {
+	fd := Finding{ID: fr.id, Zone: fr.zone, Bucket: fr.bucket, QName: fr.qname, Port: uint16(fr.port), Count: fr.count,
+		Reason: fr.reason, Rounds: int(fr.rounds), Contact: fr.contact, NeedsHuman: fr.needsHuman, Weight: int(fr.weight)}
+	var err error
+	if fd.Server, err = netip.ParseAddr(fr.server); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: server: %w", fd.ID, err)
 	}
-	if fd.Status, err = ParseStatus(status); err != nil {
+	if fd.Status, err = ParseStatus(fr.status); err != nil {
 		return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
 	}
-	if source != "" {
-		if fd.ContactSource, err = ParseContactSource(source); err != nil {
+	if fr.source != "" {
+		if fd.ContactSource, err = ParseContactSource(fr.source); err != nil {
 			return Finding{}, fmt.Errorf("finding %d: %w", fd.ID, err)
 		}
 	}
-	fd.Port = uint16(port)
 	for _, s := range []struct {
 		name string
 		src  string
 		dst  *[]string
-	}{{"server_names", names, &fd.ServerNames}, {"sources", sources, &fd.Sources}, {"observed", obs, &fd.Observed}} {
-		if err := json.Unmarshal([]byte(s.src), s.dst); err != nil {
+	}{{"server_names", fr.names, &fd.ServerNames}, {"sources", fr.sources, &fd.Sources}, {"observed", fr.obs, &fd.Observed}} {
+		if *s.dst, err = parseSet(s.src); err != nil {
 			return Finding{}, fmt.Errorf("finding %d: %s: %w", fd.ID, s.name, err)
 		}
 	}
-	fd.FirstSeen, fd.LastSeen = fromUnixNano(first), fromUnixNano(last)
-	fd.LastProbed = fromNullUnixNano(probed)
-	fd.ConfirmedAt = fromNullUnixNano(confirmed)
-	fd.LastNotified = fromNullUnixNano(notified)
+	fd.FirstSeen, fd.LastSeen = fromUnixNano(fr.first), fromUnixNano(fr.last)
+	fd.LastProbed = fromNullUnixNano(fr.probed)
+	fd.ConfirmedAt = fromNullUnixNano(fr.confirmed)
+	fd.LastNotified = fromNullUnixNano(fr.notified)
 	return fd, nil
+}
+
+// parseSet reads a JSON set as jsonSet writes it. Sets without escapes
+// (every evidence kind and source, nearly every name) are split without
+// encoding/json, which costs a report of a million findings seconds.
+func parseSet(s string) ([]string, error) {
+	if s == "[]" {
+		return nil, nil
+	}
+	if inner, ok := strings.CutPrefix(s, `["`); ok && !strings.ContainsRune(s, '\\') {
+		if inner, ok = strings.CutSuffix(inner, `"]`); ok {
+			return strings.Split(inner, `","`), nil
+		}
+	}
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
 }
 
 // inList returns "col IN (?, ?, …)" and its arguments.
@@ -275,31 +355,42 @@ func inList(col string, vals []string) (string, []any) {
 }
 
 // Findings returns the findings that match f, ordered by zone, server (IPv4
-// before IPv6, numerically), port and bucket.
+// before IPv6, numerically), port and bucket. ScanFindings gives them one
+// at a time.
 func (db *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
+	var fs []Finding
+	err := db.ScanFindings(ctx, f, func(fd *Finding) error {
+		fs = append(fs, *fd)
+		return nil
+	})
+	return fs, err
+}
+
+// ScanFindings calls fn with each finding that matches f, in the order of
+// Findings, reading them from SQLite as it goes: a report of a million
+// findings never holds them all. The *Finding is valid during the call
+// only. An error from fn stops the scan and is returned as it is. The
+// findings' Weight is 0: computing it costs a query per finding, and only
+// DueFindings's order needs it.
+func (db *DB) ScanFindings(ctx context.Context, f Filter, fn func(*Finding) error) error {
 	where, args, err := f.where()
 	if err == nil && f.After != nil {
 		err = errors.New("after: only for due findings")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: findings: %w", err)
+		return fmt.Errorf("store: findings: %w", err)
 	}
-	fs, err := queryAll(ctx, db, "findings", scanFinding, "SELECT "+findingColumns+" FROM findings"+where, args...)
-	if err != nil {
-		return nil, err
+	q := "SELECT " + findingColumnsNoWeight + " FROM findings" + where + orderSQL
+	if f.Limit > 0 {
+		q, args = q+" LIMIT ?", append(args, int64(f.Limit))
 	}
-	slices.SortFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			strings.Compare(a.Zone, b.Zone),
-			a.Server.Compare(b.Server),
-			cmp.Compare(a.Port, b.Port),
-			strings.Compare(a.Bucket, b.Bucket),
-		)
-	})
-	if f.Limit > 0 && len(fs) > f.Limit {
-		fs = fs[:f.Limit]
+	if err := db.eachFinding(ctx, q, args, fn); err != nil {
+		if fe, ok := err.(*fnError); ok {
+			return fe.err
+		}
+		return fmt.Errorf("store: findings %s: %w", db.path, err)
 	}
-	return fs, nil
+	return nil
 }
 
 // EachFinding calls fn with every finding that matches f, in no particular
@@ -311,24 +402,56 @@ func (db *DB) EachFinding(ctx context.Context, f Filter, fn func(*Finding) error
 	if err != nil {
 		return fmt.Errorf("store: each finding: %w", err)
 	}
-	rows, err := db.db.QueryContext(ctx, "SELECT "+findingColumns+" FROM findings"+where, args...)
-	if err != nil {
-		return fmt.Errorf("store: each finding %s: %w", db.path, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		fd, err := scanFinding(rows)
-		if err != nil {
-			return fmt.Errorf("store: each finding %s: %w", db.path, err)
+	if err := db.eachFinding(ctx, "SELECT "+findingColumns+" FROM findings"+where, args, fn); err != nil {
+		if fe, ok := err.(*fnError); ok {
+			return fe.err
 		}
-		if err := fn(&fd); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: each finding %s: %w", db.path, err)
 	}
 	return nil
+}
+
+// fnError is an error of the function given to eachFinding, which the
+// callers return as it is.
+type fnError struct{ err error }
+
+func (e *fnError) Error() string { return e.err.Error() }
+
+// eachFinding runs the query q, which selects findingColumns (or
+// findingColumnsNoWeight), and calls fn with each finding. It runs on the
+// driver's connection (rawconn.go): through database/sql, converting every
+// column of a million rows doubles the time of a report. An error of fn is
+// returned as a *fnError.
+func (db *DB) eachFinding(ctx context.Context, q string, args []any, fn func(*Finding) error) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+		}
+		vals := make([]driver.Value, len(args))
+		for i, a := range args {
+			vals[i] = a
+		}
+		n := 0
+		return queryRaw(c, q, func(row []driver.Value) error {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fd, err := findingValues(row)
+			if err != nil {
+				return err
+			}
+			if err := fn(&fd); err != nil {
+				return &fnError{err}
+			}
+			return nil
+		}, vals...)
+	})
 }
 
 // DueFindings returns the findings that match f in verification order

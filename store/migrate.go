@@ -155,6 +155,11 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("migrate %s: %w", m.name, err)
 	}
+	if step := goStep(m.name); step != nil {
+		if err := step(ctx, tx); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx,
 		"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.version, m.name, db.clock().UTC().Format(time.RFC3339Nano)); err != nil {
@@ -162,6 +167,16 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate %s: commit: %w", m.name, err)
+	}
+	return nil
+}
+
+// goStep returns the part of a migration written in Go, run in its
+// transaction after its SQL, or nil: what SQL cannot compute.
+func goStep(name string) func(context.Context, *sql.Tx) error {
+	switch name {
+	case "0006_findings_server_key":
+		return backfillServerKeys
 	}
 	return nil
 }

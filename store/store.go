@@ -99,6 +99,9 @@ type DB struct {
 	// queue here instead of polling SQLite's busy handler.
 	writeMu sync.Mutex
 
+	// readOnly: opened by OpenReadOnly.
+	readOnly bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -172,10 +175,14 @@ func openError(path string, err error) error {
 }
 
 // Close releases the database. Later calls return the first call's result.
-// It runs SQLite's "PRAGMA optimize" first, bounded by ctx.
+// It runs SQLite's "PRAGMA optimize" first, bounded by ctx, unless the
+// database was opened read-only.
 func (db *DB) Close(ctx context.Context) error {
 	db.closeOnce.Do(func() {
-		_, optErr := db.db.ExecContext(ctx, "PRAGMA optimize")
+		var optErr error
+		if !db.readOnly {
+			_, optErr = db.db.ExecContext(ctx, "PRAGMA optimize")
+		}
 		err := db.db.Close()
 		switch {
 		case err != nil:

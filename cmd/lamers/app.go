@@ -97,6 +97,12 @@ func (a *app) openStore(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, a.cfg.DB)
 }
 
+// openStoreReadOnly opens the configured database for a command that
+// writes nothing: it works on a file the user may only read.
+func (a *app) openStoreReadOnly(ctx context.Context) (*store.DB, error) {
+	return store.OpenReadOnly(ctx, a.cfg.DB)
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	a := newApp(ctx, stdin, stdout, stderr, getenv)
 	fs := flag.NewFlagSet("lamers", flag.ContinueOnError)

@@ -80,7 +80,7 @@ func TestCLI(t *testing.T) {
 		{"flags after positional arguments", []string{"scan", log, "--format", "auto", "--no-progress"}, 0,
 			holding("files: 1\nlines read: 188\n"), nothing()},
 		{"global flag after the command", []string{"report", "--db", env["LAMERS_DB"], "--format", "csv"}, 0,
-			holding("zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed,contact,contact_source,last_notified,needs_human\n"), nothing()},
+			holding("zone,qname,server,port,server_names,sources,observed,count,first_seen,last_seen,status,reason,rounds,last_probed,contact,contact_source,last_notified,needs_human,overflow\n"), nothing()},
 		{"bad report format", []string{"report", "--format", "xml"}, 2, nothing(),
 			exactly("lamers: report: --format: \"xml\" is not one of table, json, csv\n" + usageHint)},
 		{"bad since", []string{"report", "--since", "yesterday"}, 2, nothing(),

@@ -1,16 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lamers-dev/lamers/store"
 )
@@ -30,7 +30,9 @@ server_names, sources, observed, count, first_seen, last_seen, status,
 reason, rounds, last_probed, contact (the address notify mails the finding
 to, "" if none), contact_source (rname, hostmaster, postmaster, override or
 ""), last_notified, needs_human (every contact was passed over). The table's
-CONTACT column shows "needs human" for those.`,
+CONTACT column shows "needs human" for those. "overflow": true marks the
+finding that takes a server's zone-less evidence past 256 groups (its query
+names are unrelated). The database is opened read-only and never created.`,
 	}
 }
 
@@ -49,20 +51,16 @@ func (c *reportCommand) run(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	write, ok := findingWriter(c.format)
+	write, ok := findingWriterFor(c.format)
 	if !ok {
 		return usagef("report: --format: %q is not one of table, json, csv", c.format)
 	}
-	db, err := a.openStore(ctx)
+	db, err := a.openStoreReadOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	fs, err := db.Findings(ctx, f)
-	if err != nil {
-		return err
-	}
-	return write(a.stdout, fs)
+	return write(ctx, a.stdout, pipelined{db}, f)
 }
 
 // filter is the store filter the flags ask for.
@@ -92,8 +90,20 @@ func (c *reportCommand) filter(now time.Time) (store.Filter, error) {
 	return f, nil
 }
 
-// findingWriter returns the writer of an output format of report.
-func findingWriter(format string) (func(io.Writer, []store.Finding) error, bool) {
+// findingSource is what report reads findings from (a *store.DB): one at a
+// time, in the report order, the callback's error stopping the scan.
+type findingSource interface {
+	ScanFindings(ctx context.Context, f store.Filter, fn func(*store.Finding) error) error
+}
+
+var _ findingSource = (*store.DB)(nil)
+
+// findingWriter is one output format of report: it streams the findings
+// of src that f selects to w.
+type findingWriter func(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error
+
+// findingWriterFor returns the writer of an output format of report.
+func findingWriterFor(format string) (findingWriter, bool) {
 	switch format {
 	case "table":
 		return writeTable, true
@@ -135,6 +145,10 @@ type jsonFinding struct {
 	ContactSource string  `json:"contact_source"`
 	LastNotified  *string `json:"last_notified"`
 	NeedsHuman    bool    `json:"needs_human"`
+	// Overflow marks the finding of a server's zone-less evidence past
+	// store.MaxZonelessPerServer groups: unrelated query names, QName one
+	// of them. Only present when true.
+	Overflow bool `json:"overflow,omitempty"`
 }
 
 func toJSON(f *store.Finding) jsonFinding {
@@ -154,6 +168,7 @@ func toJSON(f *store.Finding) jsonFinding {
 		Rounds:      f.Rounds,
 		Contact:     f.Contact,
 		NeedsHuman:  f.NeedsHuman,
+		Overflow:    f.Zone == "" && f.Bucket == store.OverflowBucket,
 	}
 	if f.ContactSource != 0 {
 		j.ContactSource = f.ContactSource.String()
@@ -193,35 +208,52 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func writeJSON(w io.Writer, fs []store.Finding) error {
-	out := make([]jsonFinding, len(fs))
-	for i := range fs {
-		out[i] = toJSON(&fs[i])
+// writeJSON writes one JSON array, an element at a time, as
+// json.Encoder with SetIndent("", "  ") would write the whole array.
+func writeJSON(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	sep := "[\n  "
+	var b []byte
+	err := src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		j := toJSON(fd)
+		b = j.appendJSON(append(b[:0], sep...))
+		sep = ",\n  "
+		_, err := bw.Write(b) // bw's error, once set, stays: a closed pipe stops the scan
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if sep == "[\n  " {
+		bw.WriteString("[]\n")
+	} else {
+		bw.WriteString("\n]\n")
+	}
+	return bw.Flush()
 }
 
-func writeCSV(w io.Writer, fs []store.Finding) error {
-	cw := csv.NewWriter(w)
+// writeCSV writes a header and one record per finding.
+func writeCSV(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error {
+	cw := csv.NewWriter(w) // buffered
 	header := []string{"zone", "qname", "server", "port", "server_names", "sources", "observed", "count", "first_seen", "last_seen",
-		"status", "reason", "rounds", "last_probed", "contact", "contact_source", "last_notified", "needs_human"}
+		"status", "reason", "rounds", "last_probed", "contact", "contact_source", "last_notified", "needs_human", "overflow"}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
-	for i := range fs {
-		j := toJSON(&fs[i])
-		rec := []string{j.Zone, j.QName, j.Server, strconv.Itoa(int(j.Port)),
+	rec := make([]string, len(header))
+	err := src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		j := toJSON(fd)
+		rec = append(rec[:0], j.Zone, j.QName, j.Server, strconv.Itoa(int(j.Port)),
 			strings.Join(j.ServerNames, " "), strings.Join(j.Sources, " "), strings.Join(j.Observed, " "),
 			strconv.FormatInt(j.Count, 10), j.FirstSeen, j.LastSeen, j.Status, j.Reason, strconv.Itoa(j.Rounds),
-			deref(j.LastProbed), j.Contact, j.ContactSource, deref(j.LastNotified), strconv.FormatBool(j.NeedsHuman)}
+			deref(j.LastProbed), j.Contact, j.ContactSource, deref(j.LastNotified), strconv.FormatBool(j.NeedsHuman), strconv.FormatBool(j.Overflow))
 		for k := range rec {
 			rec[k] = csvSafe(rec[k])
 		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
@@ -236,29 +268,29 @@ func csvSafe(s string) string {
 	return s
 }
 
-func writeTable(w io.Writer, fs []store.Finding) error {
-	if len(fs) == 0 {
-		_, err := fmt.Fprintln(w, "no findings")
-		return err
+// tableHeader is the table's first row.
+var tableHeader = [...]string{"ZONE", "SERVER", "NS", "STATUS", "REASON", "ROUNDS", "COUNT", "OBSERVED", "LAST SEEN", "CONTACT"}
+
+// tableRow is one row of the table.
+type tableRow [len(tableHeader)]string
+
+// tableCells fills r with the cells of fd, escaped for a terminal.
+func tableCells(fd *store.Finding, r *tableRow) {
+	zone := fd.Zone
+	switch {
+	case fd.Zone == "" && fd.Bucket == store.OverflowBucket:
+		// many unrelated query names: the sample is one of them
+		zone = "? (overflow: " + fd.QName + ", …)"
+	case fd.Zone == "":
+		zone = "? (" + fd.QName + ")" // not attributed yet: the logged query name
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ZONE\tSERVER\tNS\tSTATUS\tREASON\tROUNDS\tCOUNT\tOBSERVED\tLAST SEEN\tCONTACT")
-	for i := range fs {
-		f := &fs[i]
-		zone := f.Zone
-		if zone == "" {
-			zone = "? (" + f.QName + ")" // not attributed yet: the logged query name
-		}
-		server := f.Server.String()
-		if f.Port != 53 {
-			server = fmt.Sprintf("%s#%d", server, f.Port)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n",
-			escapeTerminal(zone), escapeTerminal(server), escapeTerminal(dash(strings.Join(f.ServerNames, ","))),
-			f.Status, dash(f.Reason), f.Rounds, f.Count,
-			escapeTerminal(strings.Join(f.Observed, ",")), f.LastSeen.UTC().Format("2006-01-02 15:04"), contactCell(f))
+	server := fd.Server.String()
+	if fd.Port != 53 {
+		server = fmt.Sprintf("%s#%d", server, fd.Port)
 	}
-	return tw.Flush()
+	*r = tableRow{escapeTerminal(zone), escapeTerminal(server), escapeTerminal(dash(strings.Join(fd.ServerNames, ","))),
+		fd.Status.String(), escapeTerminal(dash(fd.Reason)), strconv.Itoa(fd.Rounds), strconv.FormatInt(fd.Count, 10),
+		escapeTerminal(strings.Join(fd.Observed, ",")), fd.LastSeen.UTC().Format("2006-01-02 15:04"), contactCell(fd)}
 }
 
 // contactCell is the CONTACT column: the address and its source, "needs
@@ -271,4 +303,123 @@ func contactCell(f *store.Finding) string {
 		return escapeTerminal(f.Contact) + " (" + f.ContactSource.String() + ")"
 	}
 	return "-"
+}
+
+// tablePadding separates the table's columns.
+const tablePadding = 2
+
+// writeTable writes the findings as a table whose columns are as wide as
+// their widest cell, as text/tabwriter would align them, in two passes
+// over the findings: the first measures the cells, the second writes them.
+// A cell that grew in between (a concurrent scan) keeps the padding.
+func writeTable(ctx context.Context, w io.Writer, src findingSource, f store.Filter) error {
+	var widths [len(tableHeader)]int
+	for i, h := range tableHeader {
+		widths[i] = utf8.RuneCountInString(h)
+	}
+	var r tableRow
+	rows := 0
+	err := src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		tableCells(fd, &r)
+		for i, c := range r[:len(r)-1] {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+		rows++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if rows == 0 {
+		bw.WriteString("no findings\n")
+		return bw.Flush()
+	}
+	// writeRow returns bw's error, which stays once set: a closed pipe
+	// stops the scan.
+	writeRow := func(r *tableRow) error {
+		for i, c := range r[:len(r)-1] {
+			bw.WriteString(c)
+			bw.WriteString(strings.Repeat(" ", max(widths[i]-utf8.RuneCountInString(c), 0)+tablePadding))
+		}
+		bw.WriteString(r[len(r)-1])
+		return bw.WriteByte('\n')
+	}
+	head := tableRow(tableHeader)
+	writeRow(&head)
+	err = src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		tableCells(fd, &r)
+		return writeRow(&r)
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// pipelined is a findingSource that hands src's findings to the writer on
+// another goroutine, a batch at a time: SQLite steps through the rows
+// (half of a report's time, in cgo) while the findings before are
+// formatted, on two cores nearly halving the time of a large report.
+// Memory stays bounded: at most pipeBatches batches of pipeBatch findings
+// wait.
+type pipelined struct{ src findingSource }
+
+const (
+	pipeBatch   = 256
+	pipeBatches = 2
+)
+
+var _ findingSource = pipelined{}
+
+func (p pipelined) ScanFindings(ctx context.Context, f store.Filter, fn func(*store.Finding) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []store.Finding, pipeBatches)
+	free := make(chan []store.Finding, pipeBatches+2)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range batches {
+			for i := range b {
+				if err == nil {
+					err = fn(&b[i])
+				}
+			}
+			if err != nil {
+				cancel() // stop reading: the rest is void
+			}
+			free <- b[:0]
+		}
+		done <- err
+	}()
+	batch := make([]store.Finding, 0, pipeBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]store.Finding, 0, pipeBatch)
+		}
+		return true
+	}
+	err := p.src.ScanFindings(ctx, f, func(fd *store.Finding) error {
+		batch = append(batch, *fd)
+		if len(batch) == pipeBatch && !send() {
+			return context.Cause(ctx)
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		send()
+	}
+	close(batches)
+	if werr := <-done; werr != nil {
+		return werr // the writer's error explains a read stopped by it
+	}
+	return err
 }

@@ -159,6 +159,9 @@ func printScanSummary(w io.Writer, st *ingest.Stats) {
 	if st.ExtraKinds > 0 {
 		fmt.Fprintf(w, "events of evidence kinds past 16 per finding, not stored: %d\n", st.ExtraKinds)
 	}
+	if st.CappedKinds > 0 {
+		fmt.Fprintf(w, "events of evidence kinds past %d stored per finding, counted without their kind: %d\n", store.MaxObservedKinds, st.CappedKinds)
+	}
 	if st.TimeReplaced > 0 {
 		fmt.Fprintf(w, "lines with a time before 2000, over ten years old or in the future, counted at the file's time: %d\n", st.TimeReplaced)
 	}

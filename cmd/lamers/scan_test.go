@@ -4,12 +4,14 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lamers-dev/lamers/internal/golden"
 )
@@ -132,7 +134,8 @@ func TestScanCommandRejectsArgumentsFirst(t *testing.T) {
 
 // Stopped by the first signal, scan keeps what it committed, prints its
 // summary and ends well: a rerun continues. The signal comes while
-// standard input is read; the file after it is not scanned.
+// standard input is read: what was spooled of it is dropped (a stream cut
+// anywhere, maybe inside a line), and the file after it is not scanned.
 func TestScanCommandGracefulStop(t *testing.T) {
 	a := newTestApp(t, "")
 	log := copyFixture(t, t.TempDir(), "bind9.log")
@@ -141,7 +144,7 @@ func TestScanCommandGracefulStop(t *testing.T) {
 	if err := a.runCmd(&scanCommand{noProgress: true}, "-", log); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(a.out.String(), "files: 1\n") {
+	if !strings.HasPrefix(a.out.String(), "files: 0\nlines read: 0\n") {
 		t.Errorf("summary:\n%s", a.out)
 	}
 	if want := "lamers: scan stopped early (terminated signal received): committed batches are kept; run it again to continue\n"; a.errb.String() != want {
@@ -175,5 +178,79 @@ func TestScanStdin(t *testing.T) {
 	r = lamers(t, env, strings.NewReader(string(data)), "scan", "-")
 	if !strings.Contains(r.stdout, "lines read: 0\n") || !strings.Contains(r.stdout, "already ingested by earlier runs: 188") {
 		t.Fatalf("second scan of the same input:\n%s", r.stdout)
+	}
+}
+
+// A FIFO among the inputs (issue 15 item 3) is refused at once with one
+// line, and the file after it is scanned: opening a FIFO without a writer
+// used to wait for ever.
+func TestScanFIFO(t *testing.T) {
+	env := testEnv(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "named.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := copyFixture(t, dir, "bind9.log")
+	done := make(chan result, 1)
+	go func() { done <- lamers(t, env, nil, "scan", fifo, log) }()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute): // a hang, not a measure of speed
+		t.Fatal("scan of a FIFO did not return")
+	}
+	if r.code != exitFailure || strings.Count(r.stderr, "\n") != 2 || !strings.Contains(r.stderr, fifo+": not a regular file but a pipe") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "lines read: 188\n") {
+		t.Errorf("the file after the FIFO was not scanned:\n%s", r.stdout)
+	}
+}
+
+// One SIGTERM stops `scan -` while it waits on a silent standard input
+// (issue 15 item 3): the process ends by itself, exit 0, saying so.
+func TestScanStdinStopsOnSignal(t *testing.T) {
+	env := testEnv(t)
+	spool := t.TempDir()
+	env["TMPDIR"] = spool
+	var stderr lockedBuffer
+	cmd := exec.Command(os.Args[0], "scan", "--no-progress", "-")
+	cmd.Env = append(os.Environ(), envExec+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The spool file exists once scan reads standard input, after the
+	// signal handlers are in place.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(spool, "lamers-stdin-*")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("scan - never started spooling\n%s", stderr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil || !strings.Contains(stderr.String(), "scan stopped early") {
+			t.Errorf("exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(time.Minute): // a hang, not a measure of speed
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("scan - did not stop on SIGTERM\n%s", stderr.String())
 	}
 }

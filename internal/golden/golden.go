@@ -23,12 +23,27 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // Updating reports whether the tests run with -update.
 func Updating() bool { return *update }
 
+// rewriting reports whether the tests run with -update. Under CI=true it
+// fails t instead: a CI job that rewrote the golden files would pass every
+// comparison.
+func rewriting(t testing.TB) bool {
+	t.Helper()
+	if !*update {
+		return false
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("golden: -update is refused under CI=true, where it would make every comparison pass; rewrite the files outside CI and commit them")
+	}
+	return true
+}
+
 // Check compares got with the file at path. With -update it writes got to
-// path (creating its directory) instead. A missing file fails the test: a
-// golden comparison without its golden file must not pass.
+// path (creating its directory) instead; under CI=true -update fails the
+// test. A missing file fails the test: a golden comparison without its
+// golden file must not pass.
 func Check(t testing.TB, path string, got []byte) {
 	t.Helper()
-	if *update {
+	if rewriting(t) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatalf("golden: %v", err)
 		}
@@ -49,7 +64,8 @@ func Check(t testing.TB, path string, got []byte) {
 
 // Orphans fails t for every regular file in dir whose name is not in names:
 // a golden file whose input is gone is a comparison that silently stopped
-// running. With -update it removes them instead. dir must exist.
+// running. With -update it removes them instead (refused under CI=true, as
+// for Check). dir must exist.
 func Orphans(t testing.TB, dir string, names []string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -61,7 +77,7 @@ func Orphans(t testing.TB, dir string, names []string) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		if *update {
+		if rewriting(t) {
 			if err := os.Remove(path); err != nil {
 				t.Fatalf("golden: %v", err)
 			}

@@ -47,6 +47,7 @@ func withUpdate(t *testing.T, on bool) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Setenv("CI", "")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.golden")
 	withUpdate(t, false)
@@ -76,6 +77,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestOrphans(t *testing.T) {
+	t.Setenv("CI", "")
 	dir := t.TempDir()
 	for _, n := range []string{"kept.json", "gone.json"} {
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
@@ -99,6 +101,28 @@ func TestOrphans(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "kept.json")); err != nil {
 		t.Errorf("-update removed kept.json: %v", err)
+	}
+}
+
+// Under CI=true -update fails instead of rewriting or removing anything.
+func TestUpdateRefusedInCI(t *testing.T) {
+	t.Setenv("CI", "true")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.golden")
+	if err := os.WriteFile(path, []byte("a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withUpdate(t, true)
+	r := record(t, func(tb testing.TB) { Check(tb, path, []byte("changed\n")) })
+	if !r.fatal || !strings.Contains(r.errors[0], "CI=true") {
+		t.Errorf("Check: fatal %v, errors %q; want a fatal refusal", r.fatal, r.errors)
+	}
+	r = record(t, func(tb testing.TB) { Orphans(tb, dir, nil) })
+	if !r.fatal || !strings.Contains(r.errors[0], "CI=true") {
+		t.Errorf("Orphans: fatal %v, errors %q; want a fatal refusal", r.fatal, r.errors)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "a\n" {
+		t.Errorf("the golden file is now %q, %v; want it untouched", b, err)
 	}
 }
 

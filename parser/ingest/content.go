@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -37,21 +39,69 @@ type content struct {
 
 var gzipMagic = []byte{0x1f, 0x8b}
 
+// errGzipTruncated reports a compressed stream that ends before its end
+// marker and trailer: a .gz file copied while gzip was writing it, or cut
+// by a full disk. Its last line may be cut too ("#53" read as "#5"), so
+// the content is an error, and its partial last line is never parsed.
+var errGzipTruncated = errors.New("gzip: file truncated (the compressed data ends early)")
+
+// openRegular opens path for reading after making sure it is a regular
+// file: opening a FIFO waits for a writer, and reading one takes bytes from
+// it that no re-read finds again. O_NONBLOCK keeps a path swapped for a
+// FIFO after the Stat from waiting; the descriptor's own Stat refuses it.
+// (On a regular file O_NONBLOCK changes nothing.)
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // what the caller asked for
+		}
+		return nil, nil, err
+	}
+	if err := checkRegular(path, fi); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi, err = f.Stat(); err == nil {
+		err = checkRegular(path, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// checkRegular refuses what is not a regular file, naming what it is.
+func checkRegular(path string, fi os.FileInfo) error {
+	m := fi.Mode()
+	switch {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		return fmt.Errorf("%s: is a directory", path)
+	case m&os.ModeNamedPipe != 0:
+		return fmt.Errorf("%s: not a regular file but a pipe (feed it to 'lamers scan -' instead)", path)
+	case m&os.ModeSocket != 0:
+		return fmt.Errorf("%s: not a regular file but a socket", path)
+	case m&os.ModeDevice != 0:
+		return fmt.Errorf("%s: not a regular file but a device", path)
+	}
+	return fmt.Errorf("%s: not a regular file", path)
+}
+
 // openContent stats and classifies path. Compression is detected from the
 // magic bytes, not the file name.
 func openContent(path string) (*content, error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
-	}
 	c := &content{name: path, path: path, size: fi.Size(), mtime: fi.ModTime()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		c.dev, c.inode = uint64(st.Dev), st.Ino
@@ -61,28 +111,34 @@ func openContent(path string) (*content, error) {
 	if n == 2 && bytes.Equal(magic[:], gzipMagic) {
 		c.gzip, c.final = true, true
 	}
-	if !fi.Mode().IsRegular() {
-		// A FIFO or device can be read only once: spool it like stdin.
-		return nil, fmt.Errorf("%s: not a regular file (pipe it to 'lamers scan -')", path)
-	}
 	return c, nil
 }
 
 // spoolStdin copies r into a temporary file so that the stream can be
 // verified against checkpoints and re-read after a conflict like any file.
-func spoolStdin(r io.Reader, tmpDir string) (*content, error) {
+// It stops when ctx is done, also while r blocks (a pipe whose writer is
+// silent): the copy is then left to fail on its next write.
+func spoolStdin(ctx context.Context, r io.Reader, tmpDir string) (*content, error) {
 	f, err := os.CreateTemp(tmpDir, "lamers-stdin-*")
 	if err != nil {
 		return nil, fmt.Errorf("spool standard input: %w", err)
 	}
 	name := f.Name()
 	remove := func() { os.Remove(name) }
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		remove()
-		return nil, fmt.Errorf("spool standard input: %w", err)
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(f, ctxReader{ctx, r})
+		copied <- err
+	}()
+	select {
+	case err = <-copied:
+	case <-ctx.Done():
+		err = context.Cause(ctx)
 	}
-	if err := f.Close(); err != nil {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		remove()
 		return nil, fmt.Errorf("spool standard input: %w", err)
 	}
@@ -96,9 +152,22 @@ func spoolStdin(r io.Reader, tmpDir string) (*content, error) {
 	return c, nil
 }
 
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, context.Cause(r.ctx)
+	}
+	return r.r.Read(p)
+}
+
 // openAt returns the decompressed content from offset on.
 func (c *content) openAt(offset int64) (io.ReadCloser, error) {
-	f, err := os.Open(c.path)
+	f, _, err := openRegular(c.path)
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +183,20 @@ func (c *content) openAt(offset int64) (io.ReadCloser, error) {
 	zr, err := gzip.NewReader(bufio.NewReaderSize(&countingFile{File: f, n: &c.read}, 256<<10))
 	if err != nil {
 		f.Close()
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errGzipTruncated
+		}
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	rc := &gzipFile{Reader: zr, f: f}
 	if offset > 0 {
 		if n, err := io.CopyN(io.Discard, zr, offset); err != nil {
 			rc.Close()
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				return nil, fmt.Errorf("content ends at byte %d before offset %d", n, offset)
+			case errors.Is(err, errGzipTruncated):
+				return nil, err
 			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
@@ -144,6 +219,17 @@ func (f *countingFile) Read(p []byte) (int, error) {
 type gzipFile struct {
 	*gzip.Reader
 	f *os.File
+}
+
+// Read is gzip.Reader's, with a stream that ends early reported as
+// errGzipTruncated rather than io.ErrUnexpectedEOF, which readers of
+// content (io.ReadFull, the line reader) would take for a short file.
+func (g *gzipFile) Read(p []byte) (int, error) {
+	n, err := g.Reader.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errGzipTruncated
+	}
+	return n, err
 }
 
 func (g *gzipFile) Close() error {
@@ -193,7 +279,7 @@ func fingerprintOf(r io.Reader, final bool) (fp []byte, ok bool, err error) {
 func (c *content) tailHashes(offsets []int64) ([][]byte, error) {
 	out := make([][]byte, len(offsets))
 	if !c.gzip {
-		f, err := os.Open(c.path)
+		f, _, err := openRegular(c.path)
 		if err != nil {
 			return nil, err
 		}
@@ -231,6 +317,9 @@ func (c *content) tailHashes(offsets []int64) ([][]byte, error) {
 			if len(chunk) == 0 {
 				if err == io.EOF {
 					return out, nil
+				}
+				if errors.Is(err, errGzipTruncated) {
+					return nil, err
 				}
 				if err != nil {
 					return nil, fmt.Errorf("gzip: %w", err)

@@ -6,7 +6,9 @@
 // (named.log → named.log.0), copied or compressed (named.log.1.gz) is
 // recognised and resumed from its checkpoint; appended content is read from
 // where the last run stopped; a copytruncated or recreated file, whose bytes
-// differ, is a new stream.
+// differ, is a new stream. A file shorter than a checkpoint that matches
+// one of its prefix marks is a prefix of content already read and adds
+// nothing (prefix.go).
 //
 // Every batch of aggregated evidence is committed in the same SQLite
 // transaction as the checkpoint it advances, with a compare-and-swap on the
@@ -29,7 +31,12 @@
 //
 // Only complete lines are consumed from plain files (a writer may still be
 // finishing the last one). Compressed files and standard input are final:
-// a last line without a newline is consumed too.
+// a last line without a newline is consumed too. A compressed stream that
+// ends before its end marker (a .gz cut by a full disk or copied while
+// gzip wrote it) is an error for that file: its complete lines are
+// committed, the cut line after them is never parsed, and the checkpoint
+// stops before it, so the whole file read later adds exactly that line and
+// the rest.
 //
 // docs/exactly-once.md gives the whole argument, for scan and for tail.
 package ingest

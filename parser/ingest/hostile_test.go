@@ -217,3 +217,27 @@ func TestAggregateManyRows(t *testing.T) {
 		t.Fatalf("only %d rows: the row index is not used", len(want))
 	}
 }
+
+// TestScanKindCapAcrossBatches scans 200 lines of distinct forged rcodes
+// about one finding in batches of 10 lines: each batch passes its 10 kinds
+// (under the per-batch cap), and the store stops the finding's kinds at
+// store.MaxObservedKinds; every event is in the count, the summary tells
+// how many were counted without their kind.
+func TestScanKindCapAcrossBatches(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "named.log")
+	writeFile(t, log, forgedRcodes(200))
+	db := openDB(t, filepath.Join(dir, "lamers.db"))
+	sc := NewScanner(db, Options{Location: time.UTC, BatchLines: 10, chunkLines: 10})
+	var st Stats
+	if err := sc.ScanFile(context.Background(), log, &st); err != nil {
+		t.Fatal(err)
+	}
+	fs := findingsOf(t, db)
+	if len(fs) != 1 || len(fs[0].Observed) != store.MaxObservedKinds || fs[0].Count != 200 {
+		t.Fatalf("findings %+v, want one with %d kinds and 200 events", fs, store.MaxObservedKinds)
+	}
+	if st.CappedKinds != 200-store.MaxObservedKinds || st.ExtraKinds != 0 {
+		t.Errorf("%d events capped, %d extra; want %d, 0", st.CappedKinds, st.ExtraKinds, 200-store.MaxObservedKinds)
+	}
+}

@@ -80,10 +80,13 @@ func (lr *lineReader) next() (line []byte, overlong bool, err error) {
 			return trimCR(line), false, nil
 		}
 		if lr.eof {
+			if lr.err != nil {
+				// A read error ends the content: whatever follows the
+				// last complete line (a compressed stream cut inside a
+				// line) is never taken for a line.
+				return nil, false, lr.err
+			}
 			if lr.start == lr.end && !lr.skipping {
-				if lr.err != nil {
-					return nil, false, lr.err
-				}
 				return nil, false, io.EOF
 			}
 			if !lr.final {
@@ -140,7 +143,7 @@ func (lr *lineReader) fill() {
 	lr.end += n
 	if err != nil {
 		lr.eof = true
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		if !errors.Is(err, io.EOF) {
 			lr.err = err
 		}
 	}

@@ -9,4 +9,5 @@ const (
 	logKeyInode     = "inode"     // inode of a rotated file
 	logKeyOffset    = "offset"    // byte offset in the file
 	logKeyComponent = "component" // the library that wrote a message (nxadm/tail)
+	logKeyBackoff   = "backoff"   // the wait before the next commit while the store fails
 )

@@ -103,6 +103,10 @@ type Stats struct {
 	// ExtraKinds counts the events of evidence kinds past the first
 	// maxFindingKinds (16) of a finding in one batch: not stored.
 	ExtraKinds int64
+	// CappedKinds counts the events of evidence kinds the store did not add
+	// to their finding, which holds store.MaxObservedKinds already:
+	// counted in its count, not in its kinds (store.CommitResult).
+	CappedKinds int64
 	// IgnoredServers counts the evidence dropped because its server is in
 	// IgnoreServers.
 	IgnoredServers int64
@@ -149,7 +153,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string, st *Stats) error {
 // ScanReader ingests a stream (standard input). It is spooled to a
 // temporary file first so that it can be matched against checkpoints.
 func (s *Scanner) ScanReader(ctx context.Context, r io.Reader, st *Stats) error {
-	c, err := spoolStdin(r, s.opts.TempDir)
+	c, err := spoolStdin(ctx, r, s.opts.TempDir)
 	if err != nil {
 		return fmt.Errorf("scan -: %w", err)
 	}
@@ -171,19 +175,30 @@ func (s *Scanner) scanContent(ctx context.Context, c *content, st *Stats) error 
 	return fmt.Errorf("scan %s: gave up after %d conflicts with concurrent writers", c.name, maxConflicts)
 }
 
+// resumed is where a content continues: the checkpoint it resumes from (a
+// fresh one for content never seen), MaxCheckpointID when that was looked
+// up, or, when the content is a prefix of content already read
+// (prefixOf), the lines it holds: it adds nothing.
+type resumed struct {
+	base   store.Checkpoint
+	seen   int64
+	prefix bool
+	lines  int64
+}
+
 // resume finds the checkpoint this content continues, or a fresh one.
-func resume(ctx context.Context, sink Sink, c *content, fp []byte) (base store.Checkpoint, seen int64, err error) {
-	seen, err = sink.MaxCheckpointID(ctx)
+func resume(ctx context.Context, sink Sink, c *content, fp []byte) (r resumed, err error) {
+	r.seen, err = sink.MaxCheckpointID(ctx)
 	if err != nil {
-		return base, 0, err
+		return r, err
 	}
 	cands, err := sink.CheckpointsByFingerprint(ctx, fp)
 	if err != nil {
-		return base, 0, err
+		return r, err
 	}
-	base = store.Checkpoint{Fingerprint: fp}
+	r.base = store.Checkpoint{Fingerprint: fp}
 	if len(cands) == 0 {
-		return base, seen, nil
+		return r, nil
 	}
 	slices.SortFunc(cands, func(a, b store.Checkpoint) int { return int(a.Offset - b.Offset) })
 	offs := make([]int64, len(cands))
@@ -192,14 +207,16 @@ func resume(ctx context.Context, sink Sink, c *content, fp []byte) (base store.C
 	}
 	hashes, err := c.tailHashes(offs)
 	if err != nil {
-		return base, 0, err
+		return r, err
 	}
 	for i := len(cands) - 1; i >= 0; i-- {
 		if hashes[i] != nil && bytes.Equal(hashes[i], cands[i].TailHash) {
-			return cands[i], seen, nil
+			r.base = cands[i]
+			return r, nil
 		}
 	}
-	return base, seen, nil
+	r.lines, r.prefix, err = prefixOf(c, cands, hashes)
+	return r, err
 }
 
 // batch is one unit of work handed to the committer.
@@ -223,10 +240,15 @@ func (s *Scanner) scanOnce(ctx context.Context, c *content, st *Stats) error {
 		}
 		return nil
 	}
-	base, seen, err := resume(ctx, s.sink, c, fp)
+	r, err := resume(ctx, s.sink, c, fp)
 	if err != nil {
 		return err
 	}
+	if r.prefix {
+		st.AlreadyIngested += r.lines
+		return nil
+	}
+	base, seen := r.base, r.seen
 	st.AlreadyIngested += base.Lines
 
 	history := min(base.Offset, tailHashLen)
@@ -293,6 +315,7 @@ type chunkEnd struct {
 	incomplete bool  // the content ends in an unfinished line
 	err        error // a read error ends the content
 	last       bool
+	marks      []store.PrefixMark // prefix marks in the chunk (prefix.go)
 }
 
 const (
@@ -339,6 +362,7 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, res
 	if resumed {
 		lastState = line0 - 1
 	}
+	nextMark := markAfter(lr.off)
 	c := get()
 	for {
 		if c.lines == 0 && line0-lastState <= parser.ContextLines {
@@ -358,6 +382,10 @@ func (s *Scanner) readLoop(ctx context.Context, lr *lineReader, line0 int64, res
 		}
 		c.lines++
 		line0++
+		if lr.off >= nextMark {
+			c.marks = append(c.marks, store.PrefixMark{Offset: lr.off, Lines: line0, Hash: lr.tailHash()})
+			nextMark = markAfter(lr.off)
+		}
 		switch {
 		case overlong:
 			c.overlong++
@@ -403,6 +431,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	go s.readLoop(ctx, lr, base.Lines, len(base.State) > 0, chunks, free)
 
 	lines := base.Lines
+	marks := slices.Clone(base.Marks)
 	var bs Stats
 	var n int64 // lines in the batch being built
 	flush := func(m chunkEnd) error {
@@ -413,7 +442,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 			agg: agg,
 			next: store.Checkpoint{
 				Offset: m.off, TailHash: m.tail, Lines: lines, State: pool.stateful().p.State(),
-				Dev: c.dev, Inode: c.inode, Path: c.path,
+				Dev: c.dev, Inode: c.inode, Path: c.path, Marks: slices.Clone(marks),
 			},
 			stats: st,
 		}
@@ -434,6 +463,7 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 	for ch := range chunks {
 		m := ch.chunkEnd // the chunk is recycled once parsed
 		pool.parse(ch)
+		marks = append(marks, m.marks...)
 		n += m.lines
 		lines += m.lines
 		bs.Lines += m.lines
@@ -443,6 +473,13 @@ func (s *Scanner) parseLoop(ctx context.Context, c *content, base store.Checkpoi
 		}
 		switch {
 		case m.err != nil:
+			// The complete lines before the error are content like any
+			// other: commit them; the error ends the file.
+			if n > 0 {
+				if err := flush(m); err != nil {
+					return err
+				}
+			}
 			pool.wait()
 			return m.err
 		case m.last && n > 0:
@@ -498,6 +535,7 @@ func (s *Scanner) commitLoop(ctx context.Context, base store.Checkpoint, seen in
 		base = res.Checkpoint
 		st.add(&b.stats)
 		st.NewFindings += res.NewFindings
+		st.CappedKinds += res.CappedEvents
 		st.findings = union(st.findings, res.Findings)
 		st.UpdatedFindings = len(st.findings) - st.NewFindings
 	}
@@ -539,6 +577,7 @@ func (st *Stats) add(b *Stats) {
 	st.Incomplete += b.Incomplete
 	st.TimeReplaced += b.TimeReplaced
 	st.ExtraKinds += b.ExtraKinds
+	st.CappedKinds += b.CappedKinds
 	st.IgnoredServers += b.IgnoredServers
 	if st.FirstUnrecognised == "" && b.FirstUnrecognised != "" {
 		st.FirstUnrecognised, st.FirstUnrecognisedFile = b.FirstUnrecognised, b.FirstUnrecognisedFile

@@ -262,9 +262,10 @@ func (s *pacedSink) Commit(ctx context.Context, b store.Batch) (store.CommitResu
 	return res, nil
 }
 
-// checkpointOffset returns the furthest checkpoint offset stored in the
-// database at dbPath for the file at path (0 when there is none).
-func checkpointOffset(t *testing.T, dbPath, path string) int64 {
+// checkpointAt returns the furthest checkpoint stored in the database at
+// dbPath for the file at path (zero when there is none): its offset and
+// line count, and the events all findings hold.
+func checkpointAt(t *testing.T, dbPath, path string) (off, lines, events int64) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbPath)
@@ -281,11 +282,13 @@ func checkpointOffset(t *testing.T, dbPath, path string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var off int64
 	for _, cp := range cps {
-		off = max(off, cp.Offset)
+		if cp.Offset > off {
+			off, lines = cp.Offset, cp.Lines
+		}
 	}
-	return off
+	events, _ = totals(t, db)
+	return off, lines, events
 }
 
 // killedBySIGKILL fails t unless cmd, waited for, died by SIGKILL: a scan
@@ -354,9 +357,13 @@ func TestScanSIGKILL(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		killedBySIGKILL(t, cmd, what, &stderr)
-		got := checkpointOffset(t, killed, log)
-		t.Logf("%s: checkpoint at byte %d of %d", what, got, size)
+		got, covered, events := checkpointAt(t, killed, log)
+		t.Logf("%s: checkpoint at byte %d of %d, line %d; %d events stored", what, got, size, covered, events)
 		switch {
+		case events != covered:
+			// Every line of the log is one event: the counts and the
+			// checkpoint are one transaction, whenever the kill came.
+			t.Fatalf("%s: %d events stored, but the checkpoint covers %d lines", what, events, covered)
 		case got < last || got < reported:
 			t.Fatalf("%s: checkpoint at byte %d, before the %d committed earlier", what, got, max(last, reported))
 		case after > 0 && (got <= last || got >= size):

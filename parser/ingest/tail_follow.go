@@ -28,6 +28,52 @@ type follower struct {
 
 	reported string // last state reported for the path ("-" none yet, "" following)
 	scanner  *Scanner
+
+	// The store's state as commits found it: while they fail (a full
+	// disk), the next is tried at retryAt, after a back-off that doubles
+	// from minBackoff to maxBackoff; the failure and the recovery are
+	// logged once each.
+	failing bool
+	backoff time.Duration
+	retryAt time.Time
+}
+
+// The back-off of commits while the store fails.
+const (
+	minBackoff = time.Second
+	maxBackoff = time.Minute
+)
+
+// errBackingOff is commitStream's answer while the back-off runs.
+var errBackingOff = errors.New("the store failed: waiting before the next commit")
+
+// commitStream commits what s consumed, unless the store failed and the
+// back-off has not run out. It logs a failure once, when commits start to
+// fail, and once when they work again; errReplaced and errBackingOff are
+// the caller's to handle.
+func (f *follower) commitStream(ctx context.Context, s *stream) error {
+	if f.failing && f.t.now().Before(f.retryAt) {
+		return errBackingOff
+	}
+	err := s.commit(ctx, false)
+	switch {
+	case err == nil || errors.Is(err, errReplaced):
+		if f.failing {
+			f.failing = false
+			f.t.log.Info("tail: commits work again", logKeyPath, f.src.Path, logKeyBackoff, f.backoff)
+		}
+	case !f.failing:
+		f.failing, f.backoff = true, minBackoff
+		f.t.log.Error("tail: commit failed; retrying with a back-off of up to a minute, logged again when it works",
+			logKeyPath, f.src.Path, logKeyErr, err)
+	default:
+		f.backoff = min(2*f.backoff, maxBackoff)
+		f.t.log.Debug("tail: commit failed again", logKeyPath, f.src.Path, logKeyErr, err, logKeyBackoff, f.backoff)
+	}
+	if f.failing {
+		f.retryAt = f.t.now().Add(f.backoff)
+	}
+	return err
 }
 
 func (t *Tailer) newFollower(src Source, firstSight bool) *follower {
@@ -229,8 +275,8 @@ func (s *stream) same(fi os.FileInfo) bool {
 // check looks at the path, then reads every file to its end.
 func (f *follower) check(ctx context.Context) {
 	fi, err := os.Stat(f.src.Path)
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", f.src.Path)
+	if err == nil {
+		err = checkRegular(f.src.Path, fi)
 	}
 	switch {
 	case err == nil:
@@ -368,12 +414,8 @@ func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
 		if !s.full() {
 			return false
 		}
-		if err := s.commit(ctx, false); err != nil {
-			if errors.Is(err, errReplaced) {
-				return true
-			}
-			f.t.log.Error("tail: commit", logKeyPath, s.src.Path, logKeyErr, err)
-			return false
+		if err := f.commitStream(ctx, s); err != nil {
+			return errors.Is(err, errReplaced) // others are logged by commitStream
 		}
 	}
 }
@@ -386,11 +428,9 @@ func (f *follower) flushAll(ctx context.Context) {
 			break
 		}
 		s.resynced = false
-		if err := s.commit(ctx, false); err != nil {
+		if err := f.commitStream(ctx, s); err != nil {
 			if errors.Is(err, errReplaced) {
 				f.replaced(ctx)
-			} else {
-				f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
 			}
 			break
 		}
@@ -404,9 +444,7 @@ func (f *follower) flushAll(ctx context.Context) {
 		}
 	}
 	for _, s := range f.old {
-		if err := s.commit(ctx, false); err != nil && !errors.Is(err, errReplaced) {
-			f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
-		}
+		f.commitStream(ctx, s)
 	}
 }
 
@@ -483,9 +521,7 @@ func (f *follower) loop(stop <-chan struct{}) {
 // again: SIGHUP.
 func (f *follower) reopen(ctx context.Context) {
 	if s := f.cur; s != nil {
-		if err := s.commit(ctx, false); err != nil {
-			f.t.log.Error("tail: commit", logKeyPath, f.src.Path, logKeyErr, err)
-		}
+		f.commitStream(ctx, s)
 		if fi, err := os.Stat(f.src.Path); err == nil && s.same(fi) && !s.pending() {
 			s.close()
 			f.cur = nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -39,8 +40,10 @@ type stream struct {
 	base store.Checkpoint // as last committed or resumed
 	seen int64            // MaxCheckpointID when base was looked up
 
-	pos      int64  // content consumed (≥ base.Offset)
-	tail     []byte // hash of the bytes before pos, when tailOK
+	pos      int64              // content consumed (≥ base.Offset)
+	marks    []store.PrefixMark // prefix marks up to pos (prefix.go)
+	nextMark int64              // where the next one is due
+	tail     []byte             // hash of the bytes before pos, when tailOK
 	tailOK   bool
 	lines    int64
 	window   []byte // the raw bytes before pos (≥ min(pos, tailHashLen)), when windowOK
@@ -68,18 +71,9 @@ type stream struct {
 
 // openStream pins the file at path.
 func (t *Tailer) openStream(src Source, startAtEnd bool) (*stream, error) {
-	f, err := os.Open(src.Path)
+	f, fi, err := openRegular(src.Path)
 	if err != nil {
 		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", src.Path)
 	}
 	// A read probe: a file that can be opened but not read (EIO, EISDIR)
 	// is reported now rather than on every pass.
@@ -162,11 +156,15 @@ func (s *stream) identify(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	base, seen, err := resume(ctx, s.t.sink, s.c, fp)
-	if err != nil {
+	r, err := resume(ctx, s.t.sink, s.c, fp)
+	if err != nil || r.prefix {
+		// A prefix of content read already: nothing to read until it
+		// grows past it; identified again on the next pass.
 		return err
 	}
-	s.fp, s.base, s.seen = fp, base, seen
+	base := r.base
+	s.fp, s.base, s.seen = fp, base, r.seen
+	s.marks, s.nextMark = slices.Clone(base.Marks), markAfter(base.Offset)
 	s.pos, s.lines, s.tail, s.tailOK, s.windowOK = base.Offset, base.Lines, base.TailHash, true, false
 	if base.ID == 0 {
 		s.tail = hashBytes(nil)
@@ -301,6 +299,7 @@ func (s *stream) catchUp(ctx context.Context) (read bool, err error) {
 		read = true
 		s.pos, s.tail = lr.boundary()
 		s.tailOK, s.windowOK = true, false
+		s.mark()
 	}
 	// A partial overlong line moves the boundary back to its start.
 	s.pos, s.tail = lr.boundary()
@@ -340,7 +339,16 @@ func (s *stream) consume(text string, end int64) (bool, error) {
 	s.pos, s.tailOK = end, false
 	s.lastGrowth = s.t.now()
 	s.addLine(trimCR(line), len(line) > maxLine)
+	s.mark()
 	return true, nil
+}
+
+// mark takes a prefix mark at the position when one is due.
+func (s *stream) mark() {
+	if s.pos >= s.nextMark {
+		s.marks = append(s.marks, store.PrefixMark{Offset: s.pos, Lines: s.lines, Hash: s.tailHash()})
+		s.nextMark = markAfter(s.pos)
+	}
 }
 
 // verify checks that the file still holds the content read: the same first
@@ -394,7 +402,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 		SeenMaxID: s.seen,
 		Next: store.Checkpoint{
 			Offset: s.pos, TailHash: s.tailHash(), Lines: s.lines, State: s.p.State(),
-			Dev: s.dev, Inode: s.ino, Path: s.src.Path,
+			Dev: s.dev, Inode: s.ino, Path: s.src.Path, Marks: slices.Clone(s.marks),
 		},
 		Counts: parts{s.agg}.counts(),
 	}
@@ -412,6 +420,7 @@ func (s *stream) commit(ctx context.Context, force bool) error {
 	s.base = res.Checkpoint
 	st, n, since := s.st, s.n, s.since
 	st.NewFindings = res.NewFindings
+	st.CappedKinds = res.CappedEvents
 	s.agg, s.st, s.n, s.since = newAggregate(), Stats{}, 0, time.Time{}
 	s.t.committed(TailCommit{Path: s.src.Path, Lines: int64(n), Offset: s.pos, Since: since, Stats: st})
 	return nil

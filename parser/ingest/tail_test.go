@@ -195,10 +195,15 @@ func TestTailCopytruncate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		refill int // lines written after the truncation before the tailer looks
+		// lines written after the copy and read by the tailer before the
+		// truncation: the copy is shorter than what was read, a prefix
+		// that adds nothing (issue 11 item 3)
+		afterCopy int
 	}{
-		{"slow refill", 10},
-		{"fast refill past the old offset", 300},
-		{"refill to a complete first line only", 1},
+		{"slow refill", 10, 0},
+		{"fast refill past the old offset", 300, 0},
+		{"refill to a complete first line only", 1, 0},
+		{"the tailer read past the copy", 3, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -215,13 +220,17 @@ func TestTailCopytruncate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.afterCopy > 0 {
+				w.write(tc.afterCopy)
+				tl.Step(ctx)
+			}
 			writeFile(t, log+".1", string(data))
 			if err := os.Truncate(log, 0); err != nil {
 				t.Fatal(err)
 			}
 			w.write(tc.refill) // O_APPEND: written from offset 0
 			tl.Step(ctx)
-			want := int64(120 + tc.refill)
+			want := int64(120 + tc.afterCopy + tc.refill)
 			wantTotal(t, db, want, "after the truncation")
 			w.write(7)
 			tl.Step(ctx)

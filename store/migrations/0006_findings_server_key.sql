@@ -1,0 +1,13 @@
+-- 0006_findings_server_key: the findings' report order in SQL.
+--
+-- Reports list findings by zone, server, port and bucket, servers in
+-- numeric order with IPv4 before IPv6 (netip.Addr.Compare). server holds the
+-- address as text, whose order is not that; server_key holds it as bytes
+-- whose order is (store.serverKey): 0x04 and the 4 bytes of an IPv4
+-- address, or 0x06, the 16 bytes of an IPv6 address and its zone. Commit
+-- and Attribute write it with every new finding; the rows already there
+-- are filled in by the same migration, in Go (migrate.go, goSteps), since
+-- SQL cannot parse an IPv6 address. With it, a report streams rows in order
+-- (ORDER BY zone, server_key, port, bucket) instead of loading and sorting
+-- every finding.
+ALTER TABLE findings ADD COLUMN server_key BLOB NOT NULL DEFAULT x'';
