@@ -1,4 +1,4 @@
--- 0005_run: the schedule of `lamers run`'s steps and its write probe.
+-- 0007_run: the schedule of `lamers run`'s steps and its write probe.
 --
 -- Times are INTEGER unix nanoseconds, UTC; NULL where "never".
 
