@@ -135,8 +135,10 @@ func New(st Store, opts Options) *Monitor {
 func (mon *Monitor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", mon.serveHealth)
+	// A collector that fails (the process metrics where /proc/stat is
+	// hidden) is logged; the others are still served.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(mon.m.reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(mon.log.Handler(), slog.LevelError)}))
+		ErrorLog: slog.NewLogLogger(mon.log.Handler(), slog.LevelError), ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
 

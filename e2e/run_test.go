@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The daemon: "lamers run" follows BIND's file channel and Unbound's
+// logfile while the resolvers write them, verifies every few seconds
+// against the lab's tree, and serves /healthz and /metrics on the
+// namespace's loopback; meanwhile "cron" runs scan, run --once and report
+// on the same database. The stage (testRun) checks the verdicts, the
+// endpoints, a SIGHUP that adds a source, and a SIGTERM after which a
+// catch-up scan finds nothing left to read.
+
+// runListen is where the daemon serves, inside the namespace.
+const runListen = "127.0.0.1:9716"
+
+// runDaemon is the daemon and the cron jobs beside it.
+type runDaemon struct {
+	db, cfg string
+	p       *proc
+	err     error
+
+	stopCron chan struct{}
+	cronDone chan struct{}
+	cron     []cronRun // valid once cronDone is closed
+}
+
+// cronRun is one command the "cron" loop ran.
+type cronRun struct {
+	args   []string
+	code   int
+	stderr string
+	err    error
+}
+
+// writeRunConfig writes the daemon's configuration, following sources.
+func (l *lab) writeRunConfig(path string, sources ...string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[resolver]\nroot_hints = %q\n\n[tail]\nfrom_start = true\n\n", l.hints)
+	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = \"0s\"\n", runListen)
+	for _, s := range sources {
+		fmt.Fprintf(&b, "\n[[sources]]\npath = %q\n", s)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// startRun starts the daemon and the cron loop before the queries.
+func (l *lab) startRun(t *testing.T) *runDaemon {
+	t.Helper()
+	dir := filepath.Join(l.dir, "db")
+	os.MkdirAll(dir, 0o755)
+	rd := &runDaemon{db: filepath.Join(dir, "run.db"), cfg: filepath.Join(dir, "run.toml"),
+		stopCron: make(chan struct{}), cronDone: make(chan struct{})}
+	if l.lamers == "" {
+		rd.err = errors.New("lamers did not build")
+		close(rd.cronDone)
+		return rd
+	}
+	if rd.err = l.writeRunConfig(rd.cfg, l.bindFull, l.unboundLog); rd.err != nil {
+		close(rd.cronDone)
+		return rd
+	}
+	cmd := l.lamersCmd(context.Background(), rd.db, "--config", rd.cfg, "run")
+	if rd.p, rd.err = daemons.startCmd("lamers-run", filepath.Join(dir, "run.out"), cmd); rd.err != nil {
+		close(rd.cronDone)
+		return rd
+	}
+	go l.cronLoop(rd)
+	return rd
+}
+
+// cronLoop runs what cron would on the daemon's database, one command
+// after another, until stopCron (at most 200 commands).
+func (l *lab) cronLoop(rd *runDaemon) {
+	defer close(rd.cronDone)
+	jobs := [][]string{
+		{"scan", "--no-progress", l.bindFull, l.unboundLog},
+		{"run", "--once"},
+		{"report", "--format", "json"},
+	}
+	for i := 0; i < 200; i++ {
+		select {
+		case <-rd.stopCron:
+			return
+		case <-time.After(200 * time.Millisecond): // a cron job every so often, not a synchronisation
+		}
+		args := append([]string{"--config", rd.cfg}, jobs[i%len(jobs)]...)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := l.lamersCmd(ctx, rd.db, args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		err := cmd.Run()
+		cancel()
+		r := cronRun{args: args, stderr: stderr.String()}
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else {
+			r.err = err
+		}
+		rd.cron = append(rd.cron, r)
+	}
+}
+
+// eventsByServer sums the events of the findings by server address: what
+// zone attribution leaves unchanged.
+func eventsByServer(fs []finding) map[string]int64 {
+	out := map[string]int64{}
+	for _, f := range fs {
+		out[f.Server] += f.Count
+	}
+	return out
+}
+
+// verified reports whether every finding has its zone and a verdict.
+func verified(fs []finding) bool {
+	for _, f := range fs {
+		if f.Zone == "" || f.Status == "new" {
+			return false
+		}
+	}
+	return len(fs) > 0
+}
+
+// waitRun polls the daemon's database until its events per server are
+// want's and, with verify, every finding is verified; it returns the last
+// report.
+func (l *lab) waitRun(t *testing.T, rd *runDaemon, want map[string]int64, verify bool) []finding {
+	t.Helper()
+	var fs []finding
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		fs = l.report(t, rd.db)
+		if cmp.Equal(want, eventsByServer(fs)) && (!verify || verified(fs)) {
+			return fs
+		}
+		time.Sleep(500 * time.Millisecond) // polling another process's commits
+	}
+	t.Fatalf("after 2 minutes: events by server (-want +run):\n%s\nverified: %v\n%s",
+		cmp.Diff(want, eventsByServer(fs)), verified(fs), rd.p.tail())
+	return nil
+}
+
+// getURL returns the status and body of GET url.
+func getURL(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// endCron stops the cron loop once the resolvers are done writing.
+func (rd *runDaemon) endCron() {
+	close(rd.stopCron)
+	<-rd.cronDone
+}
+
+func (l *lab) testRun(t *testing.T, rd *runDaemon) {
+	l.needs(t, "scan", "report", "run")
+	if rd.err != nil {
+		t.Fatal(rd.err)
+	}
+	if rd.p.exited() {
+		t.Fatalf("lamers run exited early (%v):\n%s", rd.p.err, rd.p.tail())
+	}
+	t.Run("cron", func(t *testing.T) { checkCron(t, rd) })
+
+	want := eventsByServer(l.report(t, l.scanDB(t, "scan-run", l.bindFull, l.unboundLog)))
+	checkVerified(t, l.waitRun(t, rd, want, true))
+
+	code, body := getURL(t, "http://"+runListen+"/healthz")
+	if code != 200 || !bytes.HasPrefix(body, []byte("ok\n")) {
+		t.Errorf("/healthz = %d:\n%s", code, body)
+	}
+	code, body = getURL(t, "http://"+runListen+"/metrics")
+	check := exec.Command("promtool", "check", "metrics")
+	check.Stdin = bytes.NewReader(body)
+	if out, err := check.CombinedOutput(); code != 200 || err != nil {
+		t.Errorf("/metrics = %d, promtool check metrics: %v\n%s\n%s", code, err, out, body)
+	}
+	for _, s := range []string{`lamers_findings{status="lame"} `, `lamers_tail_lines_read_total{source="` + l.bindFull + `"} `,
+		`lamers_step_runs_total{result="ok",step="verify"} `} {
+		if !bytes.Contains(body, []byte(s)) {
+			t.Errorf("/metrics lacks %s", s)
+		}
+	}
+
+	// SIGHUP: a third source, BIND's other file channel, read from its
+	// start (tail.from_start).
+	if err := l.writeRunConfig(rd.cfg, l.bindFull, l.unboundLog, l.bindISO); err != nil {
+		t.Fatal(err)
+	}
+	rd.p.cmd.Process.Signal(syscall.SIGHUP)
+	want = eventsByServer(l.report(t, l.scanDB(t, "scan-run-hup", l.bindFull, l.unboundLog, l.bindISO)))
+	l.waitRun(t, rd, want, false)
+	if out, _ := os.ReadFile(rd.p.out); !bytes.Contains(out, []byte(`msg="tail: following" path=`+l.bindISO)) {
+		t.Errorf("no sign of the new source after SIGHUP:\n%s", rd.p.tail())
+	}
+
+	rd.p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-rd.p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("lamers run did not exit within 60s of SIGTERM:\n%s", rd.p.tail())
+	}
+	if rd.p.err != nil {
+		t.Errorf("lamers run after SIGTERM: %v, want exit 0:\n%s", rd.p.err, rd.p.tail())
+	}
+	out, _ := l.lamersRun(t, rd.db, []int{0}, "scan", "--no-progress", l.bindFull, l.unboundLog, l.bindISO)
+	if !bytes.Contains(out, []byte("lines read: 0\n")) {
+		t.Errorf("the catch-up scan read lines the daemon had not stored:\n%s", out)
+	}
+	if got := eventsByServer(l.report(t, rd.db)); !cmp.Equal(want, got) {
+		t.Errorf("events by server after the stop (-scan +run):\n%s", cmp.Diff(want, got))
+	}
+	if log, _ := os.ReadFile(rd.p.out); bytes.Contains(log, []byte("database is locked")) {
+		t.Errorf("the daemon met a locked database:\n%s", log)
+	}
+}
+
+// checkCron wants every command run beside the daemon to have succeeded
+// and none to have met a locked or busy database.
+func checkCron(t *testing.T, rd *runDaemon) {
+	if len(rd.cron) < 6 {
+		t.Errorf("only %d cron commands ran beside the daemon", len(rd.cron))
+	}
+	for _, r := range rd.cron {
+		if r.err != nil || r.code != 0 || strings.Contains(r.stderr, "locked") || strings.Contains(r.stderr, "busy") {
+			t.Errorf("lamers %s: exit %d (%v)\n%s", strings.Join(r.args, " "), r.code, r.err, r.stderr)
+		}
+	}
+}
