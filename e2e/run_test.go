@@ -246,6 +246,7 @@ func checkCron(t *testing.T, rd *runDaemon) {
 	if len(rd.cron) < 6 {
 		t.Errorf("only %d cron commands ran beside the daemon", len(rd.cron))
 	}
+	t.Logf("%d cron commands ran beside the daemon", len(rd.cron))
 	for _, r := range rd.cron {
 		if r.err != nil || r.code != 0 || strings.Contains(r.stderr, "locked") || strings.Contains(r.stderr, "busy") {
 			t.Errorf("lamers %s: exit %d (%v)\n%s", strings.Join(r.args, " "), r.code, r.err, r.stderr)

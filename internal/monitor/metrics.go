@@ -25,7 +25,7 @@ const (
 	nameStepRuns          = "lamers_step_runs_total"
 	nameStepLastSuccess   = "lamers_step_last_success_timestamp_seconds"
 	nameDatabaseWritable  = "lamers_database_writable"
-	nameSummaryDuration   = "lamers_summary_read_duration_seconds"
+	nameTablesReadDuration   = "lamers_tables_read_duration_seconds"
 )
 
 // Label names.
@@ -88,7 +88,7 @@ func newMetrics() *metrics {
 			Help: "Unix time the last successful run of each step ended, by any process on the database."}, []string{labelStep}),
 		dbWritable: prometheus.NewGauge(prometheus.GaugeOpts{Name: nameDatabaseWritable,
 			Help: "1 when the last write probe of the database succeeded, else 0."}),
-		summaryDuration: prometheus.NewGauge(prometheus.GaugeOpts{Name: nameSummaryDuration,
+		summaryDuration: prometheus.NewGauge(prometheus.GaugeOpts{Name: nameTablesReadDuration,
 			Help: "Seconds the last read of the tables' summary took (it runs after steps and about once a minute, never per scrape)."}),
 	}
 	m.reg.MustRegister(m.linesRead, m.linesRecognised, m.linesUnrecognised, m.tailLag, m.tailBehind, m.sourceUp,
