@@ -11,21 +11,21 @@ import (
 // the lamers_ namespace, counters end in _total, units are base units
 // (seconds, bytes) named in the name.
 const (
-	nameLinesRead         = "lamers_tail_lines_read_total"
-	nameLinesRecognised   = "lamers_tail_lines_recognised_total"
-	nameLinesUnrecognised = "lamers_tail_lines_unrecognised_total"
-	nameTailLag           = "lamers_tail_lag_seconds"
-	nameTailBehind        = "lamers_tail_behind_bytes"
-	nameSourceUp          = "lamers_tail_source_up"
-	nameFindings          = "lamers_findings"
-	nameNeedsHuman        = "lamers_findings_needs_human"
-	nameProbeRounds       = "lamers_verify_probe_rounds_total"
-	nameMessages          = "lamers_notify_messages"
-	nameStepDuration      = "lamers_step_duration_seconds"
-	nameStepRuns          = "lamers_step_runs_total"
-	nameStepLastSuccess   = "lamers_step_last_success_timestamp_seconds"
-	nameDatabaseWritable  = "lamers_database_writable"
-	nameTablesReadDuration   = "lamers_tables_read_duration_seconds"
+	nameLinesRead          = "lamers_tail_lines_read_total"
+	nameLinesRecognised    = "lamers_tail_lines_recognised_total"
+	nameLinesUnrecognised  = "lamers_tail_lines_unrecognised_total"
+	nameTailLag            = "lamers_tail_lag_seconds"
+	nameTailBehind         = "lamers_tail_behind_bytes"
+	nameSourceUp           = "lamers_tail_source_up"
+	nameFindings           = "lamers_findings"
+	nameNeedsHuman         = "lamers_findings_needs_human"
+	nameProbeRounds        = "lamers_verify_probe_rounds_total"
+	nameMessages           = "lamers_notify_messages"
+	nameStepDuration       = "lamers_step_duration_seconds"
+	nameStepRuns           = "lamers_step_runs_total"
+	nameStepLastSuccess    = "lamers_step_last_success_timestamp_seconds"
+	nameDatabaseWritable   = "lamers_database_writable"
+	nameTablesReadDuration = "lamers_tables_read_duration_seconds"
 )
 
 // Label names.
