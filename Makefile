@@ -43,6 +43,7 @@ vet:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./parser/ ./store/ ./resolver/
 	./bench/run.sh
+	./bench/daemon.sh
 
 # Short fuzzing of every fuzz target of every package. go test -fuzz runs
 # one target at a time, so the targets are listed with go test -list: a

@@ -45,6 +45,8 @@ func main() {
 	command := flag.String("command", "tail", "the lamers command measured: tail or run")
 	files := flag.Int("files", 1, "log files followed, the lines spread over them")
 	idleRate := flag.Int("rate", 100, "lines/s per file in -mode idle")
+	targetCPU := flag.Float64("target-cpu", 0, "in -mode idle, print MISSED above this CPU (% of one core; 0: no target)")
+	targetRSS := flag.Float64("target-rss", 0, "in -mode idle, print MISSED above this mean RSS (MB; 0: no target)")
 	flag.Parse()
 	if *command != "tail" && *command != "run" || *files < 1 {
 		fmt.Fprintln(os.Stderr, "tailbench: -command is tail or run, -files at least 1")
@@ -77,6 +79,12 @@ func main() {
 		if res, err = setup.runAt(*idleRate**files, *dur); err == nil {
 			fmt.Printf("lamers %s, %d file(s) at %d lines/s each: CPU %.2f%% of one core, RSS %.1f MB (peak %.1f MB)\n",
 				*command, *files, *idleRate, res.cpu*100, res.rss, res.hwm)
+			if *targetCPU > 0 && res.cpu*100 > *targetCPU {
+				fmt.Printf("MISSED: CPU %.2f%% > %.2f%%\n", res.cpu*100, *targetCPU)
+			}
+			if *targetRSS > 0 && res.rss > *targetRSS {
+				fmt.Printf("MISSED: RSS %.1f MB > %.1f MB\n", res.rss, *targetRSS)
+			}
 		}
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
