@@ -65,17 +65,6 @@ type Composer interface {
 	Compose(data MessageData) (Letter, error)
 }
 
-// Transport hands letters to a relay: SMTP or a local sendmail. Open is
-// called once before the first message of a sending run; an error that
-// matches ErrTLSUnavailable ends the run (an unusable relay setting),
-// others make every message of the run deferred. Send never fails: it
-// reports a Delivery. Close ends the session.
-type Transport interface {
-	Open(ctx context.Context) error
-	Send(ctx context.Context, l *Letter) Delivery
-	Close(ctx context.Context) error
-}
-
 // Override is a [[notify.override]]: the operator's last-resort address
 // for a zone and the zones below it.
 type Override struct {

@@ -54,7 +54,7 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if !r.opened {
 		r.opened = true
 		if err := r.n.Transport.Open(ctx); err != nil {
-			if errors.Is(err, ErrTLSUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrTLSUnavailable) || errors.Is(err, ErrAuthFailed) || ctx.Err() != nil {
 				return errorf("relay: %w", err)
 			}
 			r.relayErr = err
@@ -87,7 +87,20 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if r.relayErr == nil {
 		d = r.send(ctx, l)
 	}
-	return r.finish(ctx, m, msg, d)
+	if err := r.finish(ctx, m, msg, d); err != nil {
+		return err
+	}
+	if d.Err != nil {
+		// The transport can send nothing more in this run: the later
+		// messages are recorded deferred without being handed over. A
+		// relay that refuses our envelope sender is a setting to fix, not
+		// a recipient's fault: the run stops and says so.
+		r.relayErr = d.Err
+		if errors.Is(d.Err, ErrSenderRejected) {
+			return errorf("relay: %w", d.Err)
+		}
+	}
+	return nil
 }
 
 // send hands l over under Hold's context: the first stop signal lets it

@@ -215,6 +215,64 @@ func TestRelayFailures(t *testing.T) {
 	}
 }
 
+// Refused credentials end the run like a missing STARTTLS: nothing is
+// recorded, the run says why.
+func TestRelayRefusesCredentials(t *testing.T) {
+	tn := newTestNotifier(t, nil)
+	seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1"})
+	tn.transport.openErr = fmt.Errorf("notify: smtp 127.0.0.1:587: %w: 535 5.7.8 authentication failed", ErrAuthFailed)
+	if _, err := tn.Run(context.Background(), Options{Send: true}); !errors.Is(err, ErrAuthFailed) {
+		t.Errorf("Run = %v, want ErrAuthFailed", err)
+	}
+	if got := outbox(t, tn.db); len(got) != 0 {
+		t.Errorf("outbox %v, want nothing", got)
+	}
+}
+
+// A transport that can send nothing more (Delivery.Err) gets no more
+// letters in the run: the later messages are recorded deferred without
+// being handed over. A refused envelope sender also ends the run with the
+// error, after recording what was handed over.
+func TestTransportGivesUp(t *testing.T) {
+	lost := errors.New("notify: smtp 127.0.0.1:25: connection lost")
+	for _, tt := range []struct {
+		name    string
+		err     error
+		wantErr error
+	}{
+		{"connection lost", lost, nil},
+		{"sender refused", fmt.Errorf("notify: smtp 127.0.0.1:25: 550 5.7.1 not our customer: %w", ErrSenderRejected), ErrSenderRejected},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tn := newTestNotifier(t, nil)
+			ids := seed(t, tn.db,
+				spec{zone: "a.example.", server: "192.0.2.1", confirmed: 9 * day},
+				spec{zone: "b.example.", server: "192.0.2.2", confirmed: 8 * day},
+				spec{zone: "c.example.", server: "192.0.2.3", confirmed: 7 * day})
+			tn.transport.result = func(*Letter) Delivery {
+				return Delivery{Result: ResultDeferred, Code: 550, Detail: "gave up", Err: tt.err}
+			}
+			rep, err := tn.Run(context.Background(), Options{Send: true})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Run = %v, want %v", err, tt.wantErr)
+			}
+			if len(tn.transport.sent) != 1 {
+				t.Errorf("handed over %d letters, want 1", len(tn.transport.sent))
+			}
+			want := []string{fmt.Sprintf("hostmaster@a.example deferred %v", ids[:1])}
+			if tt.wantErr == nil {
+				want = append(want, fmt.Sprintf("hostmaster@b.example deferred %v", ids[1:2]), fmt.Sprintf("hostmaster@c.example deferred %v", ids[2:]))
+			}
+			if diff := cmp.Diff(want, outbox(t, tn.db)); diff != "" {
+				t.Errorf("outbox (-want +got):\n%s", diff)
+			}
+			if tt.wantErr == nil && len(rep.Messages) == 3 && !strings.Contains(rep.Messages[2].Delivery.Detail, "connection lost") {
+				t.Errorf("last message %+v, want deferred naming the lost connection", rep.Messages[2])
+			}
+		})
+	}
+}
+
 // A template that fails stops the run before anything is handed over.
 func TestComposeFails(t *testing.T) {
 	tn := newTestNotifier(t, nil)

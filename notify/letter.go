@@ -1,0 +1,298 @@
+package notify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lamers-dev/lamers/notify/bounce"
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Letter is one composed message, ready to hand to a transport. Its
+// header values are plain text; the transport encodes them.
+type Letter struct {
+	// Token identifies the message: in EnvelopeFrom, MessageID,
+	// ListUnsubscribe and the X-Lamers-Token header.
+	Token string
+	// EnvelopeFrom is the VERP envelope sender LOCAL+TOKEN@DOMAIN.
+	EnvelopeFrom string
+	// From and ReplyTo are addresses with an optional display name
+	// (RFC 5322 §3.4); ReplyTo may be empty.
+	From    string
+	ReplyTo string
+	// To is the recipient's address, without display name.
+	To      string
+	Subject string
+	// MessageID is "<lamers.TOKEN@DOMAIN>".
+	MessageID string
+	Date      time.Time
+	// ListUnsubscribe is the List-Unsubscribe value,
+	// "<mailto:LOCAL+TOKEN-unsubscribe@DOMAIN>".
+	ListUnsubscribe string
+	// Text and HTML are the plain-text and HTML parts.
+	Text string
+	HTML string
+}
+
+// bounceAddress is notify.bounce_address split: LOCAL@DOMAIN.
+type bounceAddress struct {
+	local, domain string
+}
+
+// unsubscribeSuffix ends the local part of the List-Unsubscribe address.
+const unsubscribeSuffix = "-unsubscribe"
+
+// maxPath is the longest address an SMTP path holds (RFC 5321 §4.5.3.1.3:
+// 256 octets with the angle brackets).
+const maxPath = 254
+
+// parseBounceAddress checks notify.bounce_address: one '@', a local part
+// that is an RFC 5322 dot-atom of ASCII without '+' (the VERP separator),
+// a domain of at least two LDH labels; the longest address made from it
+// must fit an SMTP path.
+func parseBounceAddress(s string) (bounceAddress, error) {
+	fail := func(format string, args ...any) (bounceAddress, error) {
+		return bounceAddress{}, fmt.Errorf("notify: bounce_address %s: %s", quoteText(s), fmt.Sprintf(format, args...))
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	switch {
+	case s == "":
+		return fail("empty")
+	case !ok || strings.Contains(domain, "@"):
+		return fail("not LOCAL@DOMAIN with one '@'")
+	case strings.Contains(local, "+"):
+		return fail("the local part has a '+', which lamers adds itself (LOCAL+TOKEN@DOMAIN)")
+	}
+	if reason := dotAtom(local); reason != "" {
+		return fail("local part: %s", reason)
+	}
+	if reason := hostName(domain); reason != "" {
+		return fail("domain: %s", reason)
+	}
+	if n := len(local) + 1 + bounce.TokenLen + len(unsubscribeSuffix) + 1 + len(domain); n > maxPath {
+		return fail("too long: the unsubscribe address would have %d octets, more than %d", n, maxPath)
+	}
+	return bounceAddress{local: local, domain: strings.ToLower(strings.TrimSuffix(domain, "."))}, nil
+}
+
+// dotAtom says why s is not an RFC 5322 §3.2.3 dot-atom of ASCII, or "".
+func dotAtom(s string) string {
+	switch {
+	case s == "":
+		return "empty"
+	case s[0] == '.' || s[len(s)-1] == '.':
+		return "starts or ends with a dot"
+	case strings.Contains(s, ".."):
+		return "has two dots in a row"
+	case len(s) > 64:
+		return "longer than 64 octets (RFC 5321 §4.5.3.1.1)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '.' && !atext(c) {
+			return fmt.Sprintf("character %q is not allowed", c)
+		}
+	}
+	return ""
+}
+
+// atext reports whether c is an RFC 5322 atext character.
+func atext(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// hostName says why s is not a host name of at least two LDH labels
+// (RFC 1123 §2.1; a final dot is allowed), or "".
+func hostName(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 {
+		return "longer than 253 octets"
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return "fewer than two labels"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return fmt.Sprintf("label %s is empty or longer than 63 octets", quoteText(l))
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Sprintf("label %s starts or ends with '-'", quoteText(l))
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return fmt.Sprintf("label %s has %q: only letters, digits and '-'", quoteText(l), c)
+			}
+		}
+	}
+	return ""
+}
+
+// verp is the envelope sender of the message with token t.
+func (b bounceAddress) verp(t string) string { return b.local + "+" + t + "@" + b.domain }
+
+// unsubscribe is the List-Unsubscribe address of the message with token t.
+func (b bounceAddress) unsubscribe(t string) string {
+	return b.local + "+" + t + unsubscribeSuffix + "@" + b.domain
+}
+
+// messageID is the Message-ID of the message with token t.
+func (b bounceAddress) messageID(t string) string { return "<lamers." + t + "@" + b.domain + ">" }
+
+// VERP returns the envelope sender of the message with token:
+// LOCAL+TOKEN@DOMAIN from bounceAddress (notify.bounce_address, LOCAL@DOMAIN).
+func VERP(bounceAddress, token string) (string, error) {
+	b, err := parseBounceAddress(bounceAddress)
+	if err != nil {
+		return "", err
+	}
+	if !bounce.ValidToken(token) {
+		return "", fmt.Errorf("notify: token %s: not %d characters of a-z and 2-7", quoteText(token), bounce.TokenLen)
+	}
+	return b.verp(token), nil
+}
+
+// parseMailbox checks the address of the configuration key key (from,
+// reply_to): an RFC 5322 mailbox, with an optional display name, whose
+// address is ASCII with one '@' (lamers sends without SMTPUTF8).
+func parseMailbox(key, s string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %s %s: %w", key, quoteText(s), err)
+	}
+	if reason := plainAddress(a.Address); reason != "" {
+		return nil, fmt.Errorf("notify: %s %s: %s", key, quoteText(s), reason)
+	}
+	if strings.IndexFunc(a.Name, unicode.IsControl) >= 0 {
+		return nil, fmt.Errorf("notify: %s %s: the display name has a control character", key, quoteText(s))
+	}
+	return a, nil
+}
+
+// plainAddress says why addr is not an address lamers writes into a
+// header or an SMTP command as it is — LOCAL@DOMAIN with a dot-atom local
+// part of ASCII (RFC 5322 §3.2.3) and a host name of two labels or more,
+// at most maxPath octets — or "". The contact chain makes only such
+// addresses; quoted local parts and address literals are refused.
+func plainAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	switch {
+	case addr == "":
+		return "empty address"
+	case len(addr) > maxPath:
+		return fmt.Sprintf("address longer than %d octets", maxPath)
+	case !ok || strings.Contains(domain, "@"):
+		return "not local@domain"
+	case strings.HasSuffix(domain, "."):
+		return "domain ends with a dot"
+	}
+	if reason := dotAtom(local); reason != "" {
+		return "local part: " + reason
+	}
+	if reason := hostName(domain); reason != "" {
+		return "domain: " + reason
+	}
+	return ""
+}
+
+// quoteText quotes s for an error message: Go syntax, so control
+// characters are escaped, and cut after 64 bytes.
+func quoteText(s string) string {
+	const max = 64
+	if len(s) > max {
+		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// errLetter is the cause of a letter a transport refuses to send.
+var errLetter = errors.New("not a sendable letter")
+
+// check is the transports' last look at l before a byte goes out: every
+// header value one line of printable text, the addresses plain ASCII.
+// Compose makes only letters that pass; a Letter built by hand might not.
+func (l *Letter) check() error {
+	for _, a := range []struct{ name, v string }{
+		{"envelope sender", l.EnvelopeFrom}, {"To", l.To},
+	} {
+		if reason := plainAddress(a.v); reason != "" {
+			return fmt.Errorf("%w: %s %s: %s", errLetter, a.name, quoteText(a.v), reason)
+		}
+	}
+	for _, h := range []struct{ name, v string }{
+		{"From", l.From}, {"Reply-To", l.ReplyTo}, {"Subject", l.Subject}, {"Message-ID", l.MessageID},
+		{"List-Unsubscribe", l.ListUnsubscribe}, {"X-Lamers-Token", l.Token},
+	} {
+		if !utf8.ValidString(h.v) || strings.IndexFunc(h.v, unicode.IsControl) >= 0 {
+			return fmt.Errorf("%w: %s %s has a control character or invalid UTF-8", errLetter, h.name, quoteText(h.v))
+		}
+	}
+	switch {
+	case l.From == "":
+		return fmt.Errorf("%w: no From (notify.from)", errLetter)
+	case !bounce.ValidToken(l.Token):
+		return fmt.Errorf("%w: token %s", errLetter, quoteText(l.Token))
+	case l.Subject == "" || l.MessageID == "" || l.ListUnsubscribe == "" || l.Date.IsZero():
+		return fmt.Errorf("%w: Subject, Message-ID, List-Unsubscribe or Date missing", errLetter)
+	}
+	return nil
+}
+
+// message builds the MIME message of l with go-mail: the headers of
+// docs/notify.md, section 4, and multipart/alternative with the text and
+// the HTML part (quoted-printable, UTF-8).
+func (l *Letter) message() (*gomail.Msg, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	for _, set := range []struct {
+		name string
+		fn   func(string) error
+		v    string
+	}{
+		{"envelope sender", m.EnvelopeFrom, l.EnvelopeFrom}, {"From", m.From, l.From}, {"To", func(a string) error { return m.To(a) }, l.To},
+		{"Reply-To", m.ReplyTo, l.ReplyTo},
+	} {
+		if set.v == "" {
+			continue
+		}
+		if err := set.fn(set.v); err != nil {
+			return nil, fmt.Errorf("%w: %s %s: %w", errLetter, set.name, quoteText(set.v), err)
+		}
+	}
+	m.Subject(l.Subject)
+	m.SetDateWithValue(l.Date)
+	m.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(l.MessageID, "<"), ">"))
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetBulk()
+	m.SetListUnsubscribe(l.ListUnsubscribe)
+	m.SetGenHeader("X-Lamers-Token", l.Token)
+	m.SetBodyString(gomail.TypeTextPlain, l.Text)
+	m.AddAlternativeString(gomail.TypeTextHTML, l.HTML)
+	return m, nil
+}
+
+// bytes renders l's whole message, CRLF line ends.
+func (l *Letter) bytes() ([]byte, error) {
+	m, err := l.message()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("%w: write the message: %w", errLetter, err)
+	}
+	return b.Bytes(), nil
+}

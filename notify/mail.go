@@ -1,0 +1,151 @@
+// Notes on the mail half of package notify (composition and transports),
+// for the package documentation (docs/notify.md, sections 4 and 5):
+//
+// Composition (LetterWriter.Compose) renders a MessageData through the
+// templates of package templates into a Letter: a plain struct of header
+// values and the two body parts, no go-mail types. Every value that came
+// from the DNS (zone and NS names, the server address) is checked before
+// it is used: a name must be a valid presentation-form name (RFC 1035
+// §5.1: printable ASCII, \X and \DDD escapes, labels of 63 octets, 255
+// octets in all) and an address must be printable ASCII. Anything else —
+// CR, LF, NUL, 8-bit bytes, over-long labels — makes Compose fail: the
+// contact chain rejects such names earlier, this is the second line. The
+// Subject is built from presentation forms only, so it never holds raw
+// DNS bytes; the writer MIME-encodes it (RFC 2047) when a template puts
+// non-ASCII text in it.
+//
+// The envelope sender is VERP (LOCAL+TOKEN@DOMAIN from bounce_address);
+// the token is 20 characters of lowercase base32, because Postfix
+// lowercases the address extension it hands to a pipe. The Message-ID is
+// <lamers.TOKEN@DOMAIN> and List-Unsubscribe (RFC 2369 §3.2) is a mailto:
+// LOCAL+TOKEN-unsubscribe@DOMAIN, so every reply, bounce and unsubscribe
+// request leads back to the message.
+//
+// Transports: SMTP goes through github.com/wneessen/go-mail v0.8.1, which
+// connects (greeting, EHLO, STARTTLS, AUTH) and writes the MIME message.
+// The mail transaction itself (MAIL, RCPT, DATA, RSET) is driven step by
+// step on go-mail's SMTP client instead of through Client.Send, which
+// folds the relay's reply into a formatted error string and sends a NOOP
+// before every message; the steps give the exact code, enhanced status
+// code (RFC 3463) and text of the reply, and tell "refused before the end
+// of data" (nothing was handed over) from "no reply after the end of data"
+// (the outcome cannot be known). sendmail runs the configured binary with
+// the message on its standard input and reads its exit status
+// (sysexits.h).
+//
+// Where this departs from the usual: the relay's 5xx to MAIL FROM is not
+// "rejected" but "deferred" with Delivery.Err set (ErrSenderRejected): it
+// refuses our sender, not the recipient, so it must not kill the contact;
+// the run stops and the command reports it. AUTH is never sent over a
+// connection without TLS, whatever smtp_tls says.
+
+package notify
+
+import (
+	"context"
+	"errors"
+)
+
+// Result is what became of a message handed to a transport.
+type Result uint8
+
+// The results of Transport.Send (docs/notify.md, section 5).
+const (
+	// ResultSent: the relay accepted the message (250 after DATA;
+	// sendmail exit 0).
+	ResultSent Result = iota + 1
+	// ResultDeferred: nothing was handed over, or the relay answered 4xx:
+	// a connection that could not be made or dropped before the end of
+	// the data, a 4xx at any step, sendmail's EX_TEMPFAIL and most other
+	// failures. The findings are planned again next run.
+	ResultDeferred
+	// ResultRejected: a 5xx to RCPT TO, DATA or the end of the data, or
+	// sendmail's EX_NOUSER/EX_NOHOST: the address is dead for the
+	// message's findings.
+	ResultRejected
+	// ResultUnknown: the handover started and its outcome cannot be known:
+	// no reply (a timeout, a lost connection) after the end of the data
+	// was sent; sendmail killed after it read the whole message. Never
+	// sent again on its own.
+	ResultUnknown
+)
+
+// String returns the lowercase name of r: sent, deferred, rejected,
+// unknown.
+func (r Result) String() string {
+	switch r {
+	case ResultSent:
+		return "sent"
+	case ResultDeferred:
+		return "deferred"
+	case ResultRejected:
+		return "rejected"
+	case ResultUnknown:
+		return "unknown"
+	}
+	return "invalid"
+}
+
+// Delivery is a transport's answer to one message.
+type Delivery struct {
+	Result Result
+	// Code is the relay's reply code (250, 451, 550; 0 without a reply or
+	// with sendmail), Enhanced its RFC 3463 status code when it gave one
+	// ("5.1.1").
+	Code     int
+	Enhanced string
+	// Detail is the reply's text or what went wrong, on one line of
+	// printable ASCII, at most 300 bytes: safe to print and to store.
+	Detail string
+	// Err is set when the transport can hand over nothing more in this
+	// run: the relay refused the envelope sender (ErrSenderRejected, a
+	// configuration problem), the connection to the relay is lost or in
+	// an unknown state, the letter was not sendable, sendmail could not be
+	// run, or ctx ended. The caller stops sending and reports Err; Result
+	// still says what became of this message.
+	Err error
+}
+
+// Transport hands letters to a relay: SMTP (SMTP) or a local sendmail
+// binary (Sendmail). A Transport is used by one goroutine.
+//
+// Open prepares it once before the first message of a run. SMTP connects,
+// greets, starts TLS and authenticates; its error means nothing can be
+// sent in this run. An error that matches ErrTLSUnavailable (errors.Is) is
+// a relay setting that cannot work — mandatory TLS not offered, AUTH
+// configured without TLS — and ends the run, as does one that matches
+// ErrAuthFailed (the relay refuses the credentials); other errors (the
+// relay down) make the run's messages deferred.
+//
+// Send hands one letter over and never fails: it reports a Delivery. When
+// Delivery.Err is set, later calls return deferred without touching the
+// network. Close ends the session (SMTP QUIT); it is safe after a failed
+// Open and may be called more than once.
+type Transport interface {
+	Open(ctx context.Context) error
+	Send(ctx context.Context, l *Letter) Delivery
+	Close(ctx context.Context) error
+}
+
+var (
+	_ Transport = (*SMTP)(nil)
+	_ Transport = (*Sendmail)(nil)
+)
+
+// ErrTLSUnavailable is matched (errors.Is) by SMTP.Open's error when
+// smtp_tls is mandatory and the relay does not offer STARTTLS, or when
+// AUTH is configured and the connection has no TLS.
+var ErrTLSUnavailable = errors.New("notify: the relay does not offer STARTTLS")
+
+// ErrAuthFailed is matched (errors.Is) by SMTP.Open's error when the relay
+// refuses the configured credentials with a 5xx reply.
+var ErrAuthFailed = errors.New("notify: the relay refuses the credentials")
+
+// ErrSenderRejected is matched by Delivery.Err when the relay answers 5xx
+// to MAIL FROM: it refuses lamers' envelope sender (bounce_address), for
+// every message.
+var ErrSenderRejected = errors.New("notify: the relay refuses the envelope sender")
+
+// errBroken is matched by Delivery.Err once a connection is lost or in an
+// unknown state: later messages are deferred without touching it.
+var errBroken = errors.New("the connection to the relay is lost")
