@@ -3,10 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,11 +52,16 @@ type cronRun struct {
 	err    error
 }
 
-// writeRunConfig writes the daemon's configuration, following sources.
+// writeRunConfig writes the daemon's configuration, following sources. A
+// finding is confirmed by one hard round, and mailed through the lab's
+// Postfix (postfix_test.go) every 20 seconds.
 func (l *lab) writeRunConfig(path string, sources ...string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[resolver]\nroot_hints = %q\n\n[tail]\nfrom_start = true\n\n", l.hints)
-	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = \"0s\"\n", runListen)
+	b.WriteString("[verify]\nlame_rounds = 1\nlame_span = \"0s\"\n\n")
+	fmt.Fprintf(&b, "[notify]\nsend = true\nfrom = \"DNS health <dns-health@%[1]s>\"\nbounce_address = \"%[2]s@%[1]s\"\n", bounceDomain, bounceLocal)
+	fmt.Fprintf(&b, "smtp_host = %q\nsmtp_port = 25\nsmtp_tls = \"none\"\n\n", addrMX)
+	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = \"20s\"\n", runListen)
 	for _, s := range sources {
 		fmt.Fprintf(&b, "\n[[sources]]\npath = %q\n", s)
 	}
@@ -91,6 +100,7 @@ func (l *lab) cronLoop(rd *runDaemon) {
 	jobs := [][]string{
 		{"scan", "--no-progress", l.bindFull, l.unboundLog},
 		{"run", "--once"},
+		{"notify"}, // sends: notify.send = true
 		{"report", "--format", "json"},
 	}
 	for i := 0; i < 200; i++ {
@@ -207,6 +217,8 @@ func (l *lab) testRun(t *testing.T, rd *runDaemon) {
 		}
 	}
 
+	t.Run("notify", func(t *testing.T) { l.checkRunMail(t, rd) })
+
 	// SIGHUP: a third source, BIND's other file channel, read from its
 	// start (tail.from_start).
 	if err := l.writeRunConfig(rd.cfg, l.bindFull, l.unboundLog, l.bindISO); err != nil {
@@ -251,5 +263,87 @@ func checkCron(t *testing.T, rd *runDaemon) {
 		if r.err != nil || r.code != 0 || strings.Contains(r.stderr, "locked") || strings.Contains(r.stderr, "busy") {
 			t.Errorf("lamers %s: exit %d (%v)\n%s", strings.Join(r.args, " "), r.code, r.err, r.stderr)
 		}
+	}
+}
+
+// checkRunMail waits until the daemon (or a cron pass beside it) has
+// mailed the contacts of confirmed findings, then wants each finding
+// notified to have its message in its contact's Maildir — from lamers, to
+// that address, listing the zone — and the contacts the lab's DNS makes:
+// postmaster@nic.lab for the zones of the ns-*.nic.lab servers, the SOA
+// RNAME first.last@rname.lab for rname.lab.
+func (l *lab) checkRunMail(t *testing.T, rd *runDaemon) {
+	var fs []finding
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		fs = l.report(t, rd.db)
+		if n := notified(fs); n["postmaster@nic.lab"] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finding mailed to postmaster@nic.lab after 2 minutes:\n%s\n%s", rd.p.tail(), l.mail.diagnostics())
+		}
+		time.Sleep(time.Second) // polling the daemon's next notify
+	}
+	for _, f := range fs {
+		switch {
+		case f.Status != "lame" && f.Status != "unresponsive":
+			continue
+		case f.Zone == "upref.lab." && (f.Contact != "postmaster@nic.lab" || f.ContactSource != "postmaster"):
+			t.Errorf("%s %s: contact %q (%s), want postmaster@nic.lab (postmaster)", f.Zone, f.Server, f.Contact, f.ContactSource)
+		case f.Zone == "rname.lab." && (f.Contact != "first.last@rname.lab" || f.ContactSource != "rname"):
+			t.Errorf("%s %s: contact %q (%s), want first.last@rname.lab (rname)", f.Zone, f.Server, f.Contact, f.ContactSource)
+		}
+		if f.LastNotified == nil {
+			continue
+		}
+		msgs := l.mail.waitMessages(t, f.Contact, 1, func(m mailMsg) bool { return listsZone(t, m, f.Zone) })
+		m := msgs[0]
+		if to, err := mail.ParseAddress(m.header.Get("To")); err != nil || to.Address != f.Contact {
+			t.Errorf("%s: To %q, want %s", m.path, m.header.Get("To"), f.Contact)
+		}
+		if rp := m.header.Get("Return-Path"); !strings.HasPrefix(rp, "<"+bounceLocal+"+") || !strings.HasSuffix(rp, "@"+bounceDomain+">") {
+			t.Errorf("%s: Return-Path %q, want <%s+TOKEN@%s>", m.path, rp, bounceLocal, bounceDomain)
+		}
+		if m.header.Get("Auto-Submitted") != "auto-generated" {
+			t.Errorf("%s: Auto-Submitted %q", m.path, m.header.Get("Auto-Submitted"))
+		}
+	}
+}
+
+// notified counts the findings notified, by contact.
+func notified(fs []finding) map[string]int {
+	out := map[string]int{}
+	for _, f := range fs {
+		if f.LastNotified != nil {
+			out[f.Contact]++
+		}
+	}
+	return out
+}
+
+// listsZone reports whether the plain-text part of m names zone.
+func listsZone(t *testing.T, m mailMsg, zone string) bool {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(m.header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		t.Errorf("%s: Content-Type %q, want multipart/alternative", m.path, m.header.Get("Content-Type"))
+		return false
+	}
+	mr := multipart.NewReader(bytes.NewReader(m.body), params["boundary"])
+	for {
+		p, err := mr.NextPart() // quoted-printable is decoded
+		if err != nil {
+			return false
+		}
+		if !strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			continue
+		}
+		var r io.Reader = p
+		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+			r = base64.NewDecoder(base64.StdEncoding, p)
+		}
+		b, err := io.ReadAll(r)
+		return err == nil && bytes.Contains(b, []byte(strings.TrimSuffix(zone, ".")))
 	}
 }
