@@ -25,10 +25,12 @@ import (
 // The daemon: "lamers run" follows BIND's file channel and Unbound's
 // logfile while the resolvers write them, verifies every few seconds
 // against the lab's tree, and serves /healthz and /metrics on the
-// namespace's loopback; meanwhile "cron" runs scan, run --once and report
-// on the same database. The stage (testRun) checks the verdicts, the
-// endpoints, a SIGHUP that adds a source, and a SIGTERM after which a
-// catch-up scan finds nothing left to read.
+// namespace's loopback, and mails the contacts of what it confirms through
+// the lab's Postfix; meanwhile "cron" runs scan, run --once, notify (a dry
+// run) and report on the same database. The stage (testRun) checks the
+// cron jobs, the verdicts, the endpoints, the mail, a SIGHUP that adds a
+// source, and a SIGTERM after which a catch-up scan finds nothing left to
+// read.
 
 // runListen is where the daemon serves, inside the namespace.
 const runListen = "127.0.0.1:9716"
@@ -36,6 +38,7 @@ const runListen = "127.0.0.1:9716"
 // runDaemon is the daemon and the cron jobs beside it.
 type runDaemon struct {
 	db, cfg string
+	cronCfg string // the cron jobs' configuration
 	p       *proc
 	err     error
 
@@ -54,14 +57,20 @@ type cronRun struct {
 
 // writeRunConfig writes the daemon's configuration, following sources. A
 // finding is confirmed by one hard round, and mailed through the lab's
-// Postfix (postfix_test.go) every 20 seconds.
-func (l *lab) writeRunConfig(path string, sources ...string) error {
+// Postfix (postfix_test.go) every 20 seconds. The cron jobs' configuration
+// (cron) is the same but for notify, a dry run there: what Postfix gets
+// is the daemon's.
+func (l *lab) writeRunConfig(path string, cron bool, sources ...string) error {
+	send, notifyEvery := true, "20s"
+	if cron {
+		send, notifyEvery = false, "0s"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "[resolver]\nroot_hints = %q\n\n[tail]\nfrom_start = true\n\n", l.hints)
 	b.WriteString("[verify]\nlame_rounds = 1\nlame_span = \"0s\"\n\n")
-	fmt.Fprintf(&b, "[notify]\nsend = true\nfrom = \"DNS health <dns-health@%[1]s>\"\nbounce_address = \"%[2]s@%[1]s\"\n", bounceDomain, bounceLocal)
+	fmt.Fprintf(&b, "[notify]\nsend = %v\nfrom = \"DNS health <dns-health@%s>\"\nbounce_address = \"%s@%s\"\n", send, bounceDomain, bounceLocal, bounceDomain)
 	fmt.Fprintf(&b, "smtp_host = %q\nsmtp_port = 25\nsmtp_tls = \"none\"\n\n", addrMX)
-	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = \"20s\"\n", runListen)
+	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = %q\n", runListen, notifyEvery)
 	for _, s := range sources {
 		fmt.Fprintf(&b, "\n[[sources]]\npath = %q\n", s)
 	}
@@ -73,14 +82,18 @@ func (l *lab) startRun(t *testing.T) *runDaemon {
 	t.Helper()
 	dir := filepath.Join(l.dir, "db")
 	os.MkdirAll(dir, 0o755)
-	rd := &runDaemon{db: filepath.Join(dir, "run.db"), cfg: filepath.Join(dir, "run.toml"),
+	rd := &runDaemon{db: filepath.Join(dir, "run.db"), cfg: filepath.Join(dir, "run.toml"), cronCfg: filepath.Join(dir, "cron.toml"),
 		stopCron: make(chan struct{}), cronDone: make(chan struct{})}
 	if l.lamers == "" {
 		rd.err = errors.New("lamers did not build")
 		close(rd.cronDone)
 		return rd
 	}
-	if rd.err = l.writeRunConfig(rd.cfg, l.bindFull, l.unboundLog); rd.err != nil {
+	rd.err = l.writeRunConfig(rd.cfg, false, l.bindFull, l.unboundLog)
+	if rd.err == nil {
+		rd.err = l.writeRunConfig(rd.cronCfg, true, l.bindFull, l.unboundLog)
+	}
+	if rd.err != nil {
 		close(rd.cronDone)
 		return rd
 	}
@@ -100,7 +113,7 @@ func (l *lab) cronLoop(rd *runDaemon) {
 	jobs := [][]string{
 		{"scan", "--no-progress", l.bindFull, l.unboundLog},
 		{"run", "--once"},
-		{"notify"}, // sends: notify.send = true
+		{"notify"}, // a dry run: cron.toml
 		{"report", "--format", "json"},
 	}
 	for i := 0; i < 200; i++ {
@@ -109,7 +122,7 @@ func (l *lab) cronLoop(rd *runDaemon) {
 			return
 		case <-time.After(200 * time.Millisecond): // a cron job every so often, not a synchronisation
 		}
-		args := append([]string{"--config", rd.cfg}, jobs[i%len(jobs)]...)
+		args := append([]string{"--config", rd.cronCfg}, jobs[i%len(jobs)]...)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := l.lamersCmd(ctx, rd.db, args...)
 		var stderr bytes.Buffer
@@ -221,7 +234,7 @@ func (l *lab) testRun(t *testing.T, rd *runDaemon) {
 
 	// SIGHUP: a third source, BIND's other file channel, read from its
 	// start (tail.from_start).
-	if err := l.writeRunConfig(rd.cfg, l.bindFull, l.unboundLog, l.bindISO); err != nil {
+	if err := l.writeRunConfig(rd.cfg, false, l.bindFull, l.unboundLog, l.bindISO); err != nil {
 		t.Fatal(err)
 	}
 	rd.p.cmd.Process.Signal(syscall.SIGHUP)
@@ -266,8 +279,8 @@ func checkCron(t *testing.T, rd *runDaemon) {
 	}
 }
 
-// checkRunMail waits until the daemon (or a cron pass beside it) has
-// mailed the contacts of confirmed findings, then wants each finding
+// checkRunMail waits until the daemon has mailed the contacts of
+// confirmed findings, then wants each finding
 // notified to have its message in its contact's Maildir — from lamers, to
 // that address, listing the zone — and the contacts the lab's DNS makes:
 // postmaster@nic.lab for the zones of the ns-*.nic.lab servers, the SOA
