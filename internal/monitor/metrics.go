@@ -107,22 +107,22 @@ func newMetrics() *metrics {
 // addSource makes the series of a source exist at 0 from the start, so
 // that rates over them are defined.
 func (m *metrics) addSource(path string) {
-	for _, v := range []*prometheus.CounterVec{m.linesRead, m.linesRecognised, m.linesUnrecognised} {
-		v.WithLabelValues(path)
-	}
-	for _, v := range []*prometheus.GaugeVec{m.tailLag, m.tailBehind, m.sourceUp} {
-		v.WithLabelValues(path)
+	for _, v := range m.perSource() {
+		v.GetMetricWithLabelValues(path) // one label, one value: no error
 	}
 }
 
 // removeSource drops the series of a source no longer followed.
 func (m *metrics) removeSource(path string) {
-	for _, v := range []*prometheus.CounterVec{m.linesRead, m.linesRecognised, m.linesUnrecognised} {
+	for _, v := range m.perSource() {
 		v.DeleteLabelValues(path)
 	}
-	for _, v := range []*prometheus.GaugeVec{m.tailLag, m.tailBehind, m.sourceUp} {
-		v.DeleteLabelValues(path)
-	}
+}
+
+// perSource are the metrics with a source label.
+func (m *metrics) perSource() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{m.linesRead.MetricVec, m.linesRecognised.MetricVec, m.linesUnrecognised.MetricVec,
+		m.tailLag.MetricVec, m.tailBehind.MetricVec, m.sourceUp.MetricVec}
 }
 
 // setSummary sets the gauges read from the tables and adds the rounds

@@ -156,8 +156,12 @@ func TestHealthSources(t *testing.T) {
 	mon.Sample(ctx)
 	wantHealth(t, mon, 200, "ok")
 
-	// A second source that does not exist yet, then is a directory.
+	// A second source that does not exist yet, then is a directory. Its
+	// series exist from the start, at 0.
 	mon.SetSources([]string{named, unbound})
+	if n := testutil.CollectAndCount(mon.m.linesRead); n != 2 {
+		t.Errorf("%s has %d series for 2 sources", nameLinesRead, n)
+	}
 	mon.Sample(ctx)
 	wantHealth(t, mon, 503, "unhealthy: source "+unbound+": missing")
 	if got := testutil.ToFloat64(mon.m.sourceUp.WithLabelValues(unbound)); got != 0 {
@@ -178,6 +182,13 @@ func TestHealthSources(t *testing.T) {
 	c.add(2 * time.Minute)
 	mon.Sample(ctx)
 	wantHealth(t, mon, 503, "unhealthy: source "+unbound+": stuck: lines have waited 2m0s after the checkpoint")
+
+	// Dropped (SIGHUP): its series and its health go.
+	mon.SetSources([]string{named})
+	if n := testutil.CollectAndCount(mon.m.tailLag); n != 1 {
+		t.Errorf("%s has %d series for 1 source", nameTailLag, n)
+	}
+	wantHealth(t, mon, 200, "ok")
 }
 
 // blockingStore is a database whose heartbeat waits until released, as a
