@@ -3,7 +3,9 @@
 // delegation, real BIND 9 and Unbound resolvers querying it and writing their
 // logs, the lamers binary reading those logs and verifying the findings —
 // also as the "lamers run" daemon, with cron jobs beside it (run_test.go) —,
-// and a real Postfix as the lab's mail exchanger (postfix_test.go).
+// and a real Postfix as the lab's mail exchanger (postfix_test.go), to which
+// lamers notify sends and from which returned mail comes back to lamers
+// bounce through an alias pipe (bounce_test.go).
 //
 // Everything runs as root inside a private network namespace (loopback
 // only); no packet leaves it and nothing is left on the host. The suite is

@@ -78,6 +78,7 @@ func TestLab(t *testing.T) {
 	t.Run("run", func(t *testing.T) { l.testRun(t, rd) })
 	t.Run("check", l.testCheck)
 	t.Run("postfix", l.testPostfix)
+	t.Run("bounce", l.testBounce)
 }
 
 // needs fails or skips the stage when lamers did not build or a command it

@@ -87,7 +87,7 @@ func seedNotify(t *testing.T, path string) {
 	for _, z := range []string{"a.example.", "b.example."} {
 		// lame-servers: info: lame server resolving 'www.a.example' (in 'a.example'?): 192.0.2.53#53
 		counts = append(counts, store.Count{Zone: z, QName: "www." + z, Server: netip.MustParseAddr("192.0.2.53"), Port: 53,
-			Source: "bind", Evidence: "lame_referral", Day: seen.Format(time.DateOnly), N: 4, First: seen, Last: seen})
+			Source: "bind", Evidence: "lame_referral", Day: store.DayOf(seen), N: 4, First: seen, Last: seen})
 	}
 	if _, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte("notify test")},
 		Next: store.Checkpoint{Offset: 1, Lines: 2, Path: "named.log"}, Counts: counts}); err != nil {

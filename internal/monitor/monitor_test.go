@@ -251,7 +251,7 @@ func seed(t testing.TB, db *store.DB, n int) {
 		for i := range counts {
 			// lame-servers: info: lame server resolving 'www.zN.example' (in 'zN.example'?): 192.0.2.53#53
 			counts[i] = store.Count{Zone: fmt.Sprintf("z%d.example.", done+i), Server: netip.MustParseAddr("192.0.2.53"), Port: 53,
-				Source: "bind", Evidence: "lame_referral", Day: day.Format(time.DateOnly), N: 1, First: day, Last: day}
+				Source: "bind", Evidence: "lame_referral", Day: store.DayOf(day), N: 1, First: day, Last: day}
 		}
 		done += k
 		r, err := db.Commit(ctx, store.Batch{Base: base, Next: store.Checkpoint{Offset: int64(done), Lines: int64(done), Path: "named.log"}, Counts: counts})

@@ -1,4 +1,4 @@
--- 0007_run: the schedule of `lamers run`'s steps and its write probe.
+-- 0008_run: the schedule of `lamers run`'s steps and its write probe.
 --
 -- Times are INTEGER unix nanoseconds, UTC; NULL where "never".
 
