@@ -8,14 +8,14 @@ import (
 )
 
 // The summary counts findings by status (every status present), those
-// needing a human, the rounds after a given ID by reason, and the outbox by
-// state.
+// needing a human, the outbox by state, and the rounds and bounces after
+// given IDs, by reason and class.
 func TestSummary(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	read := func(after int64) Summary {
+	read := func(since Since) Summary {
 		t.Helper()
-		s, err := db.Summary(ctx, after)
+		s, err := db.Summary(ctx, since)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,8 @@ func TestSummary(t *testing.T) {
 		return fs, ob
 	}
 	fs, ob := zeros()
-	if d := cmp.Diff(Summary{Findings: fs, RoundReasons: map[string]int64{}, Outbox: ob}, read(-1)); d != "" {
+	none := Since{-1, -1}
+	if d := cmp.Diff(Summary{Findings: fs, RoundReasons: map[string]int64{}, Bounces: map[BounceClass]int64{}, Outbox: ob}, read(none)); d != "" {
 		t.Fatalf("empty database (-want +got):\n%s", d)
 	}
 
@@ -40,9 +41,9 @@ func TestSummary(t *testing.T) {
 	// 21-Nov-2026 01:00:00 lame-servers: info: REFUSED unexpected RCODE resolving 'www.example.net/A/IN': 192.0.2.53#53
 	mustCommit(t, db, firstBatch(fpOther, 100, 1,
 		zoneless("example.net.", "www.example.net.", srvA, "refused", 1, at(1, 0), at(1, 0))))
-	first := read(-1)
-	if first.MaxRoundID == 0 || len(first.RoundReasons) != 0 {
-		t.Fatalf("Summary(-1) = %+v, want the highest round ID and no reasons", first)
+	first := read(none)
+	if first.Next.Round == 0 || len(first.RoundReasons) != 0 {
+		t.Fatalf("Summary(-1, -1) = %+v, want the highest round ID and no reasons", first)
 	}
 	r := lameRound(a, at(3, 0))
 	r.Reason = "refused"
@@ -57,14 +58,25 @@ func TestSummary(t *testing.T) {
 		State: OutboxPending, Transport: "smtp", CreatedAt: at(3, 0), FindingIDs: []int64{a}}); err != nil {
 		t.Fatal(err)
 	}
+	// Two bounces of the message: a hard one, and a delay notice.
+	for _, c := range []BounceClass{BounceHard, BounceDelay} {
+		if _, added, err := db.AddBounce(ctx, returned("a bounce of class "+c.String(), tokenA, c, at(4, 0))); err != nil || !added {
+			t.Fatalf("AddBounce %v = %v, %v", c, added, err)
+		}
+	}
 	fs, ob = zeros()
 	fs[StatusLame], fs[StatusNew], ob[OutboxPending] = 2, 1, 1
-	want := Summary{Findings: fs, NeedsHuman: 1, RoundReasons: map[string]int64{"refused": 1}, MaxRoundID: first.MaxRoundID + 1, Outbox: ob}
-	if d := cmp.Diff(want, read(first.MaxRoundID)); d != "" {
+	want := Summary{Findings: fs, NeedsHuman: 1, RoundReasons: map[string]int64{"refused": 1},
+		Bounces: map[BounceClass]int64{BounceHard: 1, BounceDelay: 1}, Next: Since{first.Next.Round + 1, 2}, Outbox: ob}
+	if d := cmp.Diff(want, read(first.Next)); d != "" {
 		t.Errorf("after a round, a decision and a message (-want +got):\n%s", d)
 	}
 	want.RoundReasons = map[string]int64{"refused": 1, "upward_referral": 2}
-	if d := cmp.Diff(want, read(0)); d != "" {
-		t.Errorf("every round (-want +got):\n%s", d)
+	if d := cmp.Diff(want, read(Since{})); d != "" {
+		t.Errorf("every round and bounce (-want +got):\n%s", d)
+	}
+	want.RoundReasons, want.Bounces = map[string]int64{}, map[BounceClass]int64{}
+	if d := cmp.Diff(want, read(want.Next)); d != "" {
+		t.Errorf("nothing new (-want +got):\n%s", d)
 	}
 }

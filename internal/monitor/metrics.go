@@ -21,6 +21,7 @@ const (
 	nameNeedsHuman         = "lamers_findings_needs_human"
 	nameProbeRounds        = "lamers_verify_probe_rounds_total"
 	nameMessages           = "lamers_notify_messages"
+	nameBounces            = "lamers_bounces_total"
 	nameStepDuration       = "lamers_step_duration_seconds"
 	nameStepRuns           = "lamers_step_runs_total"
 	nameStepLastSuccess    = "lamers_step_last_success_timestamp_seconds"
@@ -35,6 +36,7 @@ const (
 	labelReason = "reason"
 	labelResult = "result"
 	labelStep   = "step"
+	labelClass  = "class"
 )
 
 // metrics are the collectors of one Monitor, in a registry of its own.
@@ -48,6 +50,7 @@ type metrics struct {
 	needsHuman      prometheus.Gauge
 	probeRounds     *prometheus.CounterVec
 	messages        *prometheus.GaugeVec
+	bounces         *prometheus.CounterVec
 	stepDuration    *prometheus.HistogramVec
 	stepRuns        *prometheus.CounterVec
 	stepLastSuccess *prometheus.GaugeVec
@@ -79,6 +82,8 @@ func newMetrics() *metrics {
 			Help: "Probe rounds recorded in the database since the process started, by verdict reason."}, []string{labelReason}),
 		messages: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: nameMessages,
 			Help: "Messages in the outbox by result."}, []string{labelResult}),
+		bounces: prometheus.NewCounterVec(prometheus.CounterOpts{Name: nameBounces,
+			Help: "Returned messages stored in the database since the process started, by class."}, []string{labelClass}),
 		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: nameStepDuration,
 			Help:    "Duration of the runs of each scheduled step.",
 			Buckets: prometheus.ExponentialBuckets(0.1, 4, 9)}, []string{labelStep}),
@@ -92,7 +97,7 @@ func newMetrics() *metrics {
 			Help: "Seconds the last read of the tables' summary took (it runs after steps and about once a minute, never per scrape)."}),
 	}
 	m.reg.MustRegister(m.linesRead, m.linesRecognised, m.linesUnrecognised, m.tailLag, m.tailBehind, m.sourceUp,
-		m.findings, m.needsHuman, m.probeRounds, m.messages, m.stepDuration, m.stepRuns, m.stepLastSuccess,
+		m.findings, m.needsHuman, m.probeRounds, m.messages, m.bounces, m.stepDuration, m.stepRuns, m.stepLastSuccess,
 		m.dbWritable, m.summaryDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range store.Statuses() {
@@ -100,6 +105,9 @@ func newMetrics() *metrics {
 	}
 	for _, s := range store.OutboxStates() {
 		m.messages.WithLabelValues(s.String())
+	}
+	for _, c := range store.BounceClasses() {
+		m.bounces.WithLabelValues(c.String())
 	}
 	return m
 }
@@ -125,8 +133,8 @@ func (m *metrics) perSource() []*prometheus.MetricVec {
 		m.tailLag.MetricVec, m.tailBehind.MetricVec, m.sourceUp.MetricVec}
 }
 
-// setSummary sets the gauges read from the tables and adds the rounds
-// recorded since the last summary.
+// setSummary sets the gauges read from the tables and adds the rounds and
+// bounces recorded since the last summary.
 func (m *metrics) setSummary(s *store.Summary, runs []store.StepRun) {
 	for st, n := range s.Findings {
 		m.findings.WithLabelValues(st.String()).Set(float64(n))
@@ -137,6 +145,9 @@ func (m *metrics) setSummary(s *store.Summary, runs []store.StepRun) {
 	}
 	for st, n := range s.Outbox {
 		m.messages.WithLabelValues(st.String()).Set(float64(n))
+	}
+	for c, n := range s.Bounces {
+		m.bounces.WithLabelValues(c.String()).Add(float64(n))
 	}
 	for _, r := range runs {
 		if !r.LastSuccess.IsZero() {

@@ -40,12 +40,12 @@ import (
 )
 
 // Store is what the monitor reads and writes. Heartbeat must be a real
-// write transaction; Summary's rounds are those above the ID given (none
-// for a negative one).
+// write transaction; Summary counts the rounds and bounces after since
+// (none for a negative ID).
 type Store interface {
 	CheckpointsByInode(ctx context.Context, dev, inode uint64) ([]store.Checkpoint, error)
 	Heartbeat(ctx context.Context, name string, at time.Time) error
-	Summary(ctx context.Context, roundsAfter int64) (store.Summary, error)
+	Summary(ctx context.Context, since store.Since) (store.Summary, error)
 	StepRuns(ctx context.Context) ([]store.StepRun, error)
 }
 
@@ -104,7 +104,7 @@ type Monitor struct {
 	dirty       bool      // a step finished since the last summary
 	lastSummary time.Time
 	summaryCost time.Duration
-	maxRoundID  int64 // -1 until the first summary
+	since       store.Since // where the next summary's counts start; -1 until the first
 	summaryErr  error
 
 	sampleMu sync.Mutex // one Sample at a time
@@ -123,7 +123,7 @@ func New(st Store, opts Options) *Monitor {
 	if opts.Heartbeat == "" {
 		opts.Heartbeat = "run"
 	}
-	mon := &Monitor{st: st, opts: opts, log: opts.Log, m: newMetrics(), maxRoundID: -1}
+	mon := &Monitor{st: st, opts: opts, log: opts.Log, m: newMetrics(), since: store.Since{Round: -1, Bounce: -1}}
 	if mon.log == nil {
 		mon.log = slog.New(slog.DiscardHandler)
 	}
@@ -334,11 +334,11 @@ func (mon *Monitor) heartbeat(ctx context.Context) {
 // summary reads the tables' aggregates into the metrics.
 func (mon *Monitor) summary(ctx context.Context) {
 	mon.mu.Lock()
-	after := mon.maxRoundID
+	since := mon.since
 	mon.dirty = false
 	mon.mu.Unlock()
 	start := mon.opts.Now()
-	s, err := mon.st.Summary(ctx, after)
+	s, err := mon.st.Summary(ctx, since)
 	var runs []store.StepRun
 	if err == nil {
 		runs, err = mon.st.StepRuns(ctx)
@@ -355,10 +355,10 @@ func (mon *Monitor) summary(ctx context.Context) {
 		return
 	}
 	mon.summaryErr = nil
-	// The first summary (after < 0) counts no round: it sets where the
-	// rounds counter starts, which counts the rounds recorded while this
+	// The first summary (since -1) counts no round or bounce: it sets
+	// where the counters start, which count the rows recorded while this
 	// process runs.
-	mon.maxRoundID = s.MaxRoundID
+	mon.since = s.Next
 	mon.m.setSummary(&s, runs)
 	mon.m.summaryDuration.Set(cost.Seconds())
 }

@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -282,8 +284,9 @@ func seed(t testing.TB, db *store.DB, n int) {
 }
 
 // The metrics: tail counters per source (a rotated file's commit counts
-// for its source), findings by status from the tables, rounds recorded
-// since the start by reason, steps; every name passes promlint.
+// for its source), findings by status and messages by result from the
+// tables, rounds and bounces recorded since the start by reason and class,
+// steps; every name passes promlint.
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -304,6 +307,13 @@ func TestMetrics(t *testing.T) {
 	}
 	r := store.Round{FindingID: fs[0].ID, At: c.Now(), Verdict: store.VerdictLame, Reason: "refused", Class: store.ClassHard}
 	if _, err := db.RecordRound(ctx, r, store.FindingUpdate{Status: store.StatusSuspect, Reason: "refused"}); err != nil {
+		t.Fatal(err)
+	}
+	// A hard bounce of the seeded message, returned by Postfix.
+	raw := []byte("Subject: Undelivered Mail Returned to Sender\r\n\r\n<hostmaster@z0.example>: host mx.z0.example said: 550 5.1.1 User unknown\r\n")
+	sum := sha256.Sum256(raw)
+	if _, _, err := db.AddBounce(ctx, store.Bounce{ReceivedAt: c.Now(), Source: store.BouncePipe, SHA256: hex.EncodeToString(sum[:]),
+		Size: int64(len(raw)), Raw: raw, Format: "rfc3464", Class: store.BounceHard, Token: "abcdefghijklmnopqrst"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, claimed, err := db.ClaimStep(ctx, "verify", "h:1", c.Now(), time.Hour); err != nil || !claimed {
@@ -354,6 +364,16 @@ lamers_notify_messages{result="pending"} 1
 lamers_notify_messages{result="rejected"} 0
 lamers_notify_messages{result="sent"} 0
 lamers_notify_messages{result="unknown"} 0
+# HELP lamers_bounces_total Returned messages stored in the database since the process started, by class.
+# TYPE lamers_bounces_total counter
+lamers_bounces_total{class="autoreply"} 0
+lamers_bounces_total{class="complaint"} 0
+lamers_bounces_total{class="delay"} 0
+lamers_bounces_total{class="hard"} 1
+lamers_bounces_total{class="policy"} 0
+lamers_bounces_total{class="soft"} 0
+lamers_bounces_total{class="unknown"} 0
+lamers_bounces_total{class="unsubscribe"} 0
 # HELP lamers_step_runs_total Runs of each scheduled step by this process, by result (ok, failed, abandoned).
 # TYPE lamers_step_runs_total counter
 lamers_step_runs_total{result="failed",step="notify"} 1
@@ -362,7 +382,7 @@ lamers_step_runs_total{result="ok",step="verify"} 1
 # TYPE lamers_step_last_success_timestamp_seconds gauge
 lamers_step_last_success_timestamp_seconds{step="verify"} 1.7953164015e+09
 `
-	names = append(names, nameNeedsHuman, nameProbeRounds, nameMessages, nameStepRuns, nameStepLastSuccess)
+	names = append(names, nameNeedsHuman, nameProbeRounds, nameMessages, nameBounces, nameStepRuns, nameStepLastSuccess)
 	if err := testutil.GatherAndCompare(mon.m.reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
