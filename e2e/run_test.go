@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -286,10 +287,10 @@ func checkCron(t *testing.T, rd *runDaemon) {
 // postmaster@nic.lab for the zones of the ns-*.nic.lab servers, the SOA
 // RNAME first.last@rname.lab for rname.lab.
 func (l *lab) checkRunMail(t *testing.T, rd *runDaemon) {
-	var fs []finding
+	var fs []contactFinding
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		fs = l.report(t, rd.db)
+		fs = l.contactReport(t, rd.db)
 		if n := notified(fs); n["postmaster@nic.lab"] > 0 {
 			break
 		}
@@ -324,8 +325,19 @@ func (l *lab) checkRunMail(t *testing.T, rd *runDaemon) {
 	}
 }
 
+// contactReport is report --format json with the contact fields.
+func (l *lab) contactReport(t *testing.T, db string) []contactFinding {
+	t.Helper()
+	out, _ := l.lamersRun(t, db, []int{0}, "report", "--format", "json")
+	var fs []contactFinding
+	if err := json.Unmarshal(out, &fs); err != nil {
+		t.Fatalf("report --format json: %v\n%s", err, out)
+	}
+	return fs
+}
+
 // notified counts the findings notified, by contact.
-func notified(fs []finding) map[string]int {
+func notified(fs []contactFinding) map[string]int {
 	out := map[string]int{}
 	for _, f := range fs {
 		if f.LastNotified != nil {

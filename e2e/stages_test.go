@@ -163,10 +163,6 @@ type finding struct {
 	Reason      string   `json:"reason"`
 	Rounds      int      `json:"rounds"`
 	LastProbed  *string  `json:"last_probed"`
-	// notify's (docs/notify.md)
-	Contact       string  `json:"contact"`
-	ContactSource string  `json:"contact_source"`
-	LastNotified  *string `json:"last_notified"`
 }
 
 func (l *lab) report(t *testing.T, db string) []finding {
