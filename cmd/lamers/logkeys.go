@@ -32,6 +32,11 @@ const (
 	logKeySubject       = "subject"
 	logKeyFindings      = "findings"
 	logKeyMessages      = "messages"
+	logKeyDryRun        = "dry_run" // messages by result (notify's results)
+	logKeySent          = "sent"
+	logKeyDeferred      = "deferred"
+	logKeyRejected      = "rejected"
+	logKeyUnknown       = "unknown"
 	logKeyLater         = "later"
 	logKeyResting       = "resting"
 	logKeyNeedsHuman    = "needs_human"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/lamers-dev/lamers/internal/schedule"
@@ -133,9 +132,10 @@ func (r *runner) notifyStep(ctx context.Context, a *app) (schedule.Outcome, erro
 			logKeySubject, m.Subject, logKeyFindings, len(m.Findings))
 	}
 	out := schedule.Outcome{slog.Bool(logKeySend, send), slog.Int(logKeyMessages, len(rep.Messages))}
-	for _, res := range []string{"dry-run", "sent", "deferred", "rejected", "unknown"} {
-		if results[res] > 0 {
-			out = append(out, slog.Int(strings.ReplaceAll(res, "-", "_"), results[res]))
+	for _, r := range []struct{ result, key string }{{"dry-run", logKeyDryRun}, {"sent", logKeySent},
+		{"deferred", logKeyDeferred}, {"rejected", logKeyRejected}, {"unknown", logKeyUnknown}} {
+		if results[r.result] > 0 {
+			out = append(out, slog.Int(r.key, results[r.result]))
 		}
 	}
 	out = append(out, slog.Int(logKeyLater, rep.Later), slog.Int(logKeyResting, rep.Resting),
