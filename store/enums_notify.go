@@ -63,6 +63,9 @@ func ParseOutboxState(s string) (OutboxState, error) {
 	return parse("outbox state", outboxStateByName, s)
 }
 
+// OutboxStates returns every outbox state, in the order of the table above.
+func OutboxStates() []OutboxState { return values[OutboxState](outboxStateNames[:]) }
+
 // Mark is why a candidate of a finding's contact chain was passed over.
 type Mark uint8
 

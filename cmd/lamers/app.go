@@ -57,7 +57,7 @@ type commandDoc struct {
 // commands returns a new instance of every command, in the order of the
 // help text.
 func commands() []command {
-	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &bounceCommand{}, &versionCommand{}}
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &bounceCommand{}, &runCommand{}, &versionCommand{}}
 }
 
 func findCommand(name string) command {
