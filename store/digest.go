@@ -11,8 +11,8 @@ import (
 // The digest's reads (notify/digest): the totals of a period, the
 // findings of its lists and the worst servers. Each is one query; none
 // reads every finding but DigestTotals, which scans the findings table
-// once (about 0.3 s for a million). The lists and the worst servers come
-// from the partial indexes of migration 0008.
+// once and the daily counts of the period's days. The lists and the worst
+// servers come from the partial indexes of migration 0009.
 //
 // A period is [since, until). Its events are counted from daily_counts,
 // whose rows are UTC days: the days from the one since falls on to the one
@@ -36,14 +36,23 @@ type DigestTotals struct {
 	Fixed, Stale int64
 	// NeedsHuman counts the findings whose contact chain is exhausted now.
 	NeedsHuman int64
+	// Events are the events the logs gave on the period's days
+	// (DigestDays), every finding's.
+	Events int64
 }
 
 // DigestTotals reads the totals of the period [since, until) in one scan
-// of the findings.
+// of the findings and one of the daily counts.
 func (db *DB) DigestTotals(ctx context.Context, since, until time.Time) (DigestTotals, error) {
 	var t DigestTotals
 	s, u := since.UnixNano(), until.UnixNano()
-	err := db.db.QueryRowContext(ctx, `SELECT count(*),
+	first, last := DigestDays(since, until)
+	err := db.db.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM daily_counts WHERE day BETWEEN ? AND ?",
+		first.String(), last.String()).Scan(&t.Events)
+	if err != nil {
+		return DigestTotals{}, fmt.Errorf("store: digest totals %s: events: %w", db.path, err)
+	}
+	err = db.db.QueryRowContext(ctx, `SELECT count(*),
 		coalesce(sum(first_seen >= ?1 AND first_seen < ?2), 0),
 		coalesce(sum(status = 'lame'), 0),
 		coalesce(sum(status = 'unresponsive'), 0),
@@ -77,6 +86,9 @@ const (
 	// ListConfirmed: lame or unresponsive now, confirmed in the period;
 	// the earliest confirmed first.
 	ListConfirmed DigestList = iota + 1
+	// ListStillLame: lame or unresponsive now, confirmed before the
+	// period; the earliest confirmed first.
+	ListStillLame
 	// ListFixed: fixed now, and fixed in the period; the earliest first.
 	ListFixed
 	// ListStale: stale now, and stale since the period; the earliest
@@ -108,6 +120,7 @@ type DigestFinding struct {
 // for word, which is how SQLite knows the index applies.
 var digestLists = map[DigestList]struct{ where, order string }{
 	ListConfirmed:  {"confirmed_at IS NOT NULL AND confirmed_at >= ?1 AND confirmed_at < ?2", "confirmed_at"},
+	ListStillLame:  {"confirmed_at IS NOT NULL AND confirmed_at < ?1", "confirmed_at"},
 	ListFixed:      {"status IN ('fixed', 'stale') AND status = 'fixed' AND status_at >= ?1 AND status_at < ?2", "status_at"},
 	ListStale:      {"status IN ('fixed', 'stale') AND status = 'stale' AND status_at >= ?1 AND status_at < ?2", "status_at"},
 	ListNeedsHuman: {"needs_human = 1", "confirmed_at"},

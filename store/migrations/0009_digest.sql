@@ -1,4 +1,4 @@
--- 0008_digest: what `lamers digest` reads (notify/digest): when each
+-- 0009_digest: what `lamers digest` reads (notify/digest): when each
 -- finding's status last changed, and indexes that let the digest of a
 -- million findings read its lists and its worst servers without a scan.
 --
@@ -37,3 +37,28 @@ CREATE INDEX findings_confirmed_servers ON findings (server, zone) WHERE confirm
 CREATE INDEX findings_changed ON findings (status, status_at) WHERE status IN ('fixed', 'stale');
 -- The findings that need a human, oldest confirmation first.
 CREATE INDEX findings_needs_human ON findings (confirmed_at) WHERE needs_human = 1;
+
+-- digests: every digest `lamers digest --send` and the digest step of
+-- `lamers run` handed to the relay, recorded pending before the handover
+-- and marked after, like the outbox (docs/digest.md). The end of the last
+-- one sent (until) is where the next digest's period starts by default. A
+-- row a crash left pending is made unknown by the next digest; a digest is
+-- never handed over again on its own (the next one covers its period).
+CREATE TABLE digests (
+	id             INTEGER PRIMARY KEY,
+	token          TEXT    NOT NULL UNIQUE CHECK (length(token) = 20),
+	recipient      TEXT    NOT NULL,
+	since          INTEGER NOT NULL,
+	until          INTEGER NOT NULL CHECK (until >= since),
+	subject        TEXT    NOT NULL,
+	message_id     TEXT    NOT NULL,
+	state          TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'deferred', 'rejected', 'unknown')),
+	transport      TEXT    NOT NULL,
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL,
+	smtp_code      INTEGER NOT NULL DEFAULT 0 CHECK (smtp_code BETWEEN 0 AND 999),
+	smtp_enhanced  TEXT    NOT NULL DEFAULT '',
+	smtp_detail    TEXT    NOT NULL DEFAULT ''
+);
+-- The digests sent, by the end of their period: the last one.
+CREATE INDEX digests_sent ON digests (until) WHERE state = 'sent';
