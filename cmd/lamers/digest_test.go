@@ -65,7 +65,7 @@ func TestDigestPrint(t *testing.T) {
 		t.Errorf("--since 36h: %v to %v, totals %v", d.Since, d.Until, d.Totals)
 	}
 	for format, want := range map[string][]string{
-		"text": {"Lame delegations seen by our resolvers: digest\n", "\n  192.0.2.53: 2 zones, 8 events\n", "New lame delegations: 2 (confirmed in the period)"},
+		"text": {"Lame delegations seen by our resolvers: digest\n", "\n  192.0.2.53: 2 zones\n    8 events on the period's days\n", "New lame delegations: 2 (confirmed in the period)"},
 		"html": {"<!DOCTYPE html>", "<strong style=\"font-family:Consolas, Menlo, monospace;\">192.0.2.53</strong>"},
 	} {
 		a.out.Reset()

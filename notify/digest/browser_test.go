@@ -80,7 +80,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		"Lame now 731", "Unresponsive now 42", "Fixed in the period 23", "Need a human 31",
 		"Findings on record 48,213", "Bounced (the message failed) 6",
 		"Worst server: 192.0.2.1", "lame or unresponsive for 412 zones",
-		"192.0.2.1 : 412 zones (415 findings), 12,345 events in the period", "and 55 more servers",
+		"192.0.2.1 : 412 zones (415 findings), 12,345 events on the period's days", "and 55 more servers",
 		`we\.ird<b>.example.`, `esc\027[31m.example.`, "New lame delegations: 96", "and 93 more",
 	} {
 		if !strings.Contains(text, want) {
