@@ -398,3 +398,26 @@ func TestMigrate0009StatusAt(t *testing.T) {
 		t.Errorf("status_at after 0009 (-want +got):\n%s", diff)
 	}
 }
+
+// A zone-less finding that verification probed and then attributed to its
+// zone keeps its verdict and the time its status changed.
+func TestStatusAtFollowsAttribution(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mustCommit(t, db, firstBatch(fpNamed, 100, 1, zoneless("b.test.", "x.b.test.", srvZ, "refused", 2, at3("2026-11-20"), at3("2026-11-20"))))
+	src := findingID(t, db, "", "b.test.")
+	if _, err := db.RecordRound(ctx, lameRound(src, at3("2026-11-21")), FindingUpdate{Status: StatusLame, Reason: "upward_referral"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := db.Attribute(ctx, src, "b.test.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at int64
+	if err := db.db.QueryRowContext(ctx, "SELECT status_at FROM findings WHERE id = ?", f.ID).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	if f.Status != StatusLame || !fromUnixNano(at).Equal(at3("2026-11-21")) {
+		t.Errorf("attributed finding: status %v, status_at %v; want lame since 2026-11-21 03:00", f.Status, fromUnixNano(at))
+	}
+}
