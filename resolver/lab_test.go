@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,9 @@ var (
 	addrFormerr    = netip.MustParseAddr("127.53.8.1")
 	addrNoEDNS     = netip.MustParseAddr("127.53.8.2")
 	addrEDNSOnly   = netip.MustParseAddr("127.53.8.3")
+	addrNoOPT      = netip.MustParseAddr("127.53.8.4") // answers, never with OPT (djbdns tinydns 1.05)
+	addrRefNoOPT   = netip.MustParseAddr("127.53.8.5") // REFUSED, never with OPT
+	addrUprefNoEDN = netip.MustParseAddr("127.53.8.6") // upward referral; FORMERR to EDNS
 	addrTC         = netip.MustParseAddr("127.53.9.1")
 	addrTCNoTCP    = netip.MustParseAddr("127.53.9.2")
 	addrWrongID    = netip.MustParseAddr("127.53.10.1")
@@ -204,6 +208,9 @@ test. 300 IN NS  ns1.nic.test.`), true)
 	}
 	l.serve(t, addrNoEDNS, ednsSplit(soaReply("noedns.test."), resolvertest.Reply{Rcode: dns.RcodeFormatError}), true)
 	l.serve(t, addrEDNSOnly, ednsSplit(resolvertest.Reply{Rcode: dns.RcodeFormatError}, soaReply("ednsonly.test.")), true)
+	l.serve(t, addrNoOPT, withoutOPT(soaReply("noopt.test.")), true)
+	l.serve(t, addrRefNoOPT, withoutOPT(resolvertest.Reply{Rcode: dns.RcodeRefused}), true)
+	l.serve(t, addrUprefNoEDN, ednsSplit(resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}, resolvertest.Reply{Rcode: dns.RcodeFormatError}), true)
 	l.serve(t, addrTC, transportSplit(resolvertest.Reply{TC: true}, soaReply("tc.test.")), true)
 	l.serve(t, addrTCNoTCP, resolvertest.Reply{TC: true}, false)
 
@@ -322,6 +329,16 @@ func ednsSplit(plain, edns resolvertest.Reply) dns.Handler {
 			return
 		}
 		w.WriteMsg(plain.Msg(req))
+	})
+}
+
+// withoutOPT answers reply with the OPT record dropped: a server that
+// ignores EDNS, as djbdns's tinydns does (RFC 6891 §7 wants the OPT echoed).
+func withoutOPT(reply resolvertest.Reply) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := reply.Msg(req)
+		m.Extra = slices.DeleteFunc(m.Extra, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+		w.WriteMsg(m)
 	})
 }
 
