@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lamers-dev/lamers/notify/smtptest"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -51,12 +52,12 @@ func TestRunConfig(t *testing.T) {
 	}
 }
 
-// runApp is a notify test app (no network, letters to tr) whose
+// runApp is a notify test app (no network, letters to srv) whose
 // [[sources]] are the lab's BIND log as the live file and Unbound's,
 // compressed, as its rotated generation.
-func runApp(t *testing.T, tr *testTransport) (testApp, string) {
+func runApp(t *testing.T, srv *smtptest.Server) (testApp, string) {
 	t.Helper()
-	a := notifyApp(t, tr)
+	a := notifyApp(t, srv)
 	dir := t.TempDir()
 	live := filepath.Join(dir, "named.log")
 	if err := os.Rename(copyFixture(t, dir, "bind9.log"), live); err != nil {
@@ -82,8 +83,8 @@ func stepLines(log string) []string {
 // (a dry run, logged) and prunes; again at once, only the scan is due and
 // it adds nothing; a step that fails makes it exit 2 after the others ran.
 func TestRunOnce(t *testing.T) {
-	tr := &testTransport{}
-	a, live := runApp(t, tr)
+	srv := smtptest.Start(t, smtptest.Options{})
+	a, live := runApp(t, srv)
 	seedNotify(t, a.cfg.DB)
 	if err := a.runCmd(&runCommand{once: true}); err != nil {
 		t.Fatalf("run --once: %v\n%s", err, a.errb)
@@ -94,14 +95,14 @@ func TestRunOnce(t *testing.T) {
 	}
 	for _, s := range []string{
 		"step=scan result=ok", "files=2 lines=", "step=notify result=ok", "send=false messages=2 dry_run=2",
-		`msg="run: notify: would send (dry run: notify.send is false)" result=dry-run to=first.last@a.example contact_source=rname subject="Lame delegation of a.example." findings=1`,
+		`msg="run: notify: would send (dry run: notify.send is false)" result=dry-run to=first.last@a.example contact_source=rname subject="Lame delegation: a.example. on 192.0.2.53" findings=1`,
 	} {
 		if !strings.Contains(log, s) {
 			t.Errorf("log lacks %q:\n%s", s, log)
 		}
 	}
-	if len(tr.sent) != 0 {
-		t.Errorf("a dry run handed over %v", tr.sent)
+	if conns, _, mails := srv.Counts(); conns != 0 || mails != 0 {
+		t.Errorf("a dry run connected %d times and handed over %d letters", conns, mails)
 	}
 	// What scan adds over the same files: the same events.
 	scanned := newTestApp(t, "")
@@ -136,7 +137,7 @@ func TestRunOnce(t *testing.T) {
 
 // notify.send = true without a sender is refused before anything runs.
 func TestRunRefusesSendWithoutSender(t *testing.T) {
-	a, _ := runApp(t, &testTransport{})
+	a, _ := runApp(t, smtptest.Start(t, smtptest.Options{}))
 	a.cfg.Notify.Send, a.cfg.Notify.From = true, ""
 	if err := a.runCmd(&runCommand{once: true}); errString(err) != "config: notify.send = true needs notify.from and notify.bounce_address" {
 		t.Errorf("run --once = %v", err)
