@@ -120,6 +120,10 @@ func zoneLine(res resolver.CheckResult) string {
 	for _, s := range res.Servers {
 		n[s.Verdict]++
 	}
-	return fmt.Sprintf("zone %s: %s (%d servers: %d authoritative, %d lame, %d inconclusive)", escapeTerminal(res.Zone),
-		res.Verdict, len(res.Servers), n[resolver.VerdictAuthoritative], n[resolver.VerdictLame], n[resolver.VerdictInconclusive])
+	servers := "servers"
+	if len(res.Servers) == 1 {
+		servers = "server"
+	}
+	return fmt.Sprintf("zone %s: %s (%d %s: %d authoritative, %d lame, %d inconclusive)", escapeTerminal(res.Zone), res.Verdict,
+		len(res.Servers), servers, n[resolver.VerdictAuthoritative], n[resolver.VerdictLame], n[resolver.VerdictInconclusive])
 }
