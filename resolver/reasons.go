@@ -60,7 +60,7 @@ const (
 	// FlagEDNSNoncompliant: a reply to a query with EDNS had no OPT record,
 	// another EDNS version, or the rcode FORMERR or NOTIMP; or the EDNS
 	// check after a clean P1 went unanswered or lost the authoritative
-	// answer (RFC 6891 §7, RFC 8906 §3.2).
+	// answer (RFC 6891 §6.1.1 and §7, RFC 8906 §3.2).
 	FlagEDNSNoncompliant = "edns_noncompliant"
 
 	// The flags only Check sets.
