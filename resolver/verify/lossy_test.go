@@ -102,17 +102,14 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 			t.Errorf("merged finding: count %d, %d rounds; want 2 events and one round", f.Count, f.Rounds)
 		}
 	}
-	// we\032ird.lab. is not delegated; what its lookup says depends on how
-	// the resolver matches a reply's escaped question, which is not this
-	// test's business: only that nothing was merged into it.
-	if g := got[`we\032ird.lab. 127.53.3.1`]; !strings.HasSuffix(g, " bind") {
-		t.Errorf(`we\032ird.lab. 127.53.3.1: %q, want BIND's evidence alone`, g)
-	}
-	delete(got, `we\032ird.lab. 127.53.3.1`)
 	want := map[string]string{
 		`we\.ird.lab. 127.53.4.1`: "suspect upward_referral bind,unbound",
 		`we\.ird.lab. 127.53.3.1`: "stale not_in_delegation bind",
 		`we?ird.lab. 127.53.3.1`:  "inconclusive lossy_name unbound",
+		// Not delegated: lab.'s server answers the NS query for it with
+		// NXDOMAIN, whose question echoes the space as miekg/dns writes it
+		// (we\ ird.lab.). Nothing was merged into it.
+		`we\032ird.lab. 127.53.3.1`: "stale not_delegated bind",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
