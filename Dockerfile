@@ -23,6 +23,15 @@ COPY lamers.example.toml /etc/lamers/lamers.example.toml
 USER lamers
 WORKDIR /var/lib/lamers
 ENV LAMERS_DB=/var/lib/lamers/lamers.db
+# The database (and its WAL files) outlive the container; mount the
+# configuration at /etc/lamers/lamers.toml and the logs read-only.
+VOLUME ["/var/lib/lamers"]
 RUN ["/usr/local/bin/lamers", "version"]
+# /healthz and /metrics: reachable from outside the container only with
+# [run] listen = "0.0.0.0:9716" and allow_non_loopback = true.
+EXPOSE 9716
+# `docker stop` sends SIGTERM: lamers run abandons its step at a safe
+# point, commits what it read and exits 0 (give it time: docker stop -t 90).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/lamers"]
-CMD ["help"]
+CMD ["run"]

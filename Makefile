@@ -24,7 +24,7 @@ demo: build
 	$(BIN) --db $(DEMO_DB) report
 
 # Everything CI runs: installs what the end-to-end suite needs (BIND 9,
-# Unbound, NSD, rsyslog, Postfix), then vets and runs every test.
+# Unbound, NSD, rsyslog, Postfix, promtool), then vets and runs every test.
 test: deps vet
 	$(GO) test -count=1 ./...
 
@@ -43,6 +43,7 @@ vet:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./parser/ ./store/ ./resolver/
 	./bench/run.sh
+	./bench/daemon.sh
 
 # Short fuzzing of every fuzz target of every package. go test -fuzz runs
 # one target at a time, so the targets are listed with go test -list: a

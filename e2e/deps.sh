@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, rsyslog,
-# Postfix, dig, rndc, unbound-control, unshare, ip), without starting any of
-# their services.
+# Postfix, dig, rndc, unbound-control, promtool, unshare, ip), without
+# starting any of their services.
 #
 # Idempotent: does nothing when every tool is present. Otherwise, as root:
 # one "apt-get update", then "apt-get install --no-install-recommends" of the
@@ -19,7 +19,8 @@ set -eu
 pairs="named:bind9 named-checkconf:bind9-utils rndc:bind9-utils dig:bind9-dnsutils unbound:unbound
 unbound-checkconf:unbound unbound-control:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog
 unshare:util-linux mount:mount ip:iproute2
-postfix:postfix postconf:postfix postmap:postfix postalias:postfix postqueue:postfix"
+postfix:postfix postconf:postfix postmap:postfix postalias:postfix postqueue:postfix
+promtool:prometheus"
 
 PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
 need=""
@@ -80,6 +81,7 @@ if [ -d /run/systemd/system ] && [ -n "$newly" ]; then
 		nsd) units="nsd.service" ;;
 		rsyslog) units="rsyslog.service syslog.socket" ;;
 		postfix) units="postfix.service" ;;
+		prometheus) units="prometheus.service" ;;
 		*) units="" ;;
 		esac
 		for u in $units; do

@@ -1,8 +1,11 @@
 // Package e2e holds the end-to-end suite of lamers: real NSD and BIND 9
 // authoritative servers serving a private tree with every kind of broken
 // delegation, real BIND 9 and Unbound resolvers querying it and writing their
-// logs, the lamers binary reading those logs and verifying the findings, and
-// a real Postfix as the lab's mail exchanger (postfix_test.go).
+// logs, the lamers binary reading those logs and verifying the findings —
+// also as the "lamers run" daemon, with cron jobs beside it (run_test.go) —,
+// and a real Postfix as the lab's mail exchanger (postfix_test.go), to which
+// lamers notify sends and from which returned mail comes back to lamers
+// bounce through an alias pipe (bounce_test.go).
 //
 // Everything runs as root inside a private network namespace (loopback
 // only); no packet leaves it and nothing is left on the host. The suite is

@@ -63,7 +63,7 @@ func seedBench(b *testing.B, db *store.DB) {
 		for k := range 2 {
 			counts = append(counts, store.Count{Zone: fmt.Sprintf("z%05d.example.", j), QName: fmt.Sprintf("www.z%05d.example.", j),
 				Server: netip.AddrFrom4([4]byte{10, byte(k), byte(j / 256), byte(j % 256)}), Port: 53, Source: "bind",
-				Evidence: "lame_referral", Day: seen.Format(time.DateOnly), N: 5, First: seen, Last: seen})
+				Evidence: "lame_referral", Day: store.DayOf(seen), N: 5, First: seen, Last: seen})
 		}
 	}
 	if _, err := db.Commit(context.Background(), store.Batch{Base: store.Checkpoint{Fingerprint: []byte("bench")},

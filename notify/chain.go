@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,15 +17,6 @@ import (
 // soaMaxAge is how old a recorded SOA may be for its RNAME to be used;
 // older, the zone's servers are asked again.
 const soaMaxAge = 30 * 24 * time.Hour
-
-// softWindow is the window over which soft and policy bounces count;
-// softLimit soft ones, or policyLimit policy ones, within it make an
-// address unusable (docs/notify.md, section 7).
-const (
-	softWindow  = 14 * 24 * time.Hour
-	softLimit   = 3
-	policyLimit = 2
-)
 
 // candidate is one step of a finding's chain.
 type candidate struct {
@@ -146,7 +136,7 @@ func (n *Notifier) choose(ctx context.Context, rs *runState, e *entry) (decision
 			mark(store.MarkSuppressed, v+" is suppressed")
 			continue
 		}
-		if rs.marks.unusable(e.id, c.address, rs.now) {
+		if rs.marks.unusable(e.id, c.address) {
 			continue // its mark is on record already
 		}
 		if n.Config.CheckDeliverability {
@@ -257,63 +247,35 @@ func domainOf(addr string) string {
 // that differ only in case are one mailbox in practice.
 func lowerAddress(a string) string { return strings.ToLower(a) }
 
-// markIndex answers whether an address may be mailed about a finding,
-// from the marks on record and those this run added.
+// markIndex answers whether an address is dead for a finding, from the
+// marks on record and those this run added: a rejected or bounced mark.
+// Soft and policy bounces are events: the store turns them into a bounced
+// mark when they reach their limit (store.BounceWindow), so that one rule
+// in one place decides it, and a run need not count them.
 type markIndex struct {
-	dead   map[int64]map[string]bool // finding → addresses rejected or bounced
-	soft   map[string][]time.Time    // address → soft bounces
-	policy map[string][]time.Time    // address → policy bounces
+	dead map[int64]map[string]bool // finding → addresses rejected or bounced
 }
 
 func newMarkIndex(ms []store.ContactMark) markIndex {
-	x := markIndex{dead: map[int64]map[string]bool{}, soft: map[string][]time.Time{}, policy: map[string][]time.Time{}}
+	x := markIndex{dead: map[int64]map[string]bool{}}
 	for _, m := range ms {
 		x.add(m)
 	}
 	return x
 }
 
-// add takes one mark into account; per-run marks do not count.
+// add takes one mark into account; only dead marks count.
 func (x markIndex) add(m store.ContactMark) {
-	addr := lowerAddress(m.Address)
-	switch m.Mark {
-	case store.MarkRejected, store.MarkBounced:
-		if x.dead[m.FindingID] == nil {
-			x.dead[m.FindingID] = map[string]bool{}
-		}
-		x.dead[m.FindingID][addr] = true
-	case store.MarkSoft:
-		x.soft[addr] = addEvent(x.soft[addr], m.At)
-	case store.MarkPolicy:
-		x.policy[addr] = addEvent(x.policy[addr], m.At)
+	if m.Mark != store.MarkRejected && m.Mark != store.MarkBounced {
+		return
 	}
+	if x.dead[m.FindingID] == nil {
+		x.dead[m.FindingID] = map[string]bool{}
+	}
+	x.dead[m.FindingID][lowerAddress(m.Address)] = true
 }
 
-// addEvent adds t to the distinct times ts: one bounce marks every
-// finding of its message at the same instant and counts once.
-func addEvent(ts []time.Time, t time.Time) []time.Time {
-	if slices.ContainsFunc(ts, t.Equal) {
-		return ts
-	}
-	return append(ts, t)
-}
-
-// unusable reports whether addr is dead for finding id, or has bounced too
-// often lately.
-func (x markIndex) unusable(id int64, addr string, now time.Time) bool {
-	addr = lowerAddress(addr)
-	if x.dead[id][addr] {
-		return true
-	}
-	since := now.Add(-softWindow)
-	recent := func(ts []time.Time) int {
-		n := 0
-		for _, t := range ts {
-			if !t.Before(since) {
-				n++
-			}
-		}
-		return n
-	}
-	return recent(x.soft[addr]) >= softLimit || recent(x.policy[addr]) >= policyLimit
+// unusable reports whether addr is dead for finding id.
+func (x markIndex) unusable(id int64, addr string) bool {
+	return x.dead[id][lowerAddress(addr)]
 }

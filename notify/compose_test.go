@@ -2,7 +2,6 @@ package notify
 
 import (
 	"bytes"
-	"flag"
 	"mime"
 	"net/mail"
 	"os"
@@ -14,11 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lamers-dev/lamers/internal/golden"
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/notify")
 
 // composeTime is the fixed clock of the composition tests.
 var composeTime = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
@@ -66,29 +64,6 @@ func goldenMessage() MessageData {
 	}}
 }
 
-// golden compares got with testdata/golden/notify/name, or rewrites it
-// with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", "notify", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./notify -run %s -update writes it)", err, t.Name())
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs from the golden file (-want +got):\n%s", name, diff)
-	}
-}
-
 // TestComposeGolden: the rendered parts of a fixed message.
 func TestComposeGolden(t *testing.T) {
 	w := newTestWriter(t, "", testSettings)
@@ -96,8 +71,10 @@ func TestComposeGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "letter.txt", l.Text)
-	golden(t, "letter.html", l.HTML)
+	dir := filepath.Join("..", "testdata", "golden", "notify")
+	golden.Check(t, filepath.Join(dir, "letter.txt"), []byte(l.Text))
+	golden.Check(t, filepath.Join(dir, "letter.html"), []byte(l.HTML))
+	golden.Orphans(t, dir, []string{"letter.txt", "letter.html"})
 	for i, line := range strings.Split(l.Text, "\n") {
 		if len(line) > templates.Width && !strings.Contains(line, "dig ") {
 			t.Errorf("text line %d is %d columns: %q", i+1, len(line), line)

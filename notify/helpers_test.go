@@ -42,7 +42,7 @@ func seed(t testing.TB, db *store.DB, specs ...spec) []int64 {
 		seen := t0.Add(-72 * time.Hour)
 		// 19-Nov-2026 12:00:00.000 lame-servers: info: lame server resolving 'www.ZONE' (in 'ZONE'?): SERVER#53
 		counts = append(counts, store.Count{Zone: s.zone, QName: "www." + s.zone, Server: netip.MustParseAddr(s.server), Port: 53,
-			Source: "bind", Evidence: "lame_referral", Day: seen.Format(time.DateOnly), N: 3, First: seen, Last: seen})
+			Source: "bind", Evidence: "lame_referral", Day: store.DayOf(seen), N: 3, First: seen, Last: seen})
 	}
 	_, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte(strings.Join(zones, " "))},
 		Next: store.Checkpoint{Offset: 100, Lines: int64(len(specs)), Path: "named.log"}, Counts: counts})

@@ -1,16 +1,3 @@
-// Package notify tells a zone's contacts about its lame delegations
-// (docs/notify.md): the Notifier takes the confirmed findings, probes stale
-// verdicts again, walks each finding's contact chain (chain.go), plans one
-// message per recipient within the limits (plan.go, run.go) and hands the
-// messages over at most once through the outbox (send.go), one sending run
-// per database (lease.go). Where it departs from the letter of the RFCs:
-// addresses are compared without regard to case, local part too, for the
-// limits, dead marks and suppressions (RFC 5321 §2.4 has the local part
-// case-sensitive; in practice two spellings are one mailbox, and
-// over-matching only errs towards sending less); and a mail exchange on a
-// loopback, link-local, unspecified or multicast address counts as none
-// (RFC 5321 §5.1 does not say so; no mail could reach it).
-//
 // This file turns DNS names into the addresses of the contact chain: the SOA
 // RNAME (RFC 1035 §3.3.13), hostmaster@ the zone (RFC 2142 §4) and
 // postmaster@ the registered domain of a lame server's NS host name
@@ -30,6 +17,7 @@
 // form. Departures from RFC 1035: a top-level label of digits only is
 // rejected (RFC 3696 §2: it would be an address, not a domain), and so is a
 // domain label holding an escaped dot, which no address could carry.
+
 package notify
 
 import (

@@ -74,7 +74,7 @@ func asRows(b Batch) Batch {
 			if !yield(&c) {
 				return
 			}
-			c = Count{Zone: "clobbered.", QName: "clobbered.", Day: "1970-01-01", N: -1}
+			c = Count{Zone: "clobbered.", QName: "clobbered.", Day: 1, N: -1}
 		}
 	}
 	return b

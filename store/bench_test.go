@@ -25,7 +25,7 @@ func benchBatch(findings, gen int) []Count {
 		server := netip.AddrFrom4([4]byte{192, 0, 2, byte(f % 200)})
 		day := time.Date(2026, 11, 17+(i/findings)%5, 1, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
 		c := Count{Server: server, Port: 53, Source: "bind", Evidence: evidence[(i/findings/5)%2],
-			Day: day.Format(dayLayout), N: 3, First: day, Last: day.Add(time.Minute)}
+			Day: DayOf(day), N: 3, First: day, Last: day.Add(time.Minute)}
 		if f%10 == 0 { // a tenth zone-less, at most 25 buckets per server
 			c.Bucket = fmt.Sprintf("g%d-b%d.lab.", gen, f/200%25)
 			c.QName = "q." + c.Bucket
@@ -124,7 +124,7 @@ func lameShapeBatch(gen int) []Count {
 		for i, e := range ev {
 			c.Evidence, c.N = e, int64(1+r%7)
 			day := first.Add(time.Duration(i%2) * 24 * time.Hour)
-			c.Day, c.First, c.Last = day.Format(dayLayout), day, day.Add(time.Hour)
+			c.Day, c.First, c.Last = DayOf(day), day, day.Add(time.Hour)
 			counts = append(counts, c)
 		}
 	}
@@ -225,7 +225,7 @@ func BenchmarkDueFindings(b *testing.B) {
 			for d := range 2 {
 				day := time.Date(2026, 11, 20+d, 1, 0, 0, 0, time.UTC).Add(time.Duration(f) * time.Millisecond)
 				counts = append(counts, Count{Zone: fmt.Sprintf("z%d.example.", f), Server: server, Port: 53, Source: "bind",
-					Evidence: "lame_referral", Day: day.Format(dayLayout), N: int64(1 + f%1000), First: day, Last: day})
+					Evidence: "lame_referral", Day: DayOf(day), N: int64(1 + f%1000), First: day, Last: day})
 			}
 		}
 		next := base

@@ -39,7 +39,7 @@ type Count struct {
 	Port     uint16
 	Source   string // "bind" | "unbound"
 	Evidence string // e.g. "lame_referral", "rcode_notimp"
-	Day      string // "2006-01-02", UTC
+	Day      Day    // the UTC day of the events
 	// N is the number of events. A count with N == 0 only adds Source and
 	// Evidence to its finding (the second line of an event a resolver logs
 	// in two): it makes no daily row and never creates a finding.

@@ -66,7 +66,8 @@ type dailyRow struct {
 
 // dailyKind is the (day, source, evidence) of daily rows.
 type dailyKind struct {
-	day, source, evidence string
+	day              string // Day.String
+	source, evidence string
 	// values holds them boxed for the driver, once per batch.
 	values [3]driver.Value
 }
@@ -113,25 +114,34 @@ func (s *stringSet) add(item string) *stringSet {
 // counts are compared first: a finding's rows cycle over a few kinds.
 type kindCache struct {
 	recent [4]*dailyKind
+	days   [4]Day // the days of recent
 	next   int
-	all    map[[3]string]*dailyKind
+	all    map[kindKey]*dailyKind
 }
 
-func (c *kindCache) get(day, source, evidence string) *dailyKind {
-	for _, k := range c.recent {
-		if k != nil && k.day == day && k.source == source && k.evidence == evidence {
+// kindKey identifies a daily kind in kindCache.
+type kindKey struct {
+	day              Day
+	source, evidence string
+}
+
+func (c *kindCache) get(day Day, source, evidence string) *dailyKind {
+	for i, k := range c.recent {
+		if k != nil && c.days[i] == day && k.source == source && k.evidence == evidence {
 			return k
 		}
 	}
-	key := [3]string{day, source, evidence}
+	key := kindKey{day, source, evidence}
 	k := c.all[key]
 	if k == nil {
-		k = &dailyKind{day: day, source: source, evidence: evidence, values: [3]driver.Value{day, source, evidence}}
+		text := day.String()
+		k = &dailyKind{day: text, source: source, evidence: evidence, values: [3]driver.Value{text, source, evidence}}
 		if c.all == nil {
-			c.all = make(map[[3]string]*dailyKind)
+			c.all = make(map[kindKey]*dailyKind)
 		}
 		c.all[key] = k
 	}
+	c.days[c.next] = day
 	c.recent[c.next] = k
 	c.next = (c.next + 1) % len(c.recent)
 	return k
@@ -157,15 +167,13 @@ func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 		hash    keyHash
 		block   []agg
 		prev    *agg
-		validAt string // the last day found valid
 	)
 	i := -1
 	for c := range counts {
 		i++
-		if err := validCount(c, validAt != "" && c.Day == validAt); err != nil {
+		if err := validCount(c); err != nil {
 			return nil, nil, fmt.Errorf("count %d (zone %q bucket %q server %s): %w", i, c.Zone, c.Bucket, c.Server, err)
 		}
-		validAt = c.Day
 		first, last := c.First.UTC(), c.Last.UTC()
 		if first.IsZero() {
 			first = last
@@ -276,8 +284,8 @@ func (x *keyHash) sum(k *findingKey) uint64 {
 	return x.h.Sum64()
 }
 
-// validCount checks c; dayChecked tells that c.Day was found valid already.
-func validCount(c *Count, dayChecked bool) error {
+// validCount checks c.
+func validCount(c *Count) error {
 	switch {
 	case !c.Server.IsValid():
 		return errors.New("invalid server address")
@@ -291,38 +299,10 @@ func validCount(c *Count, dayChecked bool) error {
 		return fmt.Errorf("negative count %d", c.N)
 	case c.First.IsZero() && c.Last.IsZero():
 		return errors.New("no event time")
-	}
-	if !dayChecked && !validDay(c.Day) {
-		return fmt.Errorf("day %q is not YYYY-MM-DD", c.Day)
+	case c.Day <= 0 || c.Day > maxDay:
+		return fmt.Errorf("day %d is not a day from 1970-01-02 to 9999-12-31", c.Day)
 	}
 	return nil
-}
-
-// validDay reports whether d is a date in dayLayout (without time.Parse:
-// it runs once per count of a batch).
-func validDay(d string) bool {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-		return false
-	}
-	num := func(s string) int {
-		n := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return -1
-			}
-			n = n*10 + int(s[i]-'0')
-		}
-		return n
-	}
-	y, m, day := num(d[:4]), num(d[5:7]), num(d[8:])
-	if y < 0 || m < 1 || m > 12 || day < 1 {
-		return false
-	}
-	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
-	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-		days = 29
-	}
-	return day <= days
 }
 
 // merge adds one count's totals to a.

@@ -389,7 +389,7 @@ func TestCommitRefusesBadBatches(t *testing.T) {
 	}{
 		{"new content without fingerprint", func() Batch { return firstBatch(nil, 10, 1, good()) }, "without a fingerprint"},
 		{"invalid server", func() Batch { c := good(); c.Server = netip.Addr{}; return firstBatch(fpNamed, 10, 1, c) }, "invalid server"},
-		{"bad day", func() Batch { c := good(); c.Day = "21-Nov-2026"; return firstBatch(fpNamed, 10, 1, c) }, "not YYYY-MM-DD"},
+		{"bad day", func() Batch { c := good(); c.Day = 0; return firstBatch(fpNamed, 10, 1, c) }, "day 0 is not a day"},
 		{"negative count", func() Batch { c := good(); c.N = -1; return firstBatch(fpNamed, 10, 1, c) }, "negative count"},
 		{"no time", func() Batch {
 			c := good()

@@ -170,12 +170,27 @@ func scanMark(r rowScanner) (ContactMark, error) {
 	return m, nil
 }
 
+// BounceWindow is the window over which soft and policy bounces count:
+// SoftBounceLimit soft ones, or PolicyBounceLimit policy ones, of one
+// address within it make that address dead — a bounced mark — for the
+// findings of the message whose bounce reached the limit (docs/notify.md,
+// section 7). Bounces count per address over every finding; one bounce
+// marks each finding of its message at the same instant and counts once.
+// This is the one place the rule is applied: notify passes over an
+// address only for its dead marks.
+const (
+	BounceWindow      = 14 * 24 * time.Hour
+	SoftBounceLimit   = 3
+	PolicyBounceLimit = 2
+)
+
 // MarkMessage marks the recipient of the outbox message token for every
 // finding the message listed: bounced (a hard bounce: the address is dead
-// for those findings), soft or policy (events that count over a window),
-// or rejected. It is how bounce handling reports what came back; it
-// returns the number of marks added (a dead mark already there is not
-// added again). An unknown token gives ErrNotFound.
+// for those findings), soft or policy (events that count over
+// BounceWindow, and make the address dead once they reach their limit),
+// or rejected. It returns the number of marks added (a dead mark already
+// there is not added again). An unknown token gives ErrNotFound. Bounce
+// handling stores a returned message with its marks through AddBounce.
 func (db *DB) MarkMessage(ctx context.Context, token string, mark Mark, reason string, at time.Time) (int, error) {
 	if mark.PerRun() || !valid(markNames[:], mark) {
 		return 0, fmt.Errorf("store: mark message %s: %v is not a mark of a message", token, mark)
@@ -186,10 +201,94 @@ func (db *DB) MarkMessage(ctx context.Context, token string, mark Mark, reason s
 		if err != nil {
 			return err
 		}
-		n, err = markRecipient(ctx, tx, e, mark, reason, at)
+		n, _, err = markBounce(ctx, tx, e, mark, reason, at)
 		return err
 	})
 	return n, err
+}
+
+// markBounce gives the recipient of e the mark for each of e's findings;
+// a soft or policy mark with which the address reaches its limit within
+// BounceWindow brings a bounced mark with it. It returns the marks added
+// and whether the recipient is dead for the findings now.
+func markBounce(ctx context.Context, tx *sql.Tx, e OutboxEntry, mark Mark, reason string, at time.Time) (int, bool, error) {
+	n, err := markRecipient(ctx, tx, e, mark, reason, at)
+	if err != nil {
+		return n, false, err
+	}
+	limit := 0
+	switch mark {
+	case MarkBounced, MarkRejected:
+		return n, true, nil
+	case MarkSoft:
+		limit = SoftBounceLimit
+	case MarkPolicy:
+		limit = PolicyBounceLimit
+	default:
+		return n, false, nil
+	}
+	reached, err := reachedLimit(ctx, tx, e.Recipient, mark, limit, at)
+	if err != nil || !reached {
+		return n, false, err
+	}
+	why := fmt.Sprintf("%d %s bounces within %d days", limit, mark, int(BounceWindow/(24*time.Hour)))
+	if reason != "" {
+		why += ", the last: " + reason
+	}
+	dead, err := markRecipient(ctx, tx, e, MarkBounced, why, at)
+	return n + dead, true, err
+}
+
+// reachedLimit reports whether addr has limit marks of the kind mark (soft
+// or policy: the name is written into the query, which the partial index
+// contact_marks_events needs) at distinct instants within some span
+// shorter than BounceWindow that holds at. Addresses compare without
+// regard to ASCII case.
+func reachedLimit(ctx context.Context, tx *sql.Tx, addr string, mark Mark, limit int, at time.Time) (bool, error) {
+	w, t := BounceWindow.Nanoseconds(), at.UnixNano()
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT at FROM contact_marks WHERE mark = '"+mark.String()+
+		"' AND lower(address) = lower(?) AND at > ? AND at < ? ORDER BY at", addr, t-w, t+w)
+	if err != nil {
+		return false, fmt.Errorf("%s bounces of %s: %w", mark, addr, err)
+	}
+	defer rows.Close()
+	var ts []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return false, fmt.Errorf("%s bounces of %s: %w", mark, addr, err)
+		}
+		ts = append(ts, v)
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("%s bounces of %s: %w", mark, addr, err)
+	}
+	return withinWindow(ts, t, w, limit), nil
+}
+
+// withinWindow reports whether some span [s, s+w) with s in the sorted
+// times ts holds t and at least limit of ts. (A span holding a set of
+// times may as well start at the earliest of them.)
+func withinWindow(ts []int64, t, w int64, limit int) bool {
+	for i, s := range ts {
+		if s > t {
+			break
+		}
+		if t >= s+w {
+			continue
+		}
+		n := 0
+		for _, u := range ts[i:] {
+			if u >= s+w {
+				break
+			}
+			n++
+		}
+		if n >= limit {
+			return true
+		}
+	}
+	return false
 }
 
 // markRecipient gives the recipient of e the mark for each of e's findings

@@ -63,6 +63,9 @@ func ParseOutboxState(s string) (OutboxState, error) {
 	return parse("outbox state", outboxStateByName, s)
 }
 
+// OutboxStates returns every outbox state, in the order of the table above.
+func OutboxStates() []OutboxState { return values[OutboxState](outboxStateNames[:]) }
+
 // Mark is why a candidate of a finding's contact chain was passed over.
 type Mark uint8
 
@@ -158,4 +161,99 @@ func (s SuppressionSource) String() string {
 // ParseSuppressionSource returns the suppression source named s.
 func ParseSuppressionSource(s string) (SuppressionSource, error) {
 	return parse("suppression source", suppressionSourceByName, s)
+}
+
+// BounceSource is how a returned message reached lamers bounce.
+type BounceSource uint8
+
+// The bounce sources.
+const (
+	BouncePipe    BounceSource = iota + 1 // one message on standard input (an MTA's pipe)
+	BounceMaildir                         // a Maildir's new/ (bounce --maildir)
+	BounceMbox                            // an mbox file (bounce --mbox)
+)
+
+var bounceSourceNames = [...]string{
+	BouncePipe:    "pipe",
+	BounceMaildir: "maildir",
+	BounceMbox:    "mbox",
+}
+
+var bounceSourceByName = reverse[BounceSource](bounceSourceNames[:])
+
+// String returns the name of s ("maildir").
+func (s BounceSource) String() string { return name("BounceSource", bounceSourceNames[:], s) }
+
+// ParseBounceSource returns the bounce source named s.
+func ParseBounceSource(s string) (BounceSource, error) {
+	return parse("bounce source", bounceSourceByName, s)
+}
+
+// BounceClass is what a returned message says of its recipient, the
+// classes of package notify/bounce under the same names.
+type BounceClass uint8
+
+// The bounce classes (docs/notify.md, section 7).
+const (
+	BounceUnknown     BounceClass = iota + 1 // not understood: kept for a person, no effect
+	BounceHard                               // the address does not exist: dead for the message's findings
+	BounceSoft                               // a temporary failure: counted
+	BouncePolicy                             // refused for who sent it or what it held: counted
+	BounceDelay                              // not delivered yet: no effect
+	BounceAutoReply                          // an automatic reply: no effect
+	BounceComplaint                          // an abuse report: the recipient is suppressed
+	BounceUnsubscribe                        // a request to stop: the recipient is suppressed
+)
+
+var bounceClassNames = [...]string{
+	BounceUnknown:     "unknown",
+	BounceHard:        "hard",
+	BounceSoft:        "soft",
+	BouncePolicy:      "policy",
+	BounceDelay:       "delay",
+	BounceAutoReply:   "autoreply",
+	BounceComplaint:   "complaint",
+	BounceUnsubscribe: "unsubscribe",
+}
+
+var bounceClassByName = reverse[BounceClass](bounceClassNames[:])
+
+// String returns the name of c ("hard").
+func (c BounceClass) String() string { return name("BounceClass", bounceClassNames[:], c) }
+
+// ParseBounceClass returns the bounce class named s.
+func ParseBounceClass(s string) (BounceClass, error) {
+	return parse("bounce class", bounceClassByName, s)
+}
+
+// BounceClasses returns every bounce class, in the order of the table
+// above.
+func BounceClasses() []BounceClass { return values[BounceClass](bounceClassNames[:]) }
+
+// BounceEffect is what storing a returned message did.
+type BounceEffect uint8
+
+// The bounce effects.
+const (
+	EffectNone       BounceEffect = iota + 1 // nothing: unmatched, or a class without effect
+	EffectCounted                            // a soft or policy mark, below its limit
+	EffectDead                               // the recipient is dead for the message's findings
+	EffectSuppressed                         // the recipient is suppressed
+)
+
+var bounceEffectNames = [...]string{
+	EffectNone:       "none",
+	EffectCounted:    "counted",
+	EffectDead:       "dead",
+	EffectSuppressed: "suppressed",
+}
+
+var bounceEffectByName = reverse[BounceEffect](bounceEffectNames[:])
+
+// String returns the name of e ("dead").
+func (e BounceEffect) String() string { return name("BounceEffect", bounceEffectNames[:], e) }
+
+// ParseBounceEffect returns the bounce effect named s.
+func ParseBounceEffect(s string) (BounceEffect, error) {
+	return parse("bounce effect", bounceEffectByName, s)
 }

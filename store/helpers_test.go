@@ -67,14 +67,14 @@ var (
 // zoned is a count with a zone, as from a BIND "lame server resolving" line.
 func zoned(zone string, server netip.Addr, source, evidence string, n int64, first, last time.Time) Count {
 	return Count{Zone: zone, Server: server, Port: 53, Source: source, Evidence: evidence,
-		Day: first.UTC().Format(dayLayout), N: n, First: first, Last: last}
+		Day: DayOf(first), N: n, First: first, Last: last}
 }
 
 // zoneless is a count without a zone, as from a BIND 9.10+ "REFUSED
 // unexpected RCODE resolving" line.
 func zoneless(bucket, qname string, server netip.Addr, evidence string, n int64, first, last time.Time) Count {
 	return Count{Bucket: bucket, QName: qname, Server: server, Port: 53, Source: "bind", Evidence: evidence,
-		Day: first.UTC().Format(dayLayout), N: n, First: first, Last: last}
+		Day: DayOf(first), N: n, First: first, Last: last}
 }
 
 // cmpOpts compare findings and checkpoints by value. A finding's Weight is
@@ -130,16 +130,39 @@ func mustCommit(t testing.TB, db *DB, b Batch) CommitResult {
 	return r
 }
 
-func TestValidDay(t *testing.T) {
-	for d, want := range map[string]bool{
-		"2026-11-22": true, "2024-02-29": true, "2026-02-29": false, "2026-13-01": false,
-		"2026-00-10": false, "2026-11-00": false, "2026-11-31": false, "2026-1-22": false,
-		"20261122": false, "2026-11-2x": false, "": false, "0000-01-01": true,
+// TestDay: DayOf rounds towards the past, String and Time are its
+// inverses, and the days the database holds are YYYY-MM-DD.
+func TestDay(t *testing.T) {
+	for _, tt := range []struct {
+		at   string
+		want Day
+		text string
+	}{
+		{"1970-01-01T23:59:59Z", 0, "1970-01-01"},
+		{"1969-12-31T23:59:59Z", -1, "1969-12-31"},
+		{"2026-11-22T02:01:50Z", 20779, "2026-11-22"},
+		{"2026-11-22T23:30:00-02:00", 20780, "2026-11-23"}, // a UTC day, whatever the offset
+		{"2024-02-29T12:00:00Z", 19782, "2024-02-29"},
 	} {
-		if got := validDay(d); got != want {
-			t.Errorf("validDay(%q) = %v, want %v", d, got, want)
+		at, err := time.Parse(time.RFC3339, tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := DayOf(at)
+		if d != tt.want || d.String() != tt.text || DayOf(d.Time()) != d || !d.Time().Equal(d.Time().Truncate(24*time.Hour)) {
+			t.Errorf("DayOf(%s) = %d %q (%v), want %d %q", tt.at, d, d, d.Time(), tt.want, tt.text)
 		}
 	}
+}
+
+// dayNamed is the Day of a YYYY-MM-DD date.
+func dayNamed(t testing.TB, s string) Day {
+	t.Helper()
+	at, err := time.Parse(dayLayout, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return DayOf(at)
 }
 
 // seqOf gives counts as Commit gives them to aggregate.

@@ -226,7 +226,7 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "places.sqlite")
-	raw, err := sql.Open(driverName, dsn(foreign))
+	raw, err := sql.Open(driverName, dsn(foreign, defaultCacheKiB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestMigrate0004ConfirmedAt(t *testing.T) {
 // db.
 func openAtSchema(t *testing.T, path string, names ...string) *DB {
 	t.Helper()
-	raw, err := sql.Open(driverName, dsn(path))
+	raw, err := sql.Open(driverName, dsn(path, defaultCacheKiB))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestFindingsReportOrder(t *testing.T) {
 	var counts []Count
 	for _, c := range orderCases {
 		counts = append(counts, Count{Zone: c.zone, Bucket: c.bucket, Server: netip.MustParseAddr(c.server), Port: c.port,
-			Source: "bind", Evidence: "refused", Day: "2026-11-21", N: 1, First: at(1, 0), Last: at(1, 0)})
+			Source: "bind", Evidence: "refused", Day: dayNamed(t, "2026-11-21"), N: 1, First: at(1, 0), Last: at(1, 0)})
 	}
 	mustCommit(t, db, Batch{Base: Checkpoint{Fingerprint: []byte("fp")}, Next: Checkpoint{Offset: 1, Lines: 1}, Counts: counts})
 	var streamed []Finding

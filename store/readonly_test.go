@@ -23,7 +23,7 @@ func TestOpenReadOnly(t *testing.T) {
 	day := time.Date(2026, 11, 21, 1, 0, 0, 0, time.UTC)
 	if _, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte("fp")}, Next: store.Checkpoint{Offset: 1, Lines: 1},
 		Counts: []store.Count{{Zone: "example.com.", Server: netip.MustParseAddr("192.0.2.53"), Port: 53, Source: "bind",
-			Evidence: "lame_referral", Day: "2026-11-21", N: 3, First: day, Last: day}}}); err != nil {
+			Evidence: "lame_referral", Day: store.DayOf(day), N: 3, First: day, Last: day}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(ctx); err != nil {

@@ -4,11 +4,12 @@
 // zones it attributed to zone-less findings (docs/verification.md), and
 // notification's state (docs/notify.md): the SOAs of authoritative rounds,
 // each finding's contact and the marks on its candidates, the outbox,
-// suppressions and the lease that keeps notify runs one at a time.
+// suppressions and the lease that keeps notify runs one at a time; and the
+// returned messages `lamers bounce` stored, with what each one did.
 //
 // Conventions: one file per table (findings.go, daily_counts.go, rounds.go,
 // checkpoints.go, attributions.go, zone_soas.go, contact_marks.go,
-// outbox.go, suppressions.go, leases.go; Commit's stages in commit*.go);
+// outbox.go, suppressions.go, leases.go, bounces.go; Commit's stages in commit*.go);
 // writes go through one immediate transaction each (write.go); every
 // enum stored as text has one type and one table of names (enums.go); times
 // in the API are time.Time, in UTC, stored as unix nanoseconds; the clock is
@@ -69,11 +70,32 @@ const sqliteHeader = "SQLite format 3\x00"
 //     only a power loss can drop the last transactions, never half of one.
 //   - _cache_size=-65536 (64 MiB of page cache per connection instead of
 //     SQLite's 2 MiB) keeps the findings indexes in memory during a large
-//     batch: measured 2.5× faster commits of 50,000 findings.
-func dsn(path string) string {
+//     batch: measured 2.5× faster commits of 50,000 findings. WithCacheSize
+//     changes it.
+func dsn(path string, cacheKiB int) string {
 	u := url.URL{Path: path}
 	return "file:" + u.EscapedPath() +
-		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate" +
+		fmt.Sprintf("&_cache_size=-%d", cacheKiB)
+}
+
+// defaultCacheKiB is the page cache of a connection unless WithCacheSize
+// says otherwise (dsn).
+const defaultCacheKiB = 64 << 10
+
+// OpenOption changes how Open opens a database.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	cacheKiB int
+}
+
+// WithCacheSize gives each connection a page cache of kib KiB instead of
+// 64 MiB: for a process that touches few pages and must stay small
+// (bounce, run by the MTA for each returned message; measured in
+// bench/README.md, section bounce). Values below 1 are taken as 1.
+func WithCacheSize(kib int) OpenOption {
+	return func(o *openOptions) { o.cacheKiB = max(kib, 1) }
 }
 
 var (
@@ -110,7 +132,11 @@ type DB struct {
 // it does not exist, and applies any pending migrations. It refuses files that
 // are not SQLite databases, SQLite databases of other applications and
 // databases whose schema is newer than this binary knows.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...OpenOption) (*DB, error) {
+	o := openOptions{cacheKiB: defaultCacheKiB}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
 	}
@@ -121,7 +147,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	sqldb, err := sql.Open(driverName, dsn(abs))
+	sqldb, err := sql.Open(driverName, dsn(abs, o.cacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

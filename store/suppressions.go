@@ -48,17 +48,24 @@ func (db *DB) AddSuppression(ctx context.Context, s Suppression) (bool, error) {
 	if err := s.validate(); err != nil {
 		return false, fmt.Errorf("store: suppress %q: %w", s.Value, err)
 	}
-	var n int64
-	err := db.write(ctx, "suppress "+s.Value, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO suppressions (value, kind, reason, source, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (value) DO NOTHING`,
-			s.Value, s.Kind.String(), s.Reason, s.Source.String(), s.CreatedAt.UnixNano())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	added := false
+	err := db.write(ctx, "suppress "+s.Value, func(tx *sql.Tx) (err error) {
+		added, err = insertSuppression(ctx, tx, s)
 		return err
 	})
+	return added, err
+}
+
+// insertSuppression adds the validated s unless its value is suppressed
+// already, and reports whether it did.
+func insertSuppression(ctx context.Context, tx *sql.Tx, s Suppression) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO suppressions (value, kind, reason, source, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (value) DO NOTHING`,
+		s.Value, s.Kind.String(), s.Reason, s.Source.String(), s.CreatedAt.UnixNano())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
 	return n == 1, err
 }
 

@@ -90,7 +90,7 @@ func finding(i int, t0 time.Time) []store.Count {
 		c.Source = "unbound"
 	}
 	at := t0.Add(time.Duration(i%(28*24*60)) * time.Minute)
-	c.Day, c.First, c.Last = at.Format("2006-01-02"), at, at.Add(time.Hour)
+	c.Day, c.First, c.Last = store.DayOf(at), at, at.Add(time.Hour)
 	var out []store.Count
 	for k := range 1 + i%3 {
 		c.Evidence, c.N = kinds[(i+k)%len(kinds)], int64(1+i%17)

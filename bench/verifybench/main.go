@@ -192,7 +192,7 @@ func commitFindings(ctx context.Context, db *store.DB, fs []finding) error {
 	for _, f := range fs {
 		counts = append(counts, store.Count{
 			Zone: f.zone, QName: "www." + f.zone, Server: f.addr, Port: 53, Source: "bind",
-			Evidence: evidence[f.behavior], Day: day.Format("2006-01-02"), N: 1, First: day, Last: day,
+			Evidence: evidence[f.behavior], Day: store.DayOf(day), N: 1, First: day, Last: day,
 		})
 	}
 	_, err := db.Commit(ctx, store.Batch{

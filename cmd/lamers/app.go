@@ -40,6 +40,12 @@ type command interface {
 	run(ctx context.Context, a *app, args []string) error
 }
 
+// configFailer is a command that says what a configuration that cannot
+// be loaded makes of it (bounce: a temporary failure for the MTA).
+type configFailer interface {
+	configFailed(err error) error
+}
+
 // commandDoc is what the help texts say about a command.
 type commandDoc struct {
 	name     string
@@ -51,7 +57,7 @@ type commandDoc struct {
 // commands returns a new instance of every command, in the order of the
 // help text.
 func commands() []command {
-	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &versionCommand{}}
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &bounceCommand{}, &runCommand{}, &versionCommand{}}
 }
 
 func findCommand(name string) command {
@@ -93,8 +99,8 @@ func (a *app) configure(cfg Config) {
 }
 
 // openStore opens the configured database.
-func (a *app) openStore(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, a.cfg.DB)
+func (a *app) openStore(ctx context.Context, opts ...store.OpenOption) (*store.DB, error) {
+	return store.Open(ctx, a.cfg.DB, opts...)
 }
 
 // openStoreReadOnly opens the configured database for a command that
@@ -140,6 +146,9 @@ func (a *app) runCommand(ctx context.Context, c command, args []string) error {
 	}
 	cfg, err := loadConfig(&a.globals, a.getenv)
 	if err != nil {
+		if f, ok := c.(configFailer); ok {
+			return f.configFailed(err)
+		}
 		return err
 	}
 	a.configure(cfg)

@@ -40,6 +40,7 @@ type Config struct {
 	Verify   VerifyConfig   `toml:"verify"`
 	Tail     TailConfig     `toml:"tail"`
 	Notify   NotifyConfig   `toml:"notify"`
+	Run      RunConfig      `toml:"run"`
 	// Sources are the files `lamers tail` follows when none is given on
 	// its command line.
 	Sources []SourceConfig `toml:"sources"`
@@ -157,6 +158,7 @@ func DefaultConfig() Config {
 			Concurrency:        32,
 		},
 		Notify: defaultNotify(),
+		Run:    defaultRun(),
 	}
 }
 
@@ -202,6 +204,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateNotify(); err != nil {
+		return err
+	}
+	if err := c.validateRun(); err != nil {
 		return err
 	}
 	return c.validateVerification()

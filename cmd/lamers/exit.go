@@ -12,7 +12,15 @@ const (
 	exitOK      = 0
 	exitFound   = 1 // a command-specific "yes" (check: a lame server)
 	exitFailure = 2 // usage error or failure
+	// exitTempFail is EX_TEMPFAIL of sysexits.h: bounce could not store the
+	// message, and the MTA that piped it keeps it and tries again.
+	exitTempFail = 75
 )
+
+// tempFail makes err exit with exitTempFail.
+func tempFail(err error) error {
+	return &exitError{code: exitTempFail, err: err}
+}
 
 // exitError carries a specific exit code, with or without a message.
 type exitError struct {

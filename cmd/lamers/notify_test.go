@@ -1,73 +1,58 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lamers-dev/lamers/notify"
+	"github.com/lamers-dev/lamers/notify/smtptest"
 	"github.com/lamers-dev/lamers/store"
 )
 
-// testComposer writes a letter whose subject names the zones.
-type testComposer struct{}
-
-func (testComposer) Compose(d notify.MessageData) (notify.Letter, error) {
-	var zones []string
-	for _, f := range d.Findings {
-		zones = append(zones, f.Zone)
-	}
-	return notify.Letter{Token: d.Token, To: d.To, Subject: "Lame delegation of " + strings.Join(zones, ", "),
-		MessageID: "<lamers." + d.Token + "@resolver.example.net>"}, nil
-}
-
-// testTransport accepts every letter but those to reject; openErr fails
-// Open.
-type testTransport struct {
-	openErr error
-	reject  string
-	sent    []string
-}
-
-func (tr *testTransport) Open(ctx context.Context) error { return tr.openErr }
-
-func (tr *testTransport) Send(ctx context.Context, l *notify.Letter) notify.Delivery {
-	tr.sent = append(tr.sent, l.To)
-	if l.To == tr.reject {
-		return notify.Delivery{Result: notify.ResultRejected, Code: 550, Enhanced: "5.1.1", Detail: "<" + l.To + ">: Recipient address rejected: User unknown"}
-	}
-	return notify.Delivery{Result: notify.ResultSent, Code: 250, Enhanced: "2.0.0", Detail: "Ok: queued as 4QxYz"}
-}
-
-func (tr *testTransport) Close(ctx context.Context) error { return nil }
-
-// notifyApp is a test app whose notify needs no network: its root hints
-// name a loopback address where nothing listens, deliverability is not
-// checked, and letters go to tr.
-func notifyApp(t *testing.T, tr *testTransport) testApp {
+// notifyApp is a test app whose notify needs no network but srv, a relay
+// on loopback: its root hints name a loopback address where nothing
+// listens, deliverability is not checked, and the mailer is the one
+// [notify] configures (the embedded templates, SMTP to srv in clear).
+func notifyApp(t *testing.T, srv *smtptest.Server) testApp {
 	t.Helper()
 	a := newTestApp(t, "")
-	hints := filepath.Join(t.TempDir(), "named.root")
-	if err := os.WriteFile(hints, []byte(".  3600000 NS A.ROOT.TEST.\nA.ROOT.TEST. 3600000 A 127.0.0.254\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a.cfg.Resolver.RootHints = hints
+	a.cfg.Resolver.RootHints = notifyHints(t)
 	a.cfg.Resolver.Timeouts = []Duration{Duration(100 * time.Millisecond)}
 	a.cfg.Notify.CheckDeliverability = false
 	a.cfg.Notify.From = "DNS health <dns-health@resolver.example.net>"
 	a.cfg.Notify.BounceAddress = "lamers-bounces@resolver.example.net"
-	a.mailer = func(NotifyConfig, bool) (notify.Composer, notify.Transport, string, error) {
-		return testComposer{}, tr, "smtp", nil
-	}
+	a.cfg.Notify.SMTPHost, a.cfg.Notify.SMTPPort, a.cfg.Notify.SMTPTLS = srv.Host, srv.Port, "none"
 	return a
+}
+
+// rejectUnknown makes srv refuse addr at RCPT as Postfix refuses an
+// unknown user (e2e/postfix_test.go).
+func rejectUnknown(srv *smtptest.Server, addr string) {
+	srv.Reply(smtptest.StepRcpt, addr, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+		Message: "<" + addr + ">: Recipient address rejected: User unknown in virtual mailbox table"})
+}
+
+// notifyHints writes root hints naming a loopback address where nothing
+// listens: notify's DNS lookups fail at once.
+func notifyHints(t *testing.T) string {
+	t.Helper()
+	hints := filepath.Join(t.TempDir(), "named.root")
+	if err := os.WriteFile(hints, []byte(".  3600000 NS A.ROOT.TEST.\nA.ROOT.TEST. 3600000 A 127.0.0.254\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return hints
 }
 
 // seedNotify stores two lame findings of one server, confirmed a day apart
@@ -87,7 +72,7 @@ func seedNotify(t *testing.T, path string) {
 	for _, z := range []string{"a.example.", "b.example."} {
 		// lame-servers: info: lame server resolving 'www.a.example' (in 'a.example'?): 192.0.2.53#53
 		counts = append(counts, store.Count{Zone: z, QName: "www." + z, Server: netip.MustParseAddr("192.0.2.53"), Port: 53,
-			Source: "bind", Evidence: "lame_referral", Day: seen.Format(time.DateOnly), N: 4, First: seen, Last: seen})
+			Source: "bind", Evidence: "lame_referral", Day: store.DayOf(seen), N: 4, First: seen, Last: seen})
 	}
 	if _, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte("notify test")},
 		Next: store.Checkpoint{Offset: 1, Lines: 2, Path: "named.log"}, Counts: counts}); err != nil {
@@ -115,15 +100,15 @@ func seedNotify(t *testing.T, path string) {
 }
 
 func TestNotifyDryRun(t *testing.T) {
-	tr := &testTransport{}
-	a := notifyApp(t, tr)
+	srv := smtptest.Start(t, smtptest.Options{})
+	a := notifyApp(t, srv)
 	seedNotify(t, a.cfg.DB)
 	if err := a.runCmd(&notifyCommand{format: "text"}); err != nil {
 		t.Fatal(err)
 	}
-	want := `dry-run  first.last@a.example (rname): Lame delegation of a.example.
+	want := `dry-run  first.last@a.example (rname): Lame delegation: a.example. on 192.0.2.53
          a.example. 192.0.2.53 lame upward_referral
-dry-run  hostmaster@b.example (hostmaster): Lame delegation of b.example.
+dry-run  hostmaster@b.example (hostmaster): Lame delegation: b.example. on 192.0.2.53
          b.example. 192.0.2.53 lame upward_referral
 messages: 2 (dry run: nothing was sent; --send sends them)
 `
@@ -138,7 +123,7 @@ messages: 2 (dry run: nothing was sent; --send sends them)
   {
     "to": "hostmaster@b.example",
     "contact_source": "hostmaster",
-    "subject": "Lame delegation of b.example.",
+    "subject": "Lame delegation: b.example. on 192.0.2.53",
     "findings": [
       {
         "zone": "b.example.",
@@ -155,17 +140,19 @@ messages: 2 (dry run: nothing was sent; --send sends them)
 	if diff := cmp.Diff(wantJSON, a.out.String()); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)
 	}
-	if len(tr.sent) != 0 {
-		t.Errorf("a dry run handed over %v", tr.sent)
+	if conns, _, _ := srv.Counts(); conns != 0 {
+		t.Errorf("a dry run connected to the relay %d times", conns)
 	}
 }
 
-// Sending: the first RNAME is rejected, its zone's hostmaster gets the
-// message in the same run; report shows each finding's contact.
-func TestNotifySend(t *testing.T) {
-	tr := &testTransport{reject: "first.last@a.example"}
-	a := notifyApp(t, tr)
-	seedNotify(t, a.cfg.DB)
+// verpRE is the envelope sender notify uses with the tests' bounce
+// address: lamers-bounces+TOKEN@resolver.example.net.
+var verpRE = regexp.MustCompile(`^lamers-bounces\+([a-z2-7]{20})@resolver\.example\.net$`)
+
+// sendJSON runs notify --send --format json and returns "to source
+// result" of each message.
+func sendJSON(t *testing.T, a testApp) []string {
+	t.Helper()
 	if err := a.runCmd(&notifyCommand{format: "json", send: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +164,60 @@ func TestNotifySend(t *testing.T) {
 	for _, m := range msgs {
 		got = append(got, fmt.Sprintf("%s %s %s %d", m.To, m.ContactSource, m.Result, len(m.Findings)))
 	}
-	want := []string{"first.last@a.example rname rejected 1", "hostmaster@a.example hostmaster sent 1", "hostmaster@b.example hostmaster sent 1"}
-	if diff := cmp.Diff(want, got); diff != "" {
+	return got
+}
+
+// wantSent are the messages of seedNotify's findings when the relay
+// refuses the RNAME of a.example: its hostmaster is mailed next, in the
+// same run.
+var wantSent = []string{"first.last@a.example rname rejected 1", "hostmaster@a.example hostmaster sent 1",
+	"hostmaster@b.example hostmaster sent 1"}
+
+// Sending through a relay on loopback that refuses the first RNAME at
+// RCPT: its zone's hostmaster gets the message in the same run, all on
+// one connection with the VERP envelope sender; report shows each
+// finding's contact.
+func TestNotifySend(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	rejectUnknown(srv, "first.last@a.example")
+	a := notifyApp(t, srv)
+	seedNotify(t, a.cfg.DB)
+	if diff := cmp.Diff(wantSent, sendJSON(t, a)); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	txs := srv.Transactions()
+	if len(txs) != 3 {
+		t.Fatalf("%d transactions, want 3: %+v", len(txs), txs)
+	}
+	for _, tx := range txs {
+		if tx.Conn != 1 {
+			t.Errorf("transaction on connection %d: one connection per run", tx.Conn)
+		}
+		m := verpRE.FindStringSubmatch(tx.From)
+		if m == nil {
+			t.Errorf("MAIL FROM:<%s> is not the VERP sender", tx.From)
+			continue
+		}
+		if !tx.Accepted {
+			continue
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(tx.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := strings.Join(tx.Rcpt, ",")
+		zone := strings.TrimPrefix(to, "hostmaster@") + "."
+		for k, want := range map[string]string{
+			"Message-Id":     "<lamers." + m[1] + "@resolver.example.net>",
+			"X-Lamers-Token": m[1],
+			"Subject":        "Lame delegation: " + zone + " on 192.0.2.53",
+			"To":             "<" + to + ">",
+			"From":           `"DNS health" <dns-health@resolver.example.net>`,
+		} {
+			if got := msg.Header.Get(k); got != want {
+				t.Errorf("message to %s: %s: %q, want %q", to, k, got, want)
+			}
+		}
 	}
 	a.out.Reset()
 	if err := a.runCmd(&reportCommand{format: "json"}); err != nil {
@@ -207,35 +245,35 @@ func TestNotifyFailures(t *testing.T) {
 	tests := []struct {
 		name string
 		cmd  notifyCommand
-		mod  func(a testApp, tr *testTransport)
+		mod  func(a testApp)
 		want string
 	}{
-		{"no from", notifyCommand{format: "text", send: true}, func(a testApp, tr *testTransport) { a.cfg.Notify.From = "" },
+		{"no from", notifyCommand{format: "text", send: true}, func(a testApp) { a.cfg.Notify.From = "" },
 			"notify: sending needs notify.from and notify.bounce_address in the configuration"},
-		{"no bounce address, send in the config", notifyCommand{format: "text"}, func(a testApp, tr *testTransport) {
+		{"no bounce address, send in the config", notifyCommand{format: "text"}, func(a testApp) {
 			a.cfg.Notify.BounceAddress, a.cfg.Notify.Send = "", true
 		}, "notify: sending needs notify.from and notify.bounce_address in the configuration"},
-		{"mandatory TLS not offered", notifyCommand{format: "text", send: true}, func(a testApp, tr *testTransport) {
-			tr.openErr = fmt.Errorf("smtp 127.0.0.1:25: %w", notify.ErrTLSUnavailable)
-		}, "notify: relay: smtp 127.0.0.1:25: notify: the relay does not offer STARTTLS"},
+		{"mandatory TLS not offered", notifyCommand{format: "text", send: true}, func(a testApp) {
+			a.cfg.Notify.SMTPTLS = "mandatory"
+		}, "notify: relay: notify: smtp %s: STARTTLS not offered, and smtp_tls is mandatory: notify: the relay does not offer STARTTLS"},
 		{"bad format", notifyCommand{format: "xml"}, nil, `notify: --format: "xml" is not one of text, json`},
 		{"negative limit", notifyCommand{format: "text", limit: -1}, nil, "notify: --limit: -1 is negative"},
 		{"bad zone", notifyCommand{format: "text", zone: "a..b"}, nil, `notify: --zone: canonical name "a..b": empty label`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := &testTransport{}
-			a := notifyApp(t, tr)
+			srv := smtptest.Start(t, smtptest.Options{})
+			a := notifyApp(t, srv)
 			seedNotify(t, a.cfg.DB)
 			if tt.mod != nil {
-				tt.mod(a, tr)
+				tt.mod(a)
 			}
 			err := a.runCmd(&tt.cmd)
-			if errString(err) != tt.want {
-				t.Errorf("error %q, want %q", errString(err), tt.want)
+			if want := strings.ReplaceAll(tt.want, "%s", srv.Addr); errString(err) != want {
+				t.Errorf("error %q, want %q", errString(err), want)
 			}
-			if len(tr.sent) != 0 {
-				t.Errorf("handed over %v", tr.sent)
+			if _, _, mails := srv.Counts(); mails != 0 {
+				t.Errorf("the relay saw %d MAIL commands", mails)
 			}
 		})
 	}

@@ -25,3 +25,29 @@ func TestReadmeQuotesTestedResolverSettings(t *testing.T) {
 		}
 	}
 }
+
+// Every TOML example of the README is a configuration lamers accepts: its
+// keys exist and its values validate.
+func TestReadmeConfigExamples(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```toml\n")[1:]
+	if len(blocks) < 2 {
+		t.Fatalf("README.md has %d TOML examples, want the notify ones at least", len(blocks))
+	}
+	for i, b := range blocks {
+		block, _, ok := strings.Cut(b, "```")
+		if !ok {
+			t.Fatalf("TOML example %d is not closed", i+1)
+		}
+		cfg, err := ParseConfig(strings.NewReader(block), "README.md")
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			t.Errorf("TOML example %d: %v\n%s", i+1, err, block)
+		}
+	}
+}

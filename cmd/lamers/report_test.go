@@ -100,7 +100,7 @@ func TestReportTableEscapes(t *testing.T) {
 		Next: store.Checkpoint{Offset: 1, Lines: 1, Path: "forged"},
 		Counts: []store.Count{{Zone: "raw\x1b[2J.example.", QName: "www\a.raw\x1b[2J.example.",
 			Server: netip.MustParseAddr("192.0.2.2"), Port: 53, Source: "bind", Evidence: "lame_referral",
-			Day: "2026-11-22", N: 1, First: ts, Last: ts}},
+			Day: store.DayOf(ts), N: 1, First: ts, Last: ts}},
 	})
 	if err := errors.Join(err, db.Close(context.Background())); err != nil {
 		t.Fatal(err)

@@ -9,23 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lamers-dev/lamers/internal/testio"
 )
-
-// repeat is an endless reader of one line over and over.
-type repeat struct {
-	line []byte
-	off  int
-}
-
-func (r *repeat) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c := copy(p[n:], r.line[r.off:])
-		n += c
-		r.off = (r.off + c) % len(r.line)
-	}
-	return n, nil
-}
 
 const bigSize = 50 << 20
 
@@ -37,7 +23,7 @@ func bigMessages() map[string]func() io.Reader {
 	stream := func(head, line, tail string) func() io.Reader {
 		return func() io.Reader {
 			return io.MultiReader(strings.NewReader(head),
-				io.LimitReader(&repeat{line: []byte(line)}, bigSize), strings.NewReader(tail))
+				testio.Repeat(line, bigSize), strings.NewReader(tail))
 		}
 	}
 	report := dsn(oneFailed, "Message-ID: <lamers.cejbgfavcylrqgi2dmob@example.net>\n")

@@ -74,6 +74,17 @@ func TestSamples(t *testing.T) {
 		// the returned message/global-headers.
 		{"postfix37-smtputf8.eml", "eirsijjge4ucskrlfqws", SourceReturnedMessageID, FormatGlobalDSN, Hard,
 			[]rcpt{{"gone@lamers.test", "5.1.1", Hard}}},
+		// The e2e suite's Postfix 3.7.11: the error transport's DSN, as the
+		// alias pipe gets it (token in Delivered-To, X-Postfix diagnostic).
+		{"postfix-lab-bounce.eml", "abcdefghijklmnopqrst", SourceDeliveredTo, FormatDSN, Hard,
+			[]rcpt{{"gone@nic.lab", "5.1.1", Hard}}},
+		// The same for SMTPUTF8 mail: message/global-delivery-status and the
+		// returned message as message/global.
+		{"postfix-lab-bounce-smtputf8.eml", "smtputfbounceabcdefg", SourceDeliveredTo, FormatGlobalDSN, Hard,
+			[]rcpt{{"gone@nic.lab", "5.1.1", Hard}}},
+		// The retry transport's delay notice: Action delayed, 4.2.1.
+		{"postfix-lab-delay.eml", "delayabcdefghijklmno", SourceDeliveredTo, FormatDSN, Delay,
+			[]rcpt{{"slow@nic.lab", "4.2.1", Delay}}},
 		{"postfix-two-recipients.eml", "", SourceNone, FormatDSN, Hard,
 			[]rcpt{{"filtered@example.co.jp", "5.2.1", Hard}, {"userunknown@example.co.jp", "5.1.1", Hard}}},
 		// Status 5.0.0, but the text says unknown user.

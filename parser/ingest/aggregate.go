@@ -163,7 +163,7 @@ func keyOf(o *parser.Observation) findingKey {
 // addKey is add of o, whose finding key k has hash h (a.idx.hash).
 func (a *aggregate) addKey(o *parser.Observation, seq int64, k *findingKey, h uint64) {
 	t := o.Time.UnixNano()
-	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(dayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
+	r := aggRow{n: 1, first: t, last: t, seq: seq, day: int32(store.DayOf(o.Time)), kind: a.kindOf(o.Source, o.Evidence), next: -1}
 	if o.Repeat {
 		r.n = 0 // the second line of an event: its kind counts, not its event
 	}
@@ -323,10 +323,8 @@ func (ps parts) rows(yield func(*store.Count) bool) {
 		return cmp.Or(cmp.Compare(x.seq, y.seq), cmp.Compare(x.part, y.part), cmp.Compare(x.idx, y.idx))
 	})
 	var (
-		lastDay     int32
-		lastDayText string
-		rows        []*aggRow
-		c           store.Count
+		rows []*aggRow
+		c    store.Count
 	)
 	for _, ref := range order {
 		a := ps[ref.part]
@@ -342,9 +340,6 @@ func (ps parts) rows(yield func(*store.Count) bool) {
 		}
 		slices.SortStableFunc(rows, func(x, y *aggRow) int { return cmp.Compare(x.seq, y.seq) })
 		for _, r := range rows {
-			if r.day != lastDay || lastDayText == "" {
-				lastDay, lastDayText = r.day, time.Unix(int64(r.day)*86400, 0).UTC().Format(time.DateOnly)
-			}
 			k := a.kinds[r.kind]
 			c = store.Count{
 				Zone:     f.key.zone,
@@ -354,7 +349,7 @@ func (ps parts) rows(yield func(*store.Count) bool) {
 				Port:     f.key.port,
 				Source:   string(k.source),
 				Evidence: string(k.evidence),
-				Day:      lastDayText,
+				Day:      store.Day(r.day),
 				N:        r.n,
 				First:    time.Unix(0, r.first).UTC(),
 				Last:     time.Unix(0, r.last).UTC(),
@@ -405,15 +400,6 @@ func (s *slab[T]) reset() {
 		s.pages[i] = s.pages[i][:0]
 	}
 	s.n = 0
-}
-
-func dayOf(t time.Time) int64 {
-	s := t.Unix()
-	d := s / 86400
-	if s < 0 && s%86400 != 0 {
-		d--
-	}
-	return d
 }
 
 // Bucket is the key under which zone-less evidence (BIND's reason lines,

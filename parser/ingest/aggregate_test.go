@@ -27,15 +27,3 @@ func TestBucket(t *testing.T) {
 		}
 	}
 }
-
-func TestDayOf(t *testing.T) {
-	if d := dayOf(mustTime(t, "1970-01-01T23:59:59Z")); d != 0 {
-		t.Errorf("day = %d", d)
-	}
-	if d := dayOf(mustTime(t, "1969-12-31T23:59:59Z")); d != -1 {
-		t.Errorf("day = %d", d)
-	}
-	if d := dayOf(mustTime(t, "2026-11-22T02:01:50Z")); d != 20779 {
-		t.Errorf("day = %d", d)
-	}
-}

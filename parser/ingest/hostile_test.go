@@ -208,7 +208,7 @@ func TestAggregateManyRows(t *testing.T) {
 	}
 	got := map[rowID]sum{}
 	for _, c := range (parts{a}).counts() {
-		got[rowID{c.Bucket, c.Evidence, c.Day}] = sum{c.N, c.First, c.Last}
+		got[rowID{c.Bucket, c.Evidence, c.Day.String()}] = sum{c.N, c.First, c.Last}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)

@@ -69,6 +69,12 @@ type TailOptions struct {
 	FromStart bool
 	// Poll makes nxadm/tail poll instead of using inotify (NFS).
 	Poll bool
+	// CatchUpOnly reads the files on the CheckInterval ticks alone, without
+	// nxadm/tail's line-by-line delivery: a line waits up to CheckInterval
+	// to be read, and a tailer of a few quiet files costs a fifth of the
+	// CPU (bench/README.md, "run"). Rotation handling and checkpoints are
+	// the same.
+	CatchUpOnly bool
 	// CheckInterval is how often each path is stat'ed for rotation and each
 	// file read to its end whatever nxadm/tail reported.
 	CheckInterval time.Duration
@@ -188,8 +194,8 @@ func (t *Tailer) Start(ctx context.Context) error {
 	}
 	t.procFD = procFDAvailable()
 	// nxadm/tail only runs with the loops: a test stepping by hand reads
-	// with catch-up passes alone.
-	t.watchFast = t.procFD && (t.opts.CheckInterval > 0 || t.opts.FlushInterval > 0)
+	// with catch-up passes alone, and so does CatchUpOnly.
+	t.watchFast = t.procFD && !t.opts.CatchUpOnly && (t.opts.CheckInterval > 0 || t.opts.FlushInterval > 0)
 	if t.watchFast && !t.opts.Poll {
 		if err := probeInotify(); err != nil {
 			t.log.Warn("tail: inotify unavailable, polling instead", logKeyErr, err)

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -105,29 +103,8 @@ func (f *follower) report(err error) {
 	f.reported = msg
 }
 
-// siblings lists the rotated generations of the path: regular files in
-// its directory whose names start with its name (lame.log.0, lame.log.1.gz,
-// lame.log-20261122).
-func (f *follower) siblings() []string {
-	dir, base := filepath.Split(f.src.Path)
-	if dir == "" {
-		dir = "."
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		n := e.Name()
-		if n == base || !strings.HasPrefix(n, base) || !e.Type().IsRegular() {
-			continue
-		}
-		out = append(out, filepath.Join(dir, n))
-	}
-	slices.Sort(out)
-	return out
-}
+// siblings lists the rotated generations of the path (Generations).
+func (f *follower) siblings() []string { return Generations(f.src.Path) }
 
 func statIno(path string) (dev, ino uint64, ok bool) {
 	fi, err := os.Stat(path)

@@ -413,22 +413,28 @@ func TestTailRestartRecoversRotatedFile(t *testing.T) {
 type storeDB = store.DB
 
 // With its loops running, the tailer follows through nxadm/tail (inotify,
-// or polling for NFS) across a rename rotation with a late writer. The
-// test waits on the commit hook, not on time.
+// or polling for NFS), or on its checks alone (CatchUpOnly, `lamers run`),
+// across a rename rotation with a late writer. The test waits on the
+// commit hook, not on time.
 func TestTailLive(t *testing.T) {
-	for _, poll := range []bool{false, true} {
-		t.Run(fmt.Sprintf("poll=%v", poll), func(t *testing.T) {
+	for _, c := range []struct {
+		poll, catchUpOnly bool
+	}{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("poll=%v,catchUpOnly=%v", c.poll, c.catchUpOnly), func(t *testing.T) {
 			dir := t.TempDir()
 			db := openDB(t, filepath.Join(dir, "lamers.db"))
 			log := filepath.Join(dir, "lame.log")
 			w := openAppender(t, log, 0)
 			opts := DefaultTailOptions()
-			opts.Location, opts.Poll = time.UTC, poll
+			opts.Location, opts.Poll, opts.CatchUpOnly = time.UTC, c.poll, c.catchUpOnly
 			// nxadm/tail wakes it; the periodic check (250 ms in production)
 			// is slowed down so that it is only the backstop for an inotify
 			// event missed while the watch was being set up, which happens
-			// on a loaded machine.
+			// on a loaded machine. Without nxadm/tail the check reads.
 			opts.CheckInterval = 2 * time.Second
+			if c.catchUpOnly {
+				opts.CheckInterval = 100 * time.Millisecond
+			}
 			committed := make(chan int64, 1000)
 			opts.OnCommit = func(c TailCommit) { committed <- c.Lines }
 			tl := NewTailer(db, []Source{{Path: log}}, opts)

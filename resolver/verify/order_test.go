@@ -37,7 +37,7 @@ func commitCounts(t testing.TB, db *store.DB, name string, counts []store.Count)
 // seen n times on the day of at.
 func bindLame(zone string, server netip.Addr, n int64, at time.Time) store.Count {
 	return store.Count{Zone: zone, QName: "www." + zone, Server: server, Port: 53, Source: "bind", Evidence: "lame_referral",
-		Day: at.UTC().Format("2006-01-02"), N: n, First: at, Last: at}
+		Day: store.DayOf(at), N: n, First: at, Last: at}
 }
 
 // startTree starts a private tree, stopped when the test ends.

@@ -23,7 +23,7 @@ func TestVerifyNeverAttributesOverflow(t *testing.T) {
 	at := time.Date(2026, 11, 22, 2, 1, 50, 0, time.UTC)
 	count := func(bucket, qname string, n int64) store.Count {
 		return store.Count{Bucket: bucket, QName: qname, Server: refuser, Port: 53, Source: "bind", Evidence: "refused",
-			Day: "2026-11-22", N: n, First: at, Last: at}
+			Day: store.DayOf(at), N: n, First: at, Last: at}
 	}
 	if _, err := db.Commit(ctx, store.Batch{Base: store.Checkpoint{Fingerprint: []byte("fp")}, Next: store.Checkpoint{Offset: 1, Lines: 1},
 		Counts: []store.Count{

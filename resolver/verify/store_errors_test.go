@@ -117,12 +117,12 @@ func storeFixture(t *testing.T, tree *resolvertest.Tree) *store.DB {
 	var counts []store.Count
 	for _, zone := range []string{"z000.test.", "z002.test.", "z003.test.", "gone.test.", `we\.ird.test.`} {
 		counts = append(counts, store.Count{Zone: zone, QName: "www." + zone, Server: server, Port: 53,
-			Source: "bind", Evidence: "lame_referral", Day: "2026-11-22", N: 1, First: ts, Last: ts})
+			Source: "bind", Evidence: "lame_referral", Day: store.DayOf(ts), N: 1, First: ts, Last: ts})
 	}
 	counts = append(counts, store.Count{Bucket: "z001.test.", QName: "www.z001.test.", Server: server, Port: 53,
-		Source: "bind", Evidence: "refused", Day: "2026-11-22", N: 1, First: ts, Last: ts})
+		Source: "bind", Evidence: "refused", Day: store.DayOf(ts), N: 1, First: ts, Last: ts})
 	counts = append(counts, store.Count{Zone: "we?ird.test.", Server: server, Port: 53,
-		Source: "unbound", Evidence: "lame_referral", Day: "2026-11-22", N: 1, First: ts, Last: ts})
+		Source: "unbound", Evidence: "lame_referral", Day: store.DayOf(ts), N: 1, First: ts, Last: ts})
 	_, err := db.Commit(context.Background(), store.Batch{
 		Base:   store.Checkpoint{Fingerprint: []byte("store_test")},
 		Next:   store.Checkpoint{Offset: 700, Lines: 7, Path: "named.log"},

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// A step is claimed when due and only then; a finished run anchors the
+// next due time at its start, also when it failed; a claim whose run was
+// abandoned is put back; a run that lost its claim to another process
+// cannot overwrite that process's row.
+func TestStepSchedule(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	const every = time.Hour
+	claim := func(holder string, now time.Time) (StepRun, bool) {
+		t.Helper()
+		prev, ok, err := db.ClaimStep(ctx, "verify", holder, now, every)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return prev, ok
+	}
+	runs := func() []StepRun {
+		t.Helper()
+		rs, err := db.StepRuns(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+
+	// Never run: due at once.
+	prev, ok := claim("resolver1:100", at(1, 0))
+	if !ok || prev != (StepRun{Name: "verify"}) {
+		t.Fatalf("first claim = %+v, %v; want the empty run, claimed", prev, ok)
+	}
+	// While it runs, a second process finds it not due.
+	if _, ok := claim("resolver1:200", at(1, 5)); ok {
+		t.Fatal("a running step was claimed again")
+	}
+	if err := db.FinishStep(ctx, "verify", at(1, 0), at(1, 10), ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []StepRun{{Name: "verify", StartedAt: at(1, 0), FinishedAt: at(1, 10), LastSuccess: at(1, 10), Holder: "resolver1:100"}}
+	if d := cmp.Diff(want, runs()); d != "" {
+		t.Fatalf("after a successful run (-want +got):\n%s", d)
+	}
+	// Due an hour after its start, not after its end.
+	if _, ok := claim("resolver1:200", at(1, 59)); ok {
+		t.Fatal("claimed before the interval passed")
+	}
+	if _, ok := claim("resolver1:200", at(2, 0)); !ok {
+		t.Fatal("not claimed once due")
+	}
+	if err := db.FinishStep(ctx, "verify", at(2, 0), at(2, 1), "verify: store: database is locked"); err != nil {
+		t.Fatal(err)
+	}
+	want = []StepRun{{Name: "verify", StartedAt: at(2, 0), FinishedAt: at(2, 1), Err: "verify: store: database is locked",
+		LastSuccess: at(1, 10), Holder: "resolver1:200"}}
+	if d := cmp.Diff(want, runs()); d != "" {
+		t.Fatalf("after a failed run (-want +got):\n%s", d)
+	}
+	// A failed run waits for its next schedule like any other.
+	if _, ok := claim("resolver1:300", at(2, 30)); ok {
+		t.Fatal("a failed step was claimed before its next schedule")
+	}
+
+	// Abandoned at a stop: the row is as it was, the step due again.
+	prev, ok = claim("resolver1:300", at(3, 0))
+	if !ok {
+		t.Fatal("not claimed once due")
+	}
+	if err := db.AbandonStep(ctx, prev, at(3, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, runs()); d != "" {
+		t.Fatalf("after an abandoned run (-want +got):\n%s", d)
+	}
+	// The process that claimed at 3:00 died; another claimed at 4:00. The
+	// first one's end no longer applies.
+	if _, ok := claim("resolver1:300", at(3, 0)); !ok {
+		t.Fatal("not claimed again after the abandon")
+	}
+	if _, ok := claim("resolver1:400", at(4, 0)); !ok {
+		t.Fatal("a step whose process died was not due an interval after its start")
+	}
+	if err := db.FinishStep(ctx, "verify", at(3, 0), at(4, 1), ""); !errors.Is(err, ErrStepLost) {
+		t.Errorf("FinishStep of a lost claim = %v, want ErrStepLost", err)
+	}
+	if err := db.AbandonStep(ctx, prev, at(3, 0)); !errors.Is(err, ErrStepLost) {
+		t.Errorf("AbandonStep of a lost claim = %v, want ErrStepLost", err)
+	}
+	if rs := runs(); len(rs) != 1 || rs[0].Holder != "resolver1:400" || !rs[0].FinishedAt.IsZero() {
+		t.Errorf("runs = %+v, want the claim of resolver1:400, running", rs)
+	}
+
+	// The first claim ever, abandoned: no row is left.
+	prev, ok, err := db.ClaimStep(ctx, "notify", "resolver1:400", at(5, 0), 24*time.Hour)
+	if err != nil || !ok {
+		t.Fatalf("ClaimStep notify = %v, %v", ok, err)
+	}
+	if err := db.AbandonStep(ctx, prev, at(5, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if rs := runs(); len(rs) != 1 || rs[0].Name != "verify" {
+		t.Errorf("runs = %+v, want verify's only", rs)
+	}
+}
+
+func TestStepDue(t *testing.T) {
+	now := at(12, 0)
+	for _, c := range []struct {
+		name    string
+		started time.Time
+		want    time.Time
+	}{
+		{"never ran", time.Time{}, now},
+		{"ran an hour ago", at(11, 0), at(12, 0)},
+		{"ran ten minutes ago", at(11, 50), at(12, 50)},
+		{"the clock was set back past the last start", at(13, 0), now},
+	} {
+		if got := (StepRun{StartedAt: c.started}).Due(time.Hour, now); !got.Equal(c.want) {
+			t.Errorf("%s: Due = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestClaimStepArguments(t *testing.T) {
+	db := openTest(t)
+	for _, c := range []struct {
+		name  string
+		now   time.Time
+		every time.Duration
+	}{{"", at(1, 0), time.Hour}, {"verify", time.Time{}, time.Hour}, {"verify", at(1, 0), -time.Hour}} {
+		if _, _, err := db.ClaimStep(context.Background(), c.name, "h:1", c.now, c.every); err == nil {
+			t.Errorf("ClaimStep(%q, %v, %v) succeeded", c.name, c.now, c.every)
+		}
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	for _, ts := range []time.Time{at(1, 0), at(1, 1)} {
+		if err := db.Heartbeat(ctx, "run", ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n, got int64
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*), max(at) FROM heartbeats").Scan(&n, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || got != at(1, 1).UnixNano() {
+		t.Errorf("%d heartbeats, the last at %v; want 1 at %v", n, time.Unix(0, got).UTC(), at(1, 1))
+	}
+}
