@@ -153,14 +153,7 @@ func TestVerifyOddNames(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := storetest.Open(t)
-	log := filepath.Join(t.TempDir(), "named.log")
-	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var st ingest.Stats
-	if err := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
-		t.Fatal(err)
-	}
+	scanLines(t, db, lines...)
 	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Concurrency: 4, MaxRounds: 100, Policy: DefaultPolicy(),
 		Clock: func() time.Time { return now }}
@@ -207,5 +200,18 @@ func TestVerifyOddNames(t *testing.T) {
 	wantRows := []string{"ns-good.nic.test. 127.56.2.1 authoritative authoritative", "ns-upref.nic.test. 127.56.4.1 lame upward_referral"}
 	if c.Zone != `big\032shop.test.` || c.Parent != "test." || !c.Lame() || !slices.Equal(rows, wantRows) {
 		t.Errorf("check: zone %q parent %q servers %q; want big\\032shop.test. delegated by test. to %q", c.Zone, c.Parent, rows, wantRows)
+	}
+}
+
+// scanLines scans lines, written to a log file of their own, into db.
+func scanLines(t *testing.T, db *store.DB, lines ...string) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "lines.log")
+	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st ingest.Stats
+	if err := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC}).ScanFile(context.Background(), log, &st); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,13 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/lamers-dev/lamers/parser"
-	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
 	"github.com/lamers-dev/lamers/store/storetest"
 )
@@ -43,15 +38,7 @@ func TestVerifyScopedServer(t *testing.T) {
 	scoped := fmt.Sprintf("::1%%%d", loopbackIndex(t))
 	// The lab's bind9.log line for v6.lab., with the scope BIND writes
 	// for a server it reached through an interface index.
-	line := `22-Nov-2026 02:01:51.260 lame-servers: info: lame server resolving 'www.v6.lab' (in 'v6.lab'?): ` + scoped + "#53\n"
-	log := filepath.Join(t.TempDir(), "named.log")
-	if err := os.WriteFile(log, []byte(line), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var st ingest.Stats
-	if err := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
-		t.Fatal(err)
-	}
+	scanLines(t, db, `22-Nov-2026 02:01:51.260 lame-servers: info: lame server resolving 'www.v6.lab' (in 'v6.lab'?): `+scoped+"#53")
 	cfg.SkipEDNSCheck = true
 	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Concurrency: 1, MaxRounds: 10, Policy: DefaultPolicy()}
 	if vs, err := v.Run(ctx, Options{}); err != nil || vs.Probed != 1 {
