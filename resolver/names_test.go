@@ -305,3 +305,23 @@ func fqdn(s string) string {
 	}
 	return s
 }
+
+// The TCP path compares the question as the UDP path does: a server that
+// truncates every UDP reply for big\032shop.test. answers over TCP, with
+// the question echoed in miekg/dns's spelling (big\ shop.test.).
+func TestOddNameOverTCP(t *testing.T) {
+	addr := netip.MustParseAddr("127.54.3.1")
+	tcp := resolvertest.Reply{AA: true, Answer: `Big\ Shop.test. 300 IN SOA ns.test. h.test. 7 1800 900 604800 300`}
+	n, err := resolvertest.Listen(map[netip.Addr]dns.Handler{addr: transportSplit(resolvertest.Reply{TC: true}, tcp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	r := newTestResolver(t, Config{RootHints: []netip.Addr{addr}, Port: n.Port, QPS: -1, SkipEDNSCheck: true,
+		Timeouts: []time.Duration{time.Second}, TCPTimeout: time.Second})
+	p := r.Probe(context.Background(), `big\032shop.test`, netip.AddrPortFrom(addr, 0))
+	if p.Zone != `big\032shop.test.` || p.Reason != ReasonAuthoritative || p.Packets != 2 || p.SOA.Serial != 7 {
+		t.Errorf("Probe: zone %q reason %s, %d packets, SOA %+v; want big\\032shop.test. authoritative after UDP and TCP, serial 7",
+			p.Zone, p.Reason, p.Packets, p.SOA)
+	}
+}
