@@ -184,6 +184,27 @@ var expectations = []zoneExpect{
 				flags: []string{"ns_not_in_parent"}, childOnly: true},
 		},
 	},
+	// Labels that presentation form escapes (docs/verification.md, "How
+	// names and addresses are compared"). Unbound writes each of them
+	// lossily (caf??.lab.), so only BIND's evidence can be pinned to them;
+	// verify merges Unbound's into it.
+	{
+		// lab.zone spells the delegation "Big\ Shop"; miekg/dns writes the
+		// question of every reply as big\ shop.lab., BIND and lamers write
+		// big\032shop.lab.: the names meet only in canonical form.
+		zone: `big\032shop.lab.`, broken: "nothing (healthy), a space and upper case in the label", check: "ok",
+		ns: []nsExpect{ok("ns-good1.nic.lab.", addrGood1)},
+	},
+	{
+		zone: `say\"hi\;\@\(x.lab.`, broken: "upward referral, a label with '\"', ';', '@' and '('", check: "broken",
+		ns:   []nsExpect{lameNS("ns-upref.nic.lab.", addrUpref, "upward_referral")},
+		bind: []logExpect{ev(`say\"hi\;\@\(x.lab.`, addrUpref, "lame_referral")},
+	},
+	{
+		zone: `caf\195\169.lab.`, broken: "REFUSED, a non-ASCII octet in the label", check: "broken",
+		ns:   []nsExpect{lameNS("ns-refuser.nic.lab.", addrRefuser, "refused")},
+		bind: []logExpect{ev("", addrRefuser, "refused")},
+	},
 }
 
 // goodServers never deserve a finding in any zone they serve.

@@ -27,6 +27,7 @@ const (
 	addrRefuser   = "127.53.3.1"  // NSD serving only other.lab: REFUSED
 	addrUpref     = "127.53.4.1"  // BIND view "upref": upward referrals, SERVFAIL for servfail.lab
 	addrUpref6    = "::1"         //   same view over IPv6
+	addrUprefLL   = "fe80::53"    //   same view, link-local on the namespace's lo (ll.lab)
 	addrRecursor  = "127.53.5.1"  // BIND view "recursor": an open resolver used as NS
 	addrClosed    = "127.53.6.1"  // nothing listens
 	addrBlackhole = "127.53.6.2"  // BIND with blackhole { any; }: never answers
@@ -109,6 +110,7 @@ func (l *lab) setupNetwork(t *testing.T) {
 	for _, a := range labAddrs {
 		fmt.Fprintf(&b, "addr add %s/32 dev lo\n", a)
 	}
+	fmt.Fprintf(&b, "addr add %s/64 dev lo\n", addrUprefLL)
 	cmd := exec.Command("ip", "-batch", "-")
 	cmd.Stdin = strings.NewReader(b.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -117,12 +119,12 @@ func (l *lab) setupNetwork(t *testing.T) {
 	// ::1 appears with lo; make sure it is usable before BIND binds it.
 	for i := 0; i < 50; i++ {
 		out := run(t, "ip", "-6", "addr", "show", "dev", "lo")
-		if strings.Contains(out, "::1/128") && !strings.Contains(out, "tentative") {
+		if strings.Contains(out, "::1/128") && strings.Contains(out, addrUprefLL+"/64") && !strings.Contains(out, "tentative") {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("::1 did not come up on lo")
+	t.Fatal("::1 and " + addrUprefLL + " did not come up on lo")
 }
 
 func (l *lab) mkdir(t *testing.T, name string) string {
@@ -180,7 +182,8 @@ remote-control:
     control-enable: no
 `, l.zones, d)
 	for _, z := range zones {
-		fmt.Fprintf(&b, "zone:\n    name: %q\n    zonefile: %q\n", z[0], z[1])
+		// The name is written as it is: NSD reads its escapes (\032).
+		fmt.Fprintf(&b, "zone:\n    name: \"%s\"\n    zonefile: %q\n", z[0], z[1])
 	}
 	conf := filepath.Join(d, "nsd.conf")
 	writeFile(t, conf, b.String())
@@ -205,7 +208,7 @@ func bindOptions(dir string) string {
 }
 
 // bindAuth is the authoritative BIND with two views chosen by destination:
-// "upref" (127.53.4.1, ::1) serves only upref-own.lab and the unloadable
+// "upref" (127.53.4.1, ::1, fe80::53) serves only upref-own.lab and the unloadable
 // servfail.lab, and gives everything else an upward referral to the root
 // (recursion allowed to nobody, cache readable by all); "recursor"
 // (127.53.5.1) is an open resolver that forwards recursive.lab to its real
@@ -215,7 +218,7 @@ func (l *lab) bindAuth(t *testing.T) *proc {
 	conf := filepath.Join(d, "named.conf")
 	writeFile(t, conf, fmt.Sprintf(`options {
 %s    listen-on port 53 { %s; %s; };
-    listen-on-v6 port 53 { %s; };
+    listen-on-v6 port 53 { %[4]s; %[9]s; };
     allow-query { any; };
 };
 controls { };
@@ -225,7 +228,7 @@ logging {
     category lame-servers { f; };
 };
 view upref {
-    match-destinations { %[2]s; %[4]s; };
+    match-destinations { %[2]s; %[4]s; %[9]s; };
     recursion yes;
     allow-recursion { none; };
     allow-query-cache { any; };
@@ -241,7 +244,7 @@ view recursor {
     zone "." { type hint; file %[6]q; };
     zone "recursive.lab" { type forward; forward only; forwarders { %[8]s; }; };
 };
-`, bindOptions(d), addrUpref, addrRecursor, addrUpref6, addrRecursor, l.hints, l.zones, addrGood1))
+`, bindOptions(d), addrUpref, addrRecursor, addrUpref6, addrRecursor, l.hints, l.zones, addrGood1, addrUprefLL))
 	run(t, "named-checkconf", conf)
 	return l.startDaemon(t, "named", d, "named", "-f", "-c", conf)
 }
@@ -429,7 +432,8 @@ func (l *lab) startServers(t *testing.T) {
 	good := l.nsd(t, "good", []string{addrGood1, addrGood2}, [][2]string{
 		{"good.lab.", "good.lab.zone"}, {"halflame.lab.", "halflame.lab.zone"},
 		{"rname.lab.", "rname.lab.zone"}, {"recursive.lab.", "recursive.lab.zone"},
-		{"cnamens.lab.", "cnamens.lab.zone"}, {"legacy.lab.", "legacy.lab.zone"}})
+		{"cnamens.lab.", "cnamens.lab.zone"}, {`big\032shop.lab.`, "bigshop.lab.zone"},
+		{"legacy.lab.", "legacy.lab.zone"}})
 	refuser := l.nsd(t, "refuser", []string{addrRefuser}, [][2]string{{"other.lab.", "other.lab.zone"}})
 	stale := l.nsd(t, "stale", []string{addrStale}, [][2]string{{"lab.", "lab-stale.zone"}})
 	auth := l.bindAuth(t)
@@ -446,6 +450,7 @@ func (l *lab) startServers(t *testing.T) {
 	waitDNS(t, legacy, addrLegacy, "legacy.lab.", false)
 	waitDNS(t, auth, addrUpref, "upref-own.lab.", false)
 	waitDNS(t, auth, addrUpref6, "upref-own.lab.", false)
+	waitDNS(t, auth, addrUprefLL+"%lo", "upref-own.lab.", false)
 	waitDNS(t, auth, addrRecursor, "upref-own.lab.", false)
 	waitFor(t, bh, "blackhole TCP listener", func() bool {
 		c, err := net.DialTimeout("tcp", net.JoinHostPort(addrBlackhole, "53"), 200*time.Millisecond)
@@ -489,6 +494,9 @@ func zoneQueries(zone string) []string {
 	case "refused.lab":
 		// names that need escapes in the logs
 		qs = append(qs, `sp\032ace.refused.lab A`, `we\(ird\"q.refused.lab A`)
+	case `say\"hi\;\@\(x.lab`, `caf\195\169.lab`:
+		// the zone in upper case, as a client may send it
+		qs = append(qs, "WWW."+strings.ToUpper(zone)+" A")
 	case "halflame.lab", "rname.lab":
 		// more names, more chances that the lame server gets picked
 		for i := 6; i <= 8; i++ {

@@ -77,6 +77,7 @@ func TestLab(t *testing.T) {
 	t.Run("verify", l.testVerify)
 	t.Run("run", func(t *testing.T) { l.testRun(t, rd) })
 	t.Run("check", l.testCheck)
+	t.Run("names", l.testNames)
 	t.Run("postfix", l.testPostfix)
 	t.Run("bounce", l.testBounce)
 	// after bounce, which takes the first notification in
@@ -212,6 +213,49 @@ func zoneExpectFor(zone string) *zoneExpect {
 	return nil
 }
 
+// lossyExpectFor returns the lab zone that Unbound prints as zone, a name
+// holding its '?' for octets it does not print (docs/log-formats.md), or
+// nil.
+func lossyExpectFor(zone string) *zoneExpect {
+	if !strings.Contains(zone, "?") {
+		return nil
+	}
+	for i := range expectations {
+		if strings.EqualFold(unboundName(expectations[i].zone), zone) {
+			return &expectations[i]
+		}
+	}
+	return nil
+}
+
+// unboundName is a presentation-form name as Unbound's dname_str()
+// prints it: escapes decoded, every octet outside A–Z a–z 0–9 - _ * a '?'.
+func unboundName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			b.WriteByte(c)
+			continue
+		case c == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
+			c = (name[i+1]-'0')*100 + (name[i+2]-'0')*10 + name[i+3] - '0'
+			i += 3
+		case c == '\\' && i+1 < len(name):
+			c = name[i+1]
+			i++
+		}
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '-' || c == '_' || c == '*' {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
 // underZone names the lab zone a query name belongs to ("" if none): the
 // stable part of a finding's sample qname.
 func underZone(qname string) string {
@@ -242,6 +286,8 @@ func (l *lab) testLogs(t *testing.T) {
 			"connection refused resolving 'www.closed.lab/A/IN': 127.53.6.1#53",
 			"FORMERR resolving 'recursive.lab/NS/IN': 127.53.5.1#53",
 			"skipping nameserver 'alias.nic.lab' because it is a CNAME",
+			`(in 'say\"hi\;\@\(x.lab'?): 127.53.4.1#53`,
+			`REFUSED unexpected RCODE resolving 'www.caf\195\169.lab/A/IN': 127.53.3.1#53`,
 		},
 		l.bindISO:    {"Z lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53"},
 		l.sys3164:    {"named[", "lame server resolving 'www.upref.lab' (in 'upref.lab'?): 127.53.4.1#53"},
@@ -342,9 +388,9 @@ func checkScanned(t *testing.T, fs []finding, source string, labStart time.Time)
 // qname becomes the lab zone it is under, counts and times are
 // placeholders, lists are sorted. Dropped: findings of zones where the
 // resolvers pick the lame server at random, and findings for a server that
-// is not in the zone's delegation (Unbound's log-servfail names the
-// parent's server when a race makes it the last one asked; verification
-// marks them stale).
+// is not in the zone's delegation, also when Unbound printed the zone
+// lossily (Unbound's log-servfail names the parent's server when a race
+// makes it the last one asked; verification marks them stale).
 func stable(fs []finding) []finding {
 	var out []finding
 	for _, f := range fs {
@@ -353,6 +399,9 @@ func stable(fs []finding) []finding {
 			continue
 		}
 		if z := zoneExpectFor(f.Zone); z != nil && (z.random || !z.delegates(f.Server)) {
+			continue
+		}
+		if z := lossyExpectFor(f.Zone); z != nil && (z.random || !z.delegates(f.Server)) {
 			continue
 		}
 		g := f

@@ -80,11 +80,12 @@ func (r *Resolver) delegation(ctx context.Context, zone string) (Delegation, err
 // set (ChildNS and ChildOnly empty) and caches nothing: Check asks the
 // child's apex itself, of the servers its probes found authoritative.
 func (r *Resolver) findDelegation(ctx context.Context, zone string, child bool) (Delegation, error) {
-	zone = canonical(zone)
 	d := Delegation{Zone: zone}
-	if _, ok := dns.IsDomainName(zone); !ok || zone == "." {
+	zone, err := parseName(zone)
+	if err != nil || zone == "." {
 		return d, errors.New("not a delegable zone name")
 	}
+	d.Zone = zone
 	if cached, ok := r.delegs.get(zone); ok {
 		return cached.clone(), nil
 	}
@@ -255,10 +256,11 @@ func (r *Resolver) childNS(ctx context.Context, zone string, nss []NameServer, b
 // attributes BIND's zone-less log lines ("REFUSED unexpected RCODE resolving
 // 'q/T/C': addr#port"). The error wraps ErrNotListed when no cut lists it.
 func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr) (string, error) {
-	qname = canonical(qname)
-	if _, ok := dns.IsDomainName(qname); !ok {
-		return "", fmt.Errorf("resolver: zone for %q: not a domain name", qname)
+	q, err := parseName(qname)
+	if err != nil {
+		return "", fmt.Errorf("resolver: zone for %q: %w", shorten(qname), err)
 	}
+	qname = q
 	server = server.Unmap().WithZone("")
 	wctx, done, err := r.begin(ctx)
 	if err != nil {

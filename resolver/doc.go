@@ -8,6 +8,13 @@
 // github.com/miekg/dns; its API uses plain Go values. The confirmation policy
 // and the verify workflow, which need the database, are in resolver/verify.
 //
+// Names: every name the package is given is read as RFC 1035 §5.1
+// presentation form, and every name it compares (a reply's question, owner
+// names, delegations, cache keys) or returns is in one canonical form
+// (CanonicalName: ASCII in lower case per RFC 4343, BIND's escapes), never
+// in the text miekg/dns writes, which spells some octets otherwise
+// (`big\ shop` for BIND's `big\032shop`).
+//
 // Politeness (RFC 1536, RFC 4697 §2): every packet goes through one layer
 // that holds a per-address lock (never two queries in flight to one address,
 // across all goroutines), waits for a global rate limiter, and counts packets

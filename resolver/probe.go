@@ -13,7 +13,7 @@ import (
 // Probe is one probe round of one zone on one server address
 // (docs/verification.md, sections 2 and 3).
 type Probe struct {
-	Zone    string         // canonical: lowercase, absolute
+	Zone    string         // canonical (CanonicalName); as given when it has no canonical form
 	Server  netip.AddrPort // the address probed (IPv4-mapped addresses unmapped)
 	Verdict Verdict
 	Reason  string
@@ -30,8 +30,9 @@ type Probe struct {
 }
 
 // SOA is what lamers reads of a zone's SOA record (RFC 1035 §3.3.13). The
-// names are in presentation form as miekg/dns writes them: absolute,
-// escapes kept (first\.last.example.com.), in the case the server sent.
+// names are in canonical form (CanonicalName), except that the RNAME keeps
+// the case the server sent: its first label is a mailbox's local part
+// (first\.Last.example.com.).
 type SOA struct {
 	MName  string // the zone's primary server
 	RName  string // the mailbox of the person responsible for the zone
@@ -83,8 +84,13 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 	if server.Port() == 0 {
 		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
 	}
-	p := Probe{Zone: canonical(zone), Server: server, At: r.cfg.Clock(), Flags: []string{}}
-	if _, ok := dns.IsDomainName(zone); !ok || zone == "" || !r.usable(server.Addr()) {
+	p := Probe{Zone: zone, Server: server, At: r.cfg.Clock(), Flags: []string{}}
+	z, err := parseName(zone)
+	if err != nil {
+		return p.finish(ReasonVantageError, nil)
+	}
+	p.Zone = z
+	if !r.usable(server.Addr()) {
 		return p.finish(ReasonVantageError, nil)
 	}
 	ctx, done, err := r.begin(ctx)
@@ -125,7 +131,7 @@ func (p Probe) finish(reason string, reply *dns.Msg) Probe {
 		p.Rcode = rcodeName(reply.Rcode)
 		if reason == ReasonAuthoritative {
 			if soa := classify(p.Zone, reply).soa; soa != nil {
-				p.SOA = SOA{MName: soa.Ns, RName: soa.Mbox, Serial: soa.Serial}
+				p.SOA = SOA{MName: canonical(soa.Ns), RName: canonicalKeepCase(soa.Mbox), Serial: soa.Serial}
 			}
 		}
 	}

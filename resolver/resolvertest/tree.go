@@ -195,7 +195,7 @@ func (c *Config) setDefaults() error {
 	if c.TLD == "" {
 		c.TLD = "test."
 	}
-	c.TLD = dns.CanonicalName(c.TLD)
+	c.TLD = canonicalName(c.TLD)
 	if _, ok := dns.IsDomainName(c.TLD); !ok || dns.CountLabel(c.TLD) != 1 {
 		return fmt.Errorf("resolvertest: config: tld %q is not one label", c.TLD)
 	}
@@ -331,7 +331,7 @@ func sortRecords(records []string, zones map[string]bool) (map[string][]string, 
 		if len(rrs) != 1 {
 			return nil, fmt.Errorf("resolvertest: config: record %q: want one record", text)
 		}
-		owner := dns.CanonicalName(rrs[0].Header().Name)
+		owner := canonicalName(rrs[0].Header().Name)
 		zone := ""
 		for _, off := range dns.Split(owner) {
 			if zones[owner[off:]] {
@@ -399,7 +399,7 @@ func authoritative(zs zoneSet) dns.Handler {
 			return
 		}
 		q := req.Question[0]
-		z := zs.find(dns.CanonicalName(q.Name))
+		z := zs.find(canonicalName(q.Name))
 		if z == nil || q.Qclass != dns.ClassINET {
 			m.Rcode = dns.RcodeRefused
 		} else {
