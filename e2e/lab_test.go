@@ -20,25 +20,26 @@ import (
 
 // Addresses of the private tree; they exist only on the namespace's lo.
 const (
-	addrRoot      = "127.53.0.1" // NSD: "."
-	addrTLD       = "127.53.1.1" // NSD: "lab." (every delegation)
-	addrGood1     = "127.53.2.1" // NSD: the healthy zones
-	addrGood2     = "127.53.2.2" //   same NSD, second address
-	addrRefuser   = "127.53.3.1" // NSD serving only other.lab: REFUSED
-	addrUpref     = "127.53.4.1" // BIND view "upref": upward referrals, SERVFAIL for servfail.lab
-	addrUpref6    = "::1"        //   same view over IPv6
-	addrUprefLL   = "fe80::53"   //   same view, link-local on the namespace's lo (ll.lab)
-	addrRecursor  = "127.53.5.1" // BIND view "recursor": an open resolver used as NS
-	addrClosed    = "127.53.6.1" // nothing listens
-	addrBlackhole = "127.53.6.2" // BIND with blackhole { any; }: never answers
-	addrStale     = "127.53.7.1" // NSD with an old copy of lab.
+	addrRoot      = "127.53.0.1"  // NSD: "."
+	addrTLD       = "127.53.1.1"  // NSD: "lab." (every delegation)
+	addrGood1     = "127.53.2.1"  // NSD: the healthy zones
+	addrGood2     = "127.53.2.2"  //   same NSD, second address
+	addrRefuser   = "127.53.3.1"  // NSD serving only other.lab: REFUSED
+	addrUpref     = "127.53.4.1"  // BIND view "upref": upward referrals, SERVFAIL for servfail.lab
+	addrUpref6    = "::1"         //   same view over IPv6
+	addrUprefLL   = "fe80::53"    //   same view, link-local on the namespace's lo (ll.lab)
+	addrRecursor  = "127.53.5.1"  // BIND view "recursor": an open resolver used as NS
+	addrClosed    = "127.53.6.1"  // nothing listens
+	addrBlackhole = "127.53.6.2"  // BIND with blackhole { any; }: never answers
+	addrStale     = "127.53.7.1"  // NSD with an old copy of lab.
+	addrLegacy    = "127.53.12.1" // djbdns tinydns: UDP only, no EDNS
 	addrBIND      = "127.53.100.1"
 	addrUnbound   = "127.53.100.2"
 	addrMX        = "10.53.25.1" // Postfix: mx.nic.lab, not loopback (postfix_test.go says why)
 )
 
 var labAddrs = []string{addrRoot, addrTLD, addrGood1, addrGood2, addrRefuser, addrUpref, addrRecursor,
-	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
+	addrClosed, addrBlackhole, addrStale, addrLegacy, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
 
 // lab is the running tree: one set of daemons for every stage.
 type lab struct {
@@ -265,6 +266,26 @@ zone "." { type hint; file %q; };
 	return l.startDaemon(t, "named", d, "named", "-f", "-c", conf)
 }
 
+// tinydns is djbdns's authoritative server on 127.53.12.1, serving
+// legacy.lab. from testdata/zones/legacy.lab.tinydns (compiled with
+// tinydns-data into its root directory). It speaks UDP only (djbdns leaves
+// TCP to axfrdns) and ignores EDNS: its replies carry no OPT record.
+func (l *lab) tinydns(t *testing.T) *proc {
+	d := l.mkdir(t, "tinydns")
+	data, err := os.ReadFile(filepath.Join(l.zones, "legacy.lab.tinydns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(d, "data"), string(data))
+	cmd := exec.Command("tinydns-data")
+	cmd.Dir = d
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tinydns-data: %v\n%s", err, out)
+	}
+	// tinydns chroots to ROOT and drops to UID/GID (nobody).
+	return l.startDaemon(t, "tinydns", d, "env", "IP="+addrLegacy, "ROOT="+d, "UID=65534", "GID=65534", "tinydns")
+}
+
 // rsyslogd is a private syslog daemon listening on its own socket (the BIND
 // resolver sees it as /dev/log), writing RFC 3164 and RFC 5424 files; the
 // forwarding Unbound's stderr (program "unbound") goes to a file of its own.
@@ -411,11 +432,13 @@ func (l *lab) startServers(t *testing.T) {
 	good := l.nsd(t, "good", []string{addrGood1, addrGood2}, [][2]string{
 		{"good.lab.", "good.lab.zone"}, {"halflame.lab.", "halflame.lab.zone"},
 		{"rname.lab.", "rname.lab.zone"}, {"recursive.lab.", "recursive.lab.zone"},
-		{"cnamens.lab.", "cnamens.lab.zone"}, {`big\032shop.lab.`, "bigshop.lab.zone"}})
+		{"cnamens.lab.", "cnamens.lab.zone"}, {`big\032shop.lab.`, "bigshop.lab.zone"},
+		{"legacy.lab.", "legacy.lab.zone"}})
 	refuser := l.nsd(t, "refuser", []string{addrRefuser}, [][2]string{{"other.lab.", "other.lab.zone"}})
 	stale := l.nsd(t, "stale", []string{addrStale}, [][2]string{{"lab.", "lab-stale.zone"}})
 	auth := l.bindAuth(t)
 	bh := l.bindBlackhole(t)
+	legacy := l.tinydns(t)
 	l.syslogd = l.rsyslogd(t)
 
 	waitDNS(t, root, addrRoot, ".", false)
@@ -424,6 +447,7 @@ func (l *lab) startServers(t *testing.T) {
 	waitDNS(t, good, addrGood2, "good.lab.", false)
 	waitDNS(t, refuser, addrRefuser, "other.lab.", false)
 	waitDNS(t, stale, addrStale, "lab.", false)
+	waitDNS(t, legacy, addrLegacy, "legacy.lab.", false)
 	waitDNS(t, auth, addrUpref, "upref-own.lab.", false)
 	waitDNS(t, auth, addrUpref6, "upref-own.lab.", false)
 	waitDNS(t, auth, addrUprefLL+"%lo", "upref-own.lab.", false)

@@ -33,10 +33,10 @@
 //     (no_dns_service) are inconclusive; the confirmation policy makes
 //     "unresponsive" of them over time. ICMP host unreachable counts as
 //     silence; local routing and address-family errors are vantage_error.
-//   - The EDNS probe after a clean P1 is sent only when P1 was authoritative
-//     and the caller asked for it (Config.SkipEDNSCheck): for a lame reply
-//     the flag would change nothing and the packet would be spent on a
-//     server that does not serve the zone.
+//   - The EDNS probe after a clean P1 is sent only when the caller asked for
+//     it (Config.SkipEDNSCheck: check does, verify does not); every reply
+//     to a query with EDNS, lame or not, is judged for edns_noncompliant
+//     (RFC 6891 §7: a reply without OPT, FORMERR or NOTIMP).
 //   - SERVFAIL on P1 and P2 with TCP failing is still servfail; SERVFAIL on
 //     P1 followed by silence is intermittent_servfail. REFUSED or FORMERR on
 //     P1 followed by silence keep their reason.

@@ -50,8 +50,11 @@ const maxProbePackets = 4
 //  2. P2: UDP with EDNS0 (payload 1232, DO=0), last timeout, after P1 timed out
 //     twice or answered FORMERR, NOTIMP, SERVFAIL, REFUSED or garbage;
 //  3. TCP when a reply has TC=1, and after SERVFAIL on both P1 and P2;
-//  4. when P1 (or its TCP follow-up) was authoritative and the budget allows,
-//     one P2 to flag edns_noncompliant (unless Config.SkipEDNSCheck).
+//  4. when P1 (or its TCP follow-up) gave a clean reply and the budget
+//     allows, one P2 to flag edns_noncompliant (unless Config.SkipEDNSCheck).
+//
+// Every reply to a query with EDNS is judged for edns_noncompliant, also
+// without the EDNS check.
 //
 // At most 4 packets are sent. A port of 0 means Config.Port. A server of a
 // disabled address family, a link-local IPv6 address without a zone, an
@@ -100,6 +103,9 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 	p.Packets = rd.packets
 	p.RTT = rd.rtt
 	p.Flags = append(p.Flags, flags...)
+	if rd.ednsFault {
+		p.Flags = append(p.Flags, FlagEDNSNoncompliant)
+	}
 	if ctx.Err() != nil && reply == nil {
 		reason = ReasonVantageError
 	}
@@ -129,12 +135,9 @@ func (p Probe) finish(reason string, reply *dns.Msg) Probe {
 			}
 		}
 	}
-	for _, f := range classifyFlags(reply) {
-		if !slices.Contains(p.Flags, f) {
-			p.Flags = append(p.Flags, f)
-		}
-	}
+	p.Flags = append(p.Flags, classifyFlags(reply)...)
 	slices.Sort(p.Flags)
+	p.Flags = slices.Compact(p.Flags)
 	return p
 }
 
@@ -154,6 +157,7 @@ type round struct {
 	packets    int
 	mode       probeMode
 	mismatched bool
+	ednsFault  bool // a reply to a query with EDNS mishandled it
 	rtt        time.Duration
 }
 
@@ -206,6 +210,9 @@ func (rd *round) query(edns, tcp bool, timeout time.Duration) outcome {
 	}
 	if reply != nil {
 		rd.rtt = rtt
+		if edns && ednsFault(reply, err) {
+			rd.ednsFault = true
+		}
 	}
 	return outcome{m: reply, err: err}
 }
@@ -351,30 +358,41 @@ func (rd *round) reasonOf(o outcome) string {
 	return classify(rd.zone, o.m).reason
 }
 
-// withEDNSCheck classifies a clean reply and, when it is authoritative, sends
-// one P2 to flag EDNS faults (edns_noncompliant; RFC 8906 §3.2).
+// withEDNSCheck classifies a clean reply and sends one P2 to flag EDNS
+// faults (edns_noncompliant; RFC 8906 §3.2): query judges the reply itself;
+// here the server that answered P1 must answer P2 too, and, when P1 was
+// authoritative, stay authoritative (or truncate).
 func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
 	reason := rd.reasonOf(o)
-	if reason != ReasonAuthoritative || !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
+	if !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
 		return reason, o.m, nil
 	}
 	rtt := rd.rtt
 	p2 := rd.query(true, false, rd.timeout(len(rd.r.cfg.Timeouts)-1))
 	rd.rtt = rtt
-	if !ednsCompliant(rd.zone, p2) {
+	lost := !p2.replied() && rd.ctx.Err() == nil ||
+		p2.replied() && reason == ReasonAuthoritative && !staysAuthoritative(rd.zone, p2)
+	if lost {
 		return reason, o.m, []string{FlagEDNSNoncompliant}
 	}
 	return reason, o.m, nil
 }
 
-// ednsCompliant judges the EDNS check's reply: it must come, carry no error,
-// stay authoritative (or be truncated) and not claim an EDNS version other
-// than 0.
-func ednsCompliant(zone string, o outcome) bool {
-	if !o.replied() || o.err != nil {
-		return false
+// ednsFault judges a reply to a query with EDNS (RFC 6891 §7): one that
+// does not parse, answers FORMERR or NOTIMP, carries no OPT record or
+// claims an EDNS version other than 0 mishandled it.
+func ednsFault(m *dns.Msg, err error) bool {
+	if err != nil || m.Rcode == dns.RcodeFormatError || m.Rcode == dns.RcodeNotImplemented {
+		return true
 	}
-	if opt := o.m.IsEdns0(); opt != nil && opt.Version() != 0 {
+	opt := m.IsEdns0()
+	return opt == nil || opt.Version() != 0
+}
+
+// staysAuthoritative judges the EDNS check's reply after an authoritative
+// P1: authoritative again, or truncated without an error.
+func staysAuthoritative(zone string, o outcome) bool {
+	if o.err != nil {
 		return false
 	}
 	if o.m.Truncated {
