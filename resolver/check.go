@@ -124,8 +124,8 @@ type checkRun struct {
 	ctx     context.Context
 	r       *Resolver
 	zone    string
-	servers []netip.Addr        // the addresses asked for; none: every one
-	want    map[netip.Addr]bool // servers, zones dropped
+	servers []netip.Addr              // the addresses asked for; none: every one
+	want    map[netip.Addr]netip.Addr // servers by their address with the zone dropped
 	rows    []ServerResult
 	seen    map[netip.Addr]bool // addresses with a row, zones dropped
 	sem     chan struct{}
@@ -142,13 +142,13 @@ type serverProbe struct {
 
 func newCheckRun(ctx context.Context, r *Resolver, zone string, servers []netip.Addr) *checkRun {
 	c := &checkRun{
-		ctx: ctx, r: r, zone: zone, want: map[netip.Addr]bool{}, seen: map[netip.Addr]bool{},
+		ctx: ctx, r: r, zone: zone, want: map[netip.Addr]netip.Addr{}, seen: map[netip.Addr]bool{},
 		sem: make(chan struct{}, r.cfg.Concurrency), probes: map[netip.Addr]serverProbe{},
 	}
 	for _, a := range servers {
 		a = a.Unmap()
 		c.servers = append(c.servers, a)
-		c.want[a.WithZone("")] = true
+		c.want[a.WithZone("")] = a
 	}
 	return c
 }
@@ -169,8 +169,15 @@ func (c *checkRun) add(nss []NameServer, flag string) []netip.Addr {
 			c.rows = append(c.rows, ServerResult{Name: ns.Name, Verdict: VerdictOf(ns.Err), Reason: ns.Err, Flags: flags})
 		}
 		for _, a := range ns.Addrs {
-			if len(c.want) > 0 && !c.want[a.WithZone("")] {
-				continue
+			if len(c.want) > 0 {
+				// A --server address stands for the delegation's: its
+				// scope (fe80::1%eth0), which DNS data never carries,
+				// is the one probed and shown.
+				w, ok := c.want[a.WithZone("")]
+				if !ok {
+					continue
+				}
+				a = w
 			}
 			c.rows = append(c.rows, ServerResult{Name: ns.Name, Address: a.String(), Flags: slices.Clone(flags), addr: a})
 			if !c.seen[a.WithZone("")] {

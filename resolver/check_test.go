@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -119,5 +120,25 @@ func TestCheckDeadServerCost(t *testing.T) {
 	}
 	if got := l.count(addrSilent).Load(); got != 3 {
 		t.Errorf("the silent server received %d queries, want 3", got)
+	}
+}
+
+// A --server address with an IPv6 scope stands for the delegation's
+// address without one (glue never carries a scope): its row shows the
+// scope and the probe goes to the scoped address.
+func TestCheckServerKeepsScope(t *testing.T) {
+	scoped := netip.MustParseAddr("fe80::53%lo")
+	c := newCheckRun(context.Background(), &Resolver{}, "ll.test.", []netip.Addr{scoped})
+	fresh := c.add([]NameServer{{Name: "ns.ll.test.", Addrs: []netip.Addr{
+		netip.MustParseAddr("fe80::53"), netip.MustParseAddr("fe80::54"),
+	}}}, "")
+	if want := []netip.Addr{scoped}; !slices.Equal(fresh, want) {
+		t.Errorf("probed %v, want %v", fresh, want)
+	}
+	if len(c.rows) != 1 || c.rows[0].Address != "fe80::53%lo" || c.rows[0].Name != "ns.ll.test." {
+		t.Errorf("rows %+v, want one of ns.ll.test. at fe80::53%%lo", c.rows)
+	}
+	if got := c.addUnlisted(); len(got) != 0 {
+		t.Errorf("the scoped --server address is also unlisted: %v", got)
 	}
 }
