@@ -1,8 +1,8 @@
 #!/bin/sh
-# deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, rsyslog,
-# Postfix, dig, rndc, unbound-control, promtool, unshare, ip), and the
-# headless Chromium that renders the digest's HTML (notify/digest), without
-# starting any of their services.
+# deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, tinydns,
+# rsyslog, Postfix, dig, rndc, unbound-control, promtool, unshare, ip), and
+# the headless Chromium that renders the digest's HTML (notify/digest),
+# without starting any of their services.
 #
 # Idempotent: does nothing when every tool is present. Otherwise, as root:
 # one "apt-get update", then "apt-get install --no-install-recommends" of the
@@ -19,6 +19,7 @@ set -eu
 # tool:package pairs
 pairs="named:bind9 named-checkconf:bind9-utils rndc:bind9-utils dig:bind9-dnsutils unbound:unbound
 unbound-checkconf:unbound unbound-control:unbound nsd:nsd nsd-checkconf:nsd rsyslogd:rsyslog
+tinydns:tinydns tinydns-data:tinydns
 unshare:util-linux mount:mount ip:iproute2
 postfix:postfix postconf:postfix postmap:postfix postalias:postfix postqueue:postfix
 promtool:prometheus chromium:chromium"
@@ -80,6 +81,7 @@ if [ -d /run/systemd/system ] && [ -n "$newly" ]; then
 		bind9) units="named.service" ;;
 		unbound) units="unbound.service unbound-resolvconf.service" ;;
 		nsd) units="nsd.service" ;;
+		tinydns) units="tinydns.service" ;;
 		rsyslog) units="rsyslog.service syslog.socket" ;;
 		postfix) units="postfix.service" ;;
 		prometheus) units="prometheus.service" ;;

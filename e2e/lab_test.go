@@ -20,24 +20,26 @@ import (
 
 // Addresses of the private tree; they exist only on the namespace's lo.
 const (
-	addrRoot      = "127.53.0.1" // NSD: "."
-	addrTLD       = "127.53.1.1" // NSD: "lab." (every delegation)
-	addrGood1     = "127.53.2.1" // NSD: the healthy zones
-	addrGood2     = "127.53.2.2" //   same NSD, second address
-	addrRefuser   = "127.53.3.1" // NSD serving only other.lab: REFUSED
-	addrUpref     = "127.53.4.1" // BIND view "upref": upward referrals, SERVFAIL for servfail.lab
-	addrUpref6    = "::1"        //   same view over IPv6
-	addrRecursor  = "127.53.5.1" // BIND view "recursor": an open resolver used as NS
-	addrClosed    = "127.53.6.1" // nothing listens
-	addrBlackhole = "127.53.6.2" // BIND with blackhole { any; }: never answers
-	addrStale     = "127.53.7.1" // NSD with an old copy of lab.
+	addrRoot      = "127.53.0.1"  // NSD: "."
+	addrTLD       = "127.53.1.1"  // NSD: "lab." (every delegation)
+	addrGood1     = "127.53.2.1"  // NSD: the healthy zones
+	addrGood2     = "127.53.2.2"  //   same NSD, second address
+	addrRefuser   = "127.53.3.1"  // NSD serving only other.lab: REFUSED
+	addrUpref     = "127.53.4.1"  // BIND view "upref": upward referrals, SERVFAIL for servfail.lab
+	addrUpref6    = "::1"         //   same view over IPv6
+	addrUprefLL   = "fe80::53"    //   same view, link-local on the namespace's lo (ll.lab)
+	addrRecursor  = "127.53.5.1"  // BIND view "recursor": an open resolver used as NS
+	addrClosed    = "127.53.6.1"  // nothing listens
+	addrBlackhole = "127.53.6.2"  // BIND with blackhole { any; }: never answers
+	addrStale     = "127.53.7.1"  // NSD with an old copy of lab.
+	addrLegacy    = "127.53.12.1" // djbdns tinydns: UDP only, no EDNS
 	addrBIND      = "127.53.100.1"
 	addrUnbound   = "127.53.100.2"
 	addrMX        = "10.53.25.1" // Postfix: mx.nic.lab, not loopback (postfix_test.go says why)
 )
 
 var labAddrs = []string{addrRoot, addrTLD, addrGood1, addrGood2, addrRefuser, addrUpref, addrRecursor,
-	addrClosed, addrBlackhole, addrStale, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
+	addrClosed, addrBlackhole, addrStale, addrLegacy, addrBIND, addrUnbound, addrBINDFwd, addrUnboundFwd, addrMX}
 
 // lab is the running tree: one set of daemons for every stage.
 type lab struct {
@@ -108,6 +110,7 @@ func (l *lab) setupNetwork(t *testing.T) {
 	for _, a := range labAddrs {
 		fmt.Fprintf(&b, "addr add %s/32 dev lo\n", a)
 	}
+	fmt.Fprintf(&b, "addr add %s/64 dev lo\n", addrUprefLL)
 	cmd := exec.Command("ip", "-batch", "-")
 	cmd.Stdin = strings.NewReader(b.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -116,12 +119,12 @@ func (l *lab) setupNetwork(t *testing.T) {
 	// ::1 appears with lo; make sure it is usable before BIND binds it.
 	for i := 0; i < 50; i++ {
 		out := run(t, "ip", "-6", "addr", "show", "dev", "lo")
-		if strings.Contains(out, "::1/128") && !strings.Contains(out, "tentative") {
+		if strings.Contains(out, "::1/128") && strings.Contains(out, addrUprefLL+"/64") && !strings.Contains(out, "tentative") {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("::1 did not come up on lo")
+	t.Fatal("::1 and " + addrUprefLL + " did not come up on lo")
 }
 
 func (l *lab) mkdir(t *testing.T, name string) string {
@@ -179,7 +182,8 @@ remote-control:
     control-enable: no
 `, l.zones, d)
 	for _, z := range zones {
-		fmt.Fprintf(&b, "zone:\n    name: %q\n    zonefile: %q\n", z[0], z[1])
+		// The name is written as it is: NSD reads its escapes (\032).
+		fmt.Fprintf(&b, "zone:\n    name: \"%s\"\n    zonefile: %q\n", z[0], z[1])
 	}
 	conf := filepath.Join(d, "nsd.conf")
 	writeFile(t, conf, b.String())
@@ -204,7 +208,7 @@ func bindOptions(dir string) string {
 }
 
 // bindAuth is the authoritative BIND with two views chosen by destination:
-// "upref" (127.53.4.1, ::1) serves only upref-own.lab and the unloadable
+// "upref" (127.53.4.1, ::1, fe80::53) serves only upref-own.lab and the unloadable
 // servfail.lab, and gives everything else an upward referral to the root
 // (recursion allowed to nobody, cache readable by all); "recursor"
 // (127.53.5.1) is an open resolver that forwards recursive.lab to its real
@@ -214,7 +218,7 @@ func (l *lab) bindAuth(t *testing.T) *proc {
 	conf := filepath.Join(d, "named.conf")
 	writeFile(t, conf, fmt.Sprintf(`options {
 %s    listen-on port 53 { %s; %s; };
-    listen-on-v6 port 53 { %s; };
+    listen-on-v6 port 53 { %[4]s; %[9]s; };
     allow-query { any; };
 };
 controls { };
@@ -224,7 +228,7 @@ logging {
     category lame-servers { f; };
 };
 view upref {
-    match-destinations { %[2]s; %[4]s; };
+    match-destinations { %[2]s; %[4]s; %[9]s; };
     recursion yes;
     allow-recursion { none; };
     allow-query-cache { any; };
@@ -240,7 +244,7 @@ view recursor {
     zone "." { type hint; file %[6]q; };
     zone "recursive.lab" { type forward; forward only; forwarders { %[8]s; }; };
 };
-`, bindOptions(d), addrUpref, addrRecursor, addrUpref6, addrRecursor, l.hints, l.zones, addrGood1))
+`, bindOptions(d), addrUpref, addrRecursor, addrUpref6, addrRecursor, l.hints, l.zones, addrGood1, addrUprefLL))
 	run(t, "named-checkconf", conf)
 	return l.startDaemon(t, "named", d, "named", "-f", "-c", conf)
 }
@@ -260,6 +264,26 @@ zone "." { type hint; file %q; };
 `, bindOptions(d), addrBlackhole, l.hints))
 	run(t, "named-checkconf", conf)
 	return l.startDaemon(t, "named", d, "named", "-f", "-c", conf)
+}
+
+// tinydns is djbdns's authoritative server on 127.53.12.1, serving
+// legacy.lab. from testdata/zones/legacy.lab.tinydns (compiled with
+// tinydns-data into its root directory). It speaks UDP only (djbdns leaves
+// TCP to axfrdns) and ignores EDNS: its replies carry no OPT record.
+func (l *lab) tinydns(t *testing.T) *proc {
+	d := l.mkdir(t, "tinydns")
+	data, err := os.ReadFile(filepath.Join(l.zones, "legacy.lab.tinydns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(d, "data"), string(data))
+	cmd := exec.Command("tinydns-data")
+	cmd.Dir = d
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tinydns-data: %v\n%s", err, out)
+	}
+	// tinydns chroots to ROOT and drops to UID/GID (nobody).
+	return l.startDaemon(t, "tinydns", d, "env", "IP="+addrLegacy, "ROOT="+d, "UID=65534", "GID=65534", "tinydns")
 }
 
 // rsyslogd is a private syslog daemon listening on its own socket (the BIND
@@ -408,11 +432,13 @@ func (l *lab) startServers(t *testing.T) {
 	good := l.nsd(t, "good", []string{addrGood1, addrGood2}, [][2]string{
 		{"good.lab.", "good.lab.zone"}, {"halflame.lab.", "halflame.lab.zone"},
 		{"rname.lab.", "rname.lab.zone"}, {"recursive.lab.", "recursive.lab.zone"},
-		{"cnamens.lab.", "cnamens.lab.zone"}})
+		{"cnamens.lab.", "cnamens.lab.zone"}, {`big\032shop.lab.`, "bigshop.lab.zone"},
+		{"legacy.lab.", "legacy.lab.zone"}})
 	refuser := l.nsd(t, "refuser", []string{addrRefuser}, [][2]string{{"other.lab.", "other.lab.zone"}})
 	stale := l.nsd(t, "stale", []string{addrStale}, [][2]string{{"lab.", "lab-stale.zone"}})
 	auth := l.bindAuth(t)
 	bh := l.bindBlackhole(t)
+	legacy := l.tinydns(t)
 	l.syslogd = l.rsyslogd(t)
 
 	waitDNS(t, root, addrRoot, ".", false)
@@ -421,8 +447,10 @@ func (l *lab) startServers(t *testing.T) {
 	waitDNS(t, good, addrGood2, "good.lab.", false)
 	waitDNS(t, refuser, addrRefuser, "other.lab.", false)
 	waitDNS(t, stale, addrStale, "lab.", false)
+	waitDNS(t, legacy, addrLegacy, "legacy.lab.", false)
 	waitDNS(t, auth, addrUpref, "upref-own.lab.", false)
 	waitDNS(t, auth, addrUpref6, "upref-own.lab.", false)
+	waitDNS(t, auth, addrUprefLL+"%lo", "upref-own.lab.", false)
 	waitDNS(t, auth, addrRecursor, "upref-own.lab.", false)
 	waitFor(t, bh, "blackhole TCP listener", func() bool {
 		c, err := net.DialTimeout("tcp", net.JoinHostPort(addrBlackhole, "53"), 200*time.Millisecond)
@@ -466,6 +494,9 @@ func zoneQueries(zone string) []string {
 	case "refused.lab":
 		// names that need escapes in the logs
 		qs = append(qs, `sp\032ace.refused.lab A`, `we\(ird\"q.refused.lab A`)
+	case `say\"hi\;\@\(x.lab`, `caf\195\169.lab`:
+		// the zone in upper case, as a client may send it
+		qs = append(qs, "WWW."+strings.ToUpper(zone)+" A")
 	case "halflame.lab", "rname.lab":
 		// more names, more chances that the lame server gets picked
 		for i := 6; i <= 8; i++ {

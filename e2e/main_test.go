@@ -33,7 +33,7 @@ const (
 // installCmd is what a skip message tells the user to run. A plain
 // "apt-get install postfix" would ask questions, or configure and start a
 // Postfix on the host: deps.sh preseeds it and starts nothing.
-const installCmd = "sudo e2e/deps.sh (installs bind9 bind9-utils bind9-dnsutils unbound nsd rsyslog postfix prometheus, starting no service)"
+const installCmd = "sudo e2e/deps.sh (installs bind9 bind9-utils bind9-dnsutils unbound nsd tinydns rsyslog postfix prometheus, starting no service)"
 
 // tools are the programs the suite runs, with the Debian package of each.
 var tools = []struct{ bin, pkg string }{
@@ -46,6 +46,8 @@ var tools = []struct{ bin, pkg string }{
 	{"unbound-control", "unbound"},
 	{"nsd", "nsd"},
 	{"nsd-checkconf", "nsd"},
+	{"tinydns", "tinydns"},
+	{"tinydns-data", "tinydns"},
 	{"rsyslogd", "rsyslog"},
 	{"unshare", "util-linux"},
 	{"mount", "mount"},

@@ -281,7 +281,8 @@ func headerText(s string) (string, error) {
 
 // checkFinding refuses a finding whose DNS-derived values are not clean:
 // the zone and the NS names must be presentation-form names (checkName),
-// the server an IP address, the status lame or unresponsive, the reason a
+// the server an IP address (a link-local one with the scope the resolver
+// logged, fe80::1%2), the status lame or unresponsive, the reason a
 // reason name.
 func checkFinding(f *FindingData) error {
 	if err := checkName(f.Zone); err != nil {
@@ -293,7 +294,7 @@ func checkFinding(f *FindingData) error {
 		}
 	}
 	a, err := netip.ParseAddr(f.Server)
-	if err != nil || a.Zone() != "" || a.String() != f.Server {
+	if err != nil || !cleanScope(a.Zone()) || a.String() != f.Server {
 		return fmt.Errorf("server %s is not an IP address in its usual form", quoteText(f.Server))
 	}
 	if f.Port == 0 {
@@ -311,6 +312,21 @@ func checkFinding(f *FindingData) error {
 		}
 	}
 	return nil
+}
+
+// cleanScope reports whether z, an IPv6 address's scope, is empty or an
+// interface index or name as the log parser accepts one: up to 15
+// letters, digits, '.', '_' or '-'.
+func cleanScope(z string) bool {
+	if len(z) > 15 {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		if c := z[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // The limits of a name (RFC 1035 §2.3.4).

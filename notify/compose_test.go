@@ -189,7 +189,8 @@ func TestComposeRefusesHostile(t *testing.T) {
 		{"NS name CR LF", func(d *MessageData) { d.Findings[1].ServerNames[1] = "ns.example.org.\r\nX: y" }, "NS name"},
 		{"server", func(d *MessageData) { d.Findings[0].Server = "192.0.2.1\r\nBcc: victim@example.org" }, "server"},
 		{"server name", func(d *MessageData) { d.Findings[0].Server = "ns1.example.net" }, "server"},
-		{"server zone", func(d *MessageData) { d.Findings[0].Server = "fe80::1%eth0" }, "server"},
+		{"server scope", func(d *MessageData) { d.Findings[0].Server = "fe80::1%eth0;reboot" }, "server"},
+		{"server long scope", func(d *MessageData) { d.Findings[0].Server = "fe80::1%abcdefghijklmnop" }, "server"},
 		{"status", func(d *MessageData) { d.Findings[0].Status = "ok" }, "status"},
 		{"reason", func(d *MessageData) { d.Findings[0].Reason = "refused\r\nX" }, "reason"},
 		{"to CR LF", func(d *MessageData) { d.To = "hostmaster@example.com\r\nBcc: victim@example.org" }, "recipient"},
@@ -212,6 +213,23 @@ func TestComposeRefusesHostile(t *testing.T) {
 		if strings.ContainsAny(err.Error(), "\r\n\x00") || len(err.Error()) > 400 {
 			t.Errorf("%s: the error is not one short line: %q", c.name, err)
 		}
+	}
+}
+
+// A link-local server keeps the scope the resolver logged (BIND 9's
+// "fe80::1%2#53"): the letter names it and its dig command uses it.
+func TestComposeScopedServer(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	d := goldenMessage()
+	d.Findings[1].Server = "fe80::1%2"
+	l, err := w.Compose(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// html/template writes '+' as &#43;.
+	const dig, digHTML = "dig +norec @fe80::1%2 example.com. SOA", "dig &#43;norec @fe80::1%2 example.com. SOA"
+	if !strings.Contains(l.Text, dig) || !strings.Contains(l.HTML, digHTML) {
+		t.Errorf("the letter lacks %q:\n%s\n%s", dig, l.Text, l.HTML)
 	}
 }
 

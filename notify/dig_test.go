@@ -19,6 +19,10 @@ var digCases = []struct {
 }{
 	{"192.0.2.1", 53, "example.com.", `dig +norec @192.0.2.1 example.com. SOA`},
 	{"2001:db8::53", 53, "example.com.", `dig +norec @2001:db8::53 example.com. SOA`},
+	// A link-local server with the scope the resolver logged (BIND
+	// writes the interface index); dig reads the same syntax.
+	{"fe80::1%2", 53, "example.com.", `dig +norec @fe80::1%2 example.com. SOA`},
+	{"fe80::53%eth0.100", 5353, "example.com.", `dig +norec @fe80::53%eth0.100 -p 5353 example.com. SOA`},
 	{"192.0.2.1", 5353, "example.com.", `dig +norec @192.0.2.1 -p 5353 example.com. SOA`},
 	{"192.0.2.1", 53, ".", `dig +norec @192.0.2.1 . SOA`},
 	{"192.0.2.1", 53, "_dmarc.xn--bcher-kva.example.", `dig +norec @192.0.2.1 _dmarc.xn--bcher-kva.example. SOA`},

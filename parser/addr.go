@@ -11,9 +11,12 @@ type server struct {
 }
 
 // parseAddr parses an IP address as resolvers print it: IPv4 dotted quad,
-// IPv6 without brackets, optionally with a zone ("fe80::1%2"). The zone is
-// kept in the netip.Addr: a link-local address means nothing without it.
-// IPv4-mapped IPv6 addresses are unmapped to plain IPv4.
+// IPv6 without brackets, optionally with a scope (RFC 4007 §11:
+// "fe80::1%2", BIND's isc_netaddr_format writes the interface index). The
+// scope is kept in the netip.Addr's zone: a link-local address means
+// nothing without it. A scope must look like an interface index or name
+// (validScope); any other makes the address invalid. IPv4-mapped IPv6
+// addresses are unmapped to plain IPv4.
 func parseAddr(b []byte) (netip.Addr, bool) {
 	if len(b) == 0 || len(b) > 64 {
 		return netip.Addr{}, false
@@ -22,10 +25,34 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
+	if z := a.Zone(); z != "" && !validScope(z) {
+		return netip.Addr{}, false
+	}
 	if a.Is4In6() && a.Zone() == "" {
 		a = a.Unmap()
 	}
 	return a, true
+}
+
+// maxScopeLen is the longest scope accepted: a Linux interface name
+// (IFNAMSIZ less the NUL), longer than any decimal index.
+const maxScopeLen = 15
+
+// validScope reports whether z can be an interface index or name: 1 to 15
+// letters, digits, '.', '_' or '-'. The scope comes from a log, so it is
+// attacker-influenced and goes into reports and mail: nothing else passes.
+func validScope(z string) bool {
+	if len(z) > maxScopeLen {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		switch c := z[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parsePort parses a decimal port in 1..65535.

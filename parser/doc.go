@@ -92,10 +92,13 @@
 // escapes); Unbound's lossy '?' stays a literal, so Unbound's "we?ird.lab."
 // and BIND's "we\.ird.lab." remain different names. Addresses are BIND's
 // "addr#port", BIND 8's "[addr].port", Unbound's "addr", "addr#port" and
-// "addr@port", port 53 when absent. An IPv6 zone ("fe80::1%2") is kept in
-// the netip.Addr; IPv4-mapped IPv6 addresses are unmapped. An address that
-// does not parse, or port 0, makes the line Unrecognised: every
-// Observation has a valid Server and a non-zero Port.
+// "addr@port", port 53 when absent. An IPv6 scope ("fe80::1%2", RFC 4007
+// §11) is kept in the netip.Addr's zone when it looks like an interface
+// index or name (up to 15 letters, digits, '.', '_', '-'); Unbound prints
+// none (inet_ntop in util/net_help.c). IPv4-mapped IPv6 addresses are
+// unmapped. An address that does not parse, a scope of any other form, or
+// port 0, makes the line Unrecognised: every Observation has a valid
+// Server and a non-zero Port.
 //
 // # Results
 //

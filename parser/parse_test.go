@@ -158,6 +158,21 @@ func TestParseBINDMessages(t *testing.T) {
 		// B1, lib/isc/sockaddr.c: scoped IPv6, zone kept
 		{"B1-scoped-v6", `lame server resolving 'www.example.com' (in 'example.com'?): fe80::1%2#53`,
 			[]Observation{bindObs(r, LameReferral, "example.com.", "www.example.com.", "", "fe80::1%2", 53)}, Recognised},
+		// B1, lib/isc/netaddr.c isc_netaddr_format: the scope is the
+		// interface index, and an interface name passes too
+		{"B1-scoped-name", `lame server resolving 'www.example.com' (in 'example.com'?): fe80::1%eth0.100#53`,
+			[]Observation{bindObs(r, LameReferral, "example.com.", "www.example.com.", "", "fe80::1%eth0.100", 53)}, Recognised},
+		// a scope that no interface has: control characters, '%', '#' and
+		// anything longer than an interface name make the line unknown
+		{"B1-scoped-hostile", "lame server resolving 'www.example.com' (in 'example.com'?): fe80::1%\x1b[2J#53", nil, Unrecognised},
+		{"B1-scoped-hash", `lame server resolving 'www.example.com' (in 'example.com'?): fe80::1%a#b#53`, nil, Unrecognised},
+		{"B1-scoped-long", `lame server resolving 'www.example.com' (in 'example.com'?): fe80::1%abcdefghijklmnop#53`, nil, Unrecognised},
+		// B2 9.10+, BIND 9.18 resolver.c with a scoped server
+		{"B2-scoped", `22-Nov-2026 02:01:50.268 lame-servers: info: REFUSED unexpected RCODE resolving 'www.example.com/A/IN': fe80::1%2#53`,
+			[]Observation{bindObs(at("2026-11-22T02:01:50.268Z"), Refused, "", "www.example.com.", "A", "fe80::1%2", 53)}, Recognised},
+		// B2 9.7–9.9 error (…) form with a scoped server and another port
+		{"B2-9.7-scoped", `error (unexpected RCODE REFUSED) resolving 'www.example.com/A/IN': fe80::53%3#5353`,
+			[]Observation{bindObs(r, Refused, "", "www.example.com.", "A", "fe80::53%3", 5353)}, Recognised},
 		// B1, lib/isc/sockaddr.c: IPv6 with a port
 		{"B1-v6-port", `lame server resolving 'www.example.com' (in 'example.com'?): 2001:db8::1#5353`,
 			[]Observation{bindObs(r, LameReferral, "example.com.", "www.example.com.", "", "2001:db8::1", 5353)}, Recognised},

@@ -152,8 +152,3 @@ func rcodeName(rcode int) string {
 	}
 	return "RCODE" + strconv.Itoa(rcode)
 }
-
-// canonical returns name lowercase and absolute, escapes kept.
-func canonical(name string) string {
-	return dns.CanonicalName(name)
-}

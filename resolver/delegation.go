@@ -30,6 +30,9 @@ type NameServer struct {
 	Addrs []netip.Addr
 	Glue  bool   // the addresses came from the parent's glue
 	Err   string // "", ReasonNSNameNXDomain or ReasonNSLookupFailed
+	// Alias: the name is a CNAME, its addresses are the target's (RFC 2181
+	// §10.3 forbids it). Known only for names looked up, not for glue.
+	Alias bool
 }
 
 // Lists reports whether addr is an address of the delegation: of the parent's
@@ -70,11 +73,19 @@ func (r *Resolver) Delegation(ctx context.Context, zone string) (Delegation, err
 
 // delegation is Delegation with errors that do not name the call.
 func (r *Resolver) delegation(ctx context.Context, zone string) (Delegation, error) {
-	zone = canonical(zone)
+	return r.findDelegation(ctx, zone, true)
+}
+
+// findDelegation is delegation; without child it stops at the parent's NS
+// set (ChildNS and ChildOnly empty) and caches nothing: Check asks the
+// child's apex itself, of the servers its probes found authoritative.
+func (r *Resolver) findDelegation(ctx context.Context, zone string, child bool) (Delegation, error) {
 	d := Delegation{Zone: zone}
-	if _, ok := dns.IsDomainName(zone); !ok || zone == "." {
+	zone, err := parseName(zone)
+	if err != nil || zone == "." {
 		return d, errors.New("not a delegable zone name")
 	}
+	d.Zone = zone
 	if cached, ok := r.delegs.get(zone); ok {
 		return cached.clone(), nil
 	}
@@ -121,10 +132,21 @@ func (r *Resolver) delegation(ctx context.Context, zone string) (Delegation, err
 	}
 	d.Delegated = true
 	d.NS, ttl = r.nameServers(ctx, servers, b, ttl)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !child {
 		return d, ctx.Err()
 	}
 	d.ChildNS = r.childNS(ctx, zone, d.NS, b)
+	ttl = r.addChildOnly(ctx, &d, b, ttl)
+	if ctx.Err() != nil {
+		return d, ctx.Err()
+	}
+	r.delegs.put(zone, d.clone(), ttl)
+	return d, nil
+}
+
+// addChildOnly looks up the names of d.ChildNS that the parent does not
+// list into d.ChildOnly and returns ttl lowered to what they allow.
+func (r *Resolver) addChildOnly(ctx context.Context, d *Delegation, b *budget, ttl time.Duration) time.Duration {
 	for _, name := range d.ChildNS {
 		if !slices.ContainsFunc(d.NS, func(ns NameServer) bool { return ns.Name == name }) {
 			var more []NameServer
@@ -132,11 +154,7 @@ func (r *Resolver) delegation(ctx context.Context, zone string) (Delegation, err
 			d.ChildOnly = append(d.ChildOnly, more...)
 		}
 	}
-	if ctx.Err() != nil {
-		return d, ctx.Err()
-	}
-	r.delegs.put(zone, d.clone(), ttl)
-	return d, nil
+	return ttl
 }
 
 // clone copies d deeply so that callers can keep what they get.
@@ -170,7 +188,9 @@ func (r *Resolver) nameServers(ctx context.Context, servers []nsServer, b *budge
 	for _, s := range servers {
 		ns := NameServer{Name: s.name, Glue: s.glue, Addrs: slices.Clone(s.addrs)}
 		if !s.glue {
-			addrs, err := r.lookupAddrs(ctx, s.name, b)
+			e, err := r.lookupAddrEntry(ctx, s.name, b)
+			addrs := e.addrs
+			ns.Alias = e.alias
 			switch {
 			case errors.Is(err, ErrNXDomain):
 				ns.Err = ReasonNSNameNXDomain
@@ -236,10 +256,11 @@ func (r *Resolver) childNS(ctx context.Context, zone string, nss []NameServer, b
 // attributes BIND's zone-less log lines ("REFUSED unexpected RCODE resolving
 // 'q/T/C': addr#port"). The error wraps ErrNotListed when no cut lists it.
 func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr) (string, error) {
-	qname = canonical(qname)
-	if _, ok := dns.IsDomainName(qname); !ok {
-		return "", fmt.Errorf("resolver: zone for %q: not a domain name", qname)
+	q, err := parseName(qname)
+	if err != nil {
+		return "", fmt.Errorf("resolver: zone for %q: %w", shorten(qname), err)
 	}
+	qname = q
 	server = server.Unmap().WithZone("")
 	wctx, done, err := r.begin(ctx)
 	if err != nil {

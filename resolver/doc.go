@@ -8,6 +8,13 @@
 // github.com/miekg/dns; its API uses plain Go values. The confirmation policy
 // and the verify workflow, which need the database, are in resolver/verify.
 //
+// Names: every name the package is given is read as RFC 1035 §5.1
+// presentation form, and every name it compares (a reply's question, owner
+// names, delegations, cache keys) or returns is in one canonical form
+// (CanonicalName: ASCII in lower case per RFC 4343, BIND's escapes), never
+// in the text miekg/dns writes, which spells some octets otherwise
+// (`big\ shop` for BIND's `big\032shop`).
+//
 // Politeness (RFC 1536, RFC 4697 §2): every packet goes through one layer
 // that holds a per-address lock (never two queries in flight to one address,
 // across all goroutines), waits for a global rate limiter, and counts packets
@@ -26,10 +33,10 @@
 //     (no_dns_service) are inconclusive; the confirmation policy makes
 //     "unresponsive" of them over time. ICMP host unreachable counts as
 //     silence; local routing and address-family errors are vantage_error.
-//   - The EDNS probe after a clean P1 is sent only when P1 was authoritative
-//     and the caller asked for it (Config.SkipEDNSCheck): for a lame reply
-//     the flag would change nothing and the packet would be spent on a
-//     server that does not serve the zone.
+//   - The EDNS probe after a clean P1 is sent only when the caller asked for
+//     it (Config.SkipEDNSCheck: check does, verify does not); every reply
+//     to a query with EDNS, lame or not, is judged for edns_noncompliant
+//     (RFC 6891 §7: a reply without OPT, FORMERR or NOTIMP).
 //   - SERVFAIL on P1 and P2 with TCP failing is still servfail; SERVFAIL on
 //     P1 followed by silence is intermittent_servfail. REFUSED or FORMERR on
 //     P1 followed by silence keep their reason.

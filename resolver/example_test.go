@@ -61,12 +61,12 @@ func ExampleResolver_Check() {
 	for _, s := range res.Servers {
 		fmt.Println(s.Name, s.Address, s.Verdict, s.Reason)
 	}
-	fmt.Println("lame:", res.Lame()) // lamers check exits 1
+	fmt.Println("zone:", res.Verdict) // lamers check exits 1 unless ok
 	// Output:
 	// z000.test. delegated by test. to [ns0.nic.test. ns1.nic.test.]
 	// ns0.nic.test. 127.62.1.1 authoritative authoritative
 	// ns1.nic.test. 127.62.1.2 lame refused
-	// lame: true
+	// zone: lame
 }
 
 // The SOA of a zone, from a server that answers authoritatively: where the

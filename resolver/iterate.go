@@ -335,51 +335,60 @@ func (r *Resolver) queryAddr(ctx context.Context, a netip.Addr, zone, qname stri
 type addrEntry struct {
 	addrs    []netip.Addr
 	nxdomain bool
+	alias    bool // the name is a CNAME: the addresses are its target's
 }
 
 // lookupAddrs resolves name's A and AAAA records iteratively. It returns an
 // error wrapping ErrNXDomain when the name does not exist.
 func (r *Resolver) lookupAddrs(ctx context.Context, name string, b *budget) ([]netip.Addr, error) {
+	e, err := r.lookupAddrEntry(ctx, name, b)
+	return e.addrs, err
+}
+
+// lookupAddrEntry is lookupAddrs that also tells whether name is an alias.
+func (r *Resolver) lookupAddrEntry(ctx context.Context, name string, b *budget) (addrEntry, error) {
 	name = canonical(name)
 	if e, ok := r.addrs.get(name); ok {
 		if e.nxdomain {
-			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
+			return addrEntry{}, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
-		return e.addrs, nil
+		return e, nil
 	}
 	if b.active[name] {
-		return nil, fmt.Errorf("lookup %s: loop in NS address lookups", name)
+		return addrEntry{}, fmt.Errorf("lookup %s: loop in NS address lookups", name)
 	}
 	if b.depth >= maxLookupDepth {
-		return nil, fmt.Errorf("lookup %s: NS address lookups nested too deep", name)
+		return addrEntry{}, fmt.Errorf("lookup %s: NS address lookups nested too deep", name)
 	}
 	b.active[name] = true
 	b.depth++
 	defer func() { delete(b.active, name); b.depth-- }()
 
-	var out []netip.Addr
+	var e addrEntry
 	ttl := maxCacheTTL
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		rrs, nx, t, err := r.resolveRR(ctx, name, qtype, b)
 		if err != nil {
-			return nil, fmt.Errorf("lookup %s %s: %w", dns.TypeToString[qtype], name, err)
+			return addrEntry{}, fmt.Errorf("lookup %s %s: %w", dns.TypeToString[qtype], name, err)
 		}
 		if nx {
 			r.addrs.put(name, addrEntry{nxdomain: true}, negativeTTL)
-			return nil, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
+			return addrEntry{}, fmt.Errorf("lookup %s: %w", name, ErrNXDomain)
 		}
 		ttl = min(ttl, t)
 		for _, rr := range rrs {
-			if a, ok := rrAddr(rr); ok && !slices.Contains(out, a) {
-				out = append(out, a)
+			// resolveRR returns the records of the CNAME chain's end.
+			e.alias = e.alias || canonical(rr.Header().Name) != name
+			if a, ok := rrAddr(rr); ok && !slices.Contains(e.addrs, a) {
+				e.addrs = append(e.addrs, a)
 			}
 		}
 	}
-	if len(out) == 0 {
+	if len(e.addrs) == 0 {
 		ttl = negativeTTL
 	}
-	r.addrs.put(name, addrEntry{addrs: out}, ttl)
-	return out, nil
+	r.addrs.put(name, e, ttl)
+	return e, nil
 }
 
 // resolveRR resolves (name, qtype) iteratively, following CNAMEs. It returns

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,12 +47,16 @@ var (
 	addrFormerr    = netip.MustParseAddr("127.53.8.1")
 	addrNoEDNS     = netip.MustParseAddr("127.53.8.2")
 	addrEDNSOnly   = netip.MustParseAddr("127.53.8.3")
+	addrNoOPT      = netip.MustParseAddr("127.53.8.4") // answers, never with OPT (djbdns tinydns 1.05)
+	addrRefNoOPT   = netip.MustParseAddr("127.53.8.5") // REFUSED, never with OPT
+	addrUprefNoEDN = netip.MustParseAddr("127.53.8.6") // upward referral; FORMERR to EDNS
 	addrTC         = netip.MustParseAddr("127.53.9.1")
 	addrTCNoTCP    = netip.MustParseAddr("127.53.9.2")
 	addrWrongID    = netip.MustParseAddr("127.53.10.1")
 	addrElsewhere  = netip.MustParseAddr("127.53.10.2") // replies come from 127.53.10.3
 	addrElsewhere2 = netip.MustParseAddr("127.53.10.3")
 	addrDeep       = netip.MustParseAddr("127.53.11.1")
+	addrLegacy     = netip.MustParseAddr("127.53.12.1") // ns-legacy.nic.test: UDP only, no OPT (tinydns)
 	addrUnlisted   = netip.MustParseAddr("127.53.99.1")
 )
 
@@ -102,6 +107,16 @@ c6.nic.test.          3600 IN CNAME c7.nic.test.
 c7.nic.test.          3600 IN CNAME c8.nic.test.
 c8.nic.test.          3600 IN CNAME c9.nic.test.
 c9.nic.test.          3600 IN A     127.53.2.1
+; the zones of lamers check's table (check_test.go)
+closed.test.          3600 IN NS    ns-closed.nic.test.
+ns-closed.nic.test.   3600 IN A     127.53.6.1
+blackhole.test.       3600 IN NS    ns-silent.nic.test.
+ns-silent.nic.test.   3600 IN A     127.53.6.2
+moved.test.           3600 IN NS    ns1.good.test.
+moved.test.           3600 IN NS    ns-good.alt.
+legacy.test.          3600 IN NS    ns-legacy.nic.test.
+legacy.test.          3600 IN NS    ns-good.alt.
+ns-legacy.nic.test.   3600 IN A     127.53.12.1
 ; every name below deep.test is a referral one label further down
 deep.test.            3600 IN NS    ns-deep.nic.test.
 ns-deep.nic.test.     3600 IN A     127.53.11.1
@@ -123,6 +138,30 @@ good.test.     300 IN NS  ns-old.alt.
 ns1.good.test. 300 IN A   127.53.2.1
 www.good.test. 300 IN A   127.200.0.14
 `
+
+// cnamensZone lists the alias the parent lists (the e2e lab's cnamens.lab.).
+const cnamensZone = `
+cnamens.test. 300 IN SOA ns1.good.test. hostmaster.cnamens.test. 1 1800 900 604800 300
+cnamens.test. 300 IN NS  alias.nic.test.
+`
+
+// movedZone's apex lists ns-old.alt., which the parent does not, and not
+// ns-good.alt., which the parent does: a move half done.
+const movedZone = `
+moved.test. 300 IN SOA ns1.good.test. hostmaster.moved.test. 5 1800 900 604800 300
+moved.test. 300 IN NS  ns1.good.test.
+moved.test. 300 IN NS  ns-old.alt.
+`
+
+// legacyZone is served by a tinydns (serial 9) and by NSD (the copy
+// legacyZoneNew, serial 10: the tinydns copy is not updated).
+const legacyZone = `
+legacy.test. 300 IN SOA ns-legacy.nic.test. hostmaster.legacy.test. 9 1800 900 604800 300
+legacy.test. 300 IN NS  ns-legacy.nic.test.
+legacy.test. 300 IN NS  ns-good.alt.
+`
+
+var legacyZoneNew = strings.Replace(legacyZone, " 9 1800", " 10 1800", 1)
 
 const halflameZone = `
 halflame.test. 300 IN SOA ns1.good.test. hostmaster.halflame.test. 7 1800 900 604800 300
@@ -168,8 +207,11 @@ func newLab(t testing.TB) *labTest {
 	l.serve(t, addrRoot, auth(rootZone), true)
 	l.serve(t, addrTest, auth(testZone), true)
 	l.serve(t, addrAlt, auth(altZone), true)
-	l.serve(t, addrGood1, auth(goodZone, halflameZone), true)
-	l.serve(t, addrGood2, auth(goodZone), true)
+	l.serve(t, addrGood1, auth(goodZone, halflameZone, cnamensZone, movedZone), true)
+	l.serve(t, addrGood2, auth(goodZone, movedZone, legacyZoneNew), true)
+	l.serve(t, addrOld, auth(movedZone), true)
+	// djbdns tinydns 1.05: UDP only (its TCP server is axfrdns), no OPT.
+	l.serve(t, addrLegacy, withoutOPT(auth(legacyZone)), false)
 
 	// A stale copy of test. that no longer has these delegations
 	// (the e2e lab's parentsoa.lab.).
@@ -204,6 +246,9 @@ test. 300 IN NS  ns1.nic.test.`), true)
 	}
 	l.serve(t, addrNoEDNS, ednsSplit(soaReply("noedns.test."), resolvertest.Reply{Rcode: dns.RcodeFormatError}), true)
 	l.serve(t, addrEDNSOnly, ednsSplit(resolvertest.Reply{Rcode: dns.RcodeFormatError}, soaReply("ednsonly.test.")), true)
+	l.serve(t, addrNoOPT, withoutOPT(soaReply("noopt.test.")), true)
+	l.serve(t, addrRefNoOPT, withoutOPT(resolvertest.Reply{Rcode: dns.RcodeRefused}), true)
+	l.serve(t, addrUprefNoEDN, ednsSplit(resolvertest.Reply{Ns: `. 3600000 IN NS a.root-servers.test.`}, resolvertest.Reply{Rcode: dns.RcodeFormatError}), true)
 	l.serve(t, addrTC, transportSplit(resolvertest.Reply{TC: true}, soaReply("tc.test.")), true)
 	l.serve(t, addrTCNoTCP, resolvertest.Reply{TC: true}, false)
 
@@ -323,6 +368,19 @@ func ednsSplit(plain, edns resolvertest.Reply) dns.Handler {
 		}
 		w.WriteMsg(plain.Msg(req))
 	})
+}
+
+// withoutOPT answers as h with the OPT record dropped: a server that ignores
+// EDNS, as djbdns's tinydns does (RFC 6891 §7 wants the OPT echoed).
+func withoutOPT(h dns.Handler) dns.Handler {
+	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { h.ServeDNS(noOPTWriter{w}, req) })
+}
+
+type noOPTWriter struct{ dns.ResponseWriter }
+
+func (w noOPTWriter) WriteMsg(m *dns.Msg) error {
+	m.Extra = slices.DeleteFunc(m.Extra, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+	return w.ResponseWriter.WriteMsg(m)
 }
 
 func transportSplit(udp, tcp resolvertest.Reply) dns.Handler {

@@ -70,11 +70,12 @@ var errNotLookedUp = fmt.Errorf("not looked up: more than %d exchanges", maxMail
 // the way down) answers authoritatively, ErrBudget when the resolution hit
 // its bounds.
 func (r *Resolver) MailHosts(ctx context.Context, domain string) (MailHosts, error) {
-	domain = canonical(domain)
 	m := MailHosts{Domain: domain}
-	if _, ok := dns.IsDomainName(domain); !ok || domain == "." {
-		return m, fmt.Errorf("resolver: mail hosts %q: not a domain name", domain)
+	domain, err := parseName(domain)
+	if err != nil || domain == "." {
+		return m, fmt.Errorf("resolver: mail hosts %q: not a domain name", shorten(m.Domain))
 	}
+	m.Domain = domain
 	ctx, done, err := r.begin(ctx)
 	if err != nil {
 		return m, fmt.Errorf("resolver: mail hosts %s: %w", domain, err)

@@ -13,7 +13,7 @@ import (
 // Probe is one probe round of one zone on one server address
 // (docs/verification.md, sections 2 and 3).
 type Probe struct {
-	Zone    string         // canonical: lowercase, absolute
+	Zone    string         // canonical (CanonicalName); as given when it has no canonical form
 	Server  netip.AddrPort // the address probed (IPv4-mapped addresses unmapped)
 	Verdict Verdict
 	Reason  string
@@ -30,8 +30,9 @@ type Probe struct {
 }
 
 // SOA is what lamers reads of a zone's SOA record (RFC 1035 §3.3.13). The
-// names are in presentation form as miekg/dns writes them: absolute,
-// escapes kept (first\.last.example.com.), in the case the server sent.
+// names are in canonical form (CanonicalName), except that the RNAME keeps
+// the case the server sent: its first label is a mailbox's local part
+// (first\.Last.example.com.).
 type SOA struct {
 	MName  string // the zone's primary server
 	RName  string // the mailbox of the person responsible for the zone
@@ -49,8 +50,11 @@ const maxProbePackets = 4
 //  2. P2: UDP with EDNS0 (payload 1232, DO=0), last timeout, after P1 timed out
 //     twice or answered FORMERR, NOTIMP, SERVFAIL, REFUSED or garbage;
 //  3. TCP when a reply has TC=1, and after SERVFAIL on both P1 and P2;
-//  4. when P1 (or its TCP follow-up) was authoritative and the budget allows,
-//     one P2 to flag edns_noncompliant (unless Config.SkipEDNSCheck).
+//  4. when P1 (or its TCP follow-up) gave a clean reply and the budget
+//     allows, one P2 to flag edns_noncompliant (unless Config.SkipEDNSCheck).
+//
+// Every reply to a query with EDNS is judged for edns_noncompliant, also
+// without the EDNS check.
 //
 // At most 4 packets are sent. A port of 0 means Config.Port. A server of a
 // disabled address family, a link-local IPv6 address without a zone, an
@@ -80,8 +84,13 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 	if server.Port() == 0 {
 		server = netip.AddrPortFrom(server.Addr(), r.cfg.Port)
 	}
-	p := Probe{Zone: canonical(zone), Server: server, At: r.cfg.Clock(), Flags: []string{}}
-	if _, ok := dns.IsDomainName(zone); !ok || zone == "" || !r.usable(server.Addr()) {
+	p := Probe{Zone: zone, Server: server, At: r.cfg.Clock(), Flags: []string{}}
+	z, err := parseName(zone)
+	if err != nil {
+		return p.finish(ReasonVantageError, nil)
+	}
+	p.Zone = z
+	if !r.usable(server.Addr()) {
 		return p.finish(ReasonVantageError, nil)
 	}
 	ctx, done, err := r.begin(ctx)
@@ -94,6 +103,9 @@ func (r *Resolver) probe(ctx context.Context, zone string, server netip.AddrPort
 	p.Packets = rd.packets
 	p.RTT = rd.rtt
 	p.Flags = append(p.Flags, flags...)
+	if rd.ednsFault {
+		p.Flags = append(p.Flags, FlagEDNSNoncompliant)
+	}
 	if ctx.Err() != nil && reply == nil {
 		reason = ReasonVantageError
 	}
@@ -119,16 +131,13 @@ func (p Probe) finish(reason string, reply *dns.Msg) Probe {
 		p.Rcode = rcodeName(reply.Rcode)
 		if reason == ReasonAuthoritative {
 			if soa := classify(p.Zone, reply).soa; soa != nil {
-				p.SOA = SOA{MName: soa.Ns, RName: soa.Mbox, Serial: soa.Serial}
+				p.SOA = SOA{MName: canonical(soa.Ns), RName: canonicalKeepCase(soa.Mbox), Serial: soa.Serial}
 			}
 		}
 	}
-	for _, f := range classifyFlags(reply) {
-		if !slices.Contains(p.Flags, f) {
-			p.Flags = append(p.Flags, f)
-		}
-	}
+	p.Flags = append(p.Flags, classifyFlags(reply)...)
 	slices.Sort(p.Flags)
+	p.Flags = slices.Compact(p.Flags)
 	return p
 }
 
@@ -148,6 +157,7 @@ type round struct {
 	packets    int
 	mode       probeMode
 	mismatched bool
+	ednsFault  bool // a reply to a query with EDNS mishandled it
 	rtt        time.Duration
 }
 
@@ -200,6 +210,9 @@ func (rd *round) query(edns, tcp bool, timeout time.Duration) outcome {
 	}
 	if reply != nil {
 		rd.rtt = rtt
+		if edns && ednsFault(reply, err) {
+			rd.ednsFault = true
+		}
 	}
 	return outcome{m: reply, err: err}
 }
@@ -345,30 +358,41 @@ func (rd *round) reasonOf(o outcome) string {
 	return classify(rd.zone, o.m).reason
 }
 
-// withEDNSCheck classifies a clean reply and, when it is authoritative, sends
-// one P2 to flag EDNS faults (edns_noncompliant; RFC 8906 §3.2).
+// withEDNSCheck classifies a clean reply and sends one P2 to flag EDNS
+// faults (edns_noncompliant; RFC 8906 §3.2): query judges the reply itself;
+// here the server that answered P1 must answer P2 too, and, when P1 was
+// authoritative, stay authoritative (or truncate).
 func (rd *round) withEDNSCheck(o outcome) (string, *dns.Msg, []string) {
 	reason := rd.reasonOf(o)
-	if reason != ReasonAuthoritative || !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
+	if !rd.mode.ednsCheck || rd.packets >= maxProbePackets {
 		return reason, o.m, nil
 	}
 	rtt := rd.rtt
 	p2 := rd.query(true, false, rd.timeout(len(rd.r.cfg.Timeouts)-1))
 	rd.rtt = rtt
-	if !ednsCompliant(rd.zone, p2) {
+	lost := !p2.replied() && rd.ctx.Err() == nil ||
+		p2.replied() && reason == ReasonAuthoritative && !staysAuthoritative(rd.zone, p2)
+	if lost {
 		return reason, o.m, []string{FlagEDNSNoncompliant}
 	}
 	return reason, o.m, nil
 }
 
-// ednsCompliant judges the EDNS check's reply: it must come, carry no error,
-// stay authoritative (or be truncated) and not claim an EDNS version other
-// than 0.
-func ednsCompliant(zone string, o outcome) bool {
-	if !o.replied() || o.err != nil {
-		return false
+// ednsFault judges a reply to a query with EDNS (RFC 6891 §7): one that
+// does not parse, answers FORMERR or NOTIMP, carries no OPT record or
+// claims an EDNS version other than 0 mishandled it.
+func ednsFault(m *dns.Msg, err error) bool {
+	if err != nil || m.Rcode == dns.RcodeFormatError || m.Rcode == dns.RcodeNotImplemented {
+		return true
 	}
-	if opt := o.m.IsEdns0(); opt != nil && opt.Version() != 0 {
+	opt := m.IsEdns0()
+	return opt == nil || opt.Version() != 0
+}
+
+// staysAuthoritative judges the EDNS check's reply after an authoritative
+// P1: authoritative again, or truncated without an error.
+func staysAuthoritative(zone string, o outcome) bool {
+	if o.err != nil {
 		return false
 	}
 	if o.m.Truncated {

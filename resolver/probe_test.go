@@ -32,6 +32,15 @@ func TestProbe(t *testing.T) {
 	}{
 		// NSD serving the zone (the e2e lab's good.lab.); P1 plus the EDNS check.
 		{"authoritative", "good.test.", addrGood1, VerdictAuthoritative, ReasonAuthoritative, nil, 2},
+		// djbdns tinydns 1.05 (the e2e lab's legacy.lab.): answers EDNS
+		// queries without OPT.
+		{"authoritative, no OPT", "noopt.test.", addrNoOPT, VerdictAuthoritative, ReasonAuthoritative, []string{FlagEDNSNoncompliant}, 2},
+		// A server without EDNS that does not serve the zone: P2's REFUSED
+		// has no OPT. Every reply is judged, not only authoritative ones.
+		{"refused, no OPT", "refused.test.", addrRefNoOPT, VerdictLame, ReasonRefused, []string{FlagEDNSNoncompliant}, 2},
+		// An upward referral to plain queries, FORMERR to EDNS ones (RFC
+		// 6891 §7: what a server without EDNS answers).
+		{"upward referral, FORMERR to EDNS", "upref.test.", addrUprefNoEDN, VerdictLame, ReasonUpwardReferral, []string{FlagEDNSNoncompliant}, 2},
 		// NSD that does not serve the zone (refused.lab.): REFUSED on P1 and P2.
 		{"refused", "refused.test.", addrRefused, VerdictLame, ReasonRefused, nil, 2},
 		// Zone configured but not loaded (servfail.lab.): SERVFAIL on P1, P2 and TCP.
@@ -39,29 +48,29 @@ func TestProbe(t *testing.T) {
 		// SERVFAIL, then silence.
 		{"servfail sometimes", "flaky.test.", addrFlaky, VerdictInconclusive, ReasonIntermittentServfail, nil, 2},
 		// BIND recursion yes / allow-recursion none (upref.lab.).
-		{"upward referral", "upref.test.", addrUpref, VerdictLame, ReasonUpwardReferral, nil, 1},
+		{"upward referral", "upref.test.", addrUpref, VerdictLame, ReasonUpwardReferral, nil, 2},
 		// The parent's own server (selfref.lab.).
-		{"self referral", "selfref.test.", addrTest, VerdictLame, ReasonSelfReferral, nil, 1},
+		{"self referral", "selfref.test.", addrTest, VerdictLame, ReasonSelfReferral, nil, 2},
 		// A referral to a zone that is neither the zone nor an ancestor.
-		{"referral to another zone", "otherref.test.", addrOtherRef, VerdictLame, ReasonReferralOtherZone, nil, 1},
+		{"referral to another zone", "otherref.test.", addrOtherRef, VerdictLame, ReasonReferralOtherZone, nil, 2},
 		// An answer without AA.
-		{"AA=0 answer", "nonauth.test.", addrNonAuth, VerdictLame, ReasonNotAuthoritative, nil, 1},
+		{"AA=0 answer", "nonauth.test.", addrNonAuth, VerdictLame, ReasonNotAuthoritative, nil, 2},
 		// The same from a recursive resolver, Unbound's rec_lame (recursive.lab.).
-		{"RA=1 AA=0", "recursive.test.", addrRecursive, VerdictLame, ReasonRecursiveNotAuthoritative, []string{FlagOpenRecursor}, 1},
+		{"RA=1 AA=0", "recursive.test.", addrRecursive, VerdictLame, ReasonRecursiveNotAuthoritative, []string{FlagOpenRecursor}, 2},
 		// AA=1 and the parent's SOA.
-		{"SOA with the wrong owner", "wrongsoa.test.", addrWrongSOA, VerdictLame, ReasonWrongSOAOwner, nil, 1},
+		{"SOA with the wrong owner", "wrongsoa.test.", addrWrongSOA, VerdictLame, ReasonWrongSOAOwner, nil, 2},
 		// AA=1, NODATA without an SOA.
-		{"no SOA", "nosoa.test.", addrNoSOA, VerdictLame, ReasonNoSOA, nil, 1},
+		{"no SOA", "nosoa.test.", addrNoSOA, VerdictLame, ReasonNoSOA, nil, 2},
 		// A CNAME at the zone name.
-		{"CNAME at the apex", "cname.test.", addrCNAME, VerdictLame, ReasonCNAMEAtApex, nil, 1},
+		{"CNAME at the apex", "cname.test.", addrCNAME, VerdictLame, ReasonCNAMEAtApex, nil, 2},
 		// A stale copy of the parent (parentsoa.lab.).
-		{"NXDOMAIN", "parentsoa.test.", addrStale, VerdictLame, ReasonNXDomain, nil, 1},
+		{"NXDOMAIN", "parentsoa.test.", addrStale, VerdictLame, ReasonNXDomain, nil, 2},
 		// NOERROR, AA=0, nothing in any section.
-		{"empty non-authoritative", "empty.test.", addrEmpty, VerdictLame, ReasonEmptyNonAuthoritative, nil, 1},
+		{"empty non-authoritative", "empty.test.", addrEmpty, VerdictLame, ReasonEmptyNonAuthoritative, nil, 2},
 		// An rcode without a reason of its own.
-		{"NOTAUTH", "notauth.test.", addrNotAuth, VerdictLame, "rcode_notauth", nil, 1},
+		{"NOTAUTH", "notauth.test.", addrNotAuth, VerdictLame, "rcode_notauth", nil, 2},
 		// FORMERR with and without EDNS.
-		{"FORMERR always", "formerr.test.", addrFormerr, VerdictLame, ReasonBrokenServer, nil, 2},
+		{"FORMERR always", "formerr.test.", addrFormerr, VerdictLame, ReasonBrokenServer, []string{FlagEDNSNoncompliant}, 2},
 		// EDNS-intolerant, fine without.
 		{"EDNS intolerant", "noedns.test.", addrNoEDNS, VerdictAuthoritative, ReasonAuthoritative, []string{FlagEDNSNoncompliant}, 2},
 		// FORMERR without EDNS, fine with it: classified by P2.
@@ -158,5 +167,32 @@ func TestProbeAfterClose(t *testing.T) {
 	}
 	if _, err := r.Delegation(context.Background(), "good.test."); err == nil {
 		t.Error("Delegation after Close: no error")
+	}
+}
+
+// Without the EDNS check (verify), a clean P1 stays one packet, and the
+// replies to the EDNS queries the round sends anyway are still judged.
+func TestProbeEDNSWithoutCheck(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config()
+	cfg.SkipEDNSCheck = true
+	r := newTestResolver(t, cfg)
+	tests := []struct {
+		zone    string
+		server  netip.Addr
+		flags   []string
+		packets int
+	}{
+		{"upref.test.", addrUprefNoEDN, []string{}, 1},
+		{"noopt.test.", addrNoOPT, []string{}, 1},
+		// P2 follows P1's REFUSED: its reply has no OPT.
+		{"refused.test.", addrRefNoOPT, []string{FlagEDNSNoncompliant}, 2},
+		{"refused.test.", addrRefused, []string{}, 2},
+	}
+	for _, tt := range tests {
+		p := r.Probe(context.Background(), tt.zone, netip.AddrPortFrom(tt.server, 0))
+		if diff := cmp.Diff([]any{tt.flags, tt.packets}, []any{p.Flags, p.Packets}); diff != "" {
+			t.Errorf("Probe(%s, %s) flags and packets (-want +got):\n%s", tt.zone, tt.server, diff)
+		}
 	}
 }

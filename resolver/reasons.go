@@ -52,10 +52,33 @@ const (
 	rcodePrefix = "rcode_"
 )
 
-// Probe flags.
+// Flags (docs/verification.md, section 3): what a round or a check found
+// besides its verdict. They never change a verdict.
 const (
-	FlagOpenRecursor     = "open_recursor"
+	// FlagOpenRecursor: a reply had RA=1 (RFC 5358).
+	FlagOpenRecursor = "open_recursor"
+	// FlagEDNSNoncompliant: a reply to a query with EDNS had no OPT record,
+	// another EDNS version, or the rcode FORMERR or NOTIMP; or the EDNS
+	// check after a clean P1 went unanswered or lost the authoritative
+	// answer (RFC 6891 §6.1.1 and §7, RFC 8906 §3.2).
 	FlagEDNSNoncompliant = "edns_noncompliant"
+
+	// The flags only Check sets.
+
+	// FlagNSIsCNAME: the NS name is an alias (RFC 2181 §10.3).
+	FlagNSIsCNAME = "ns_is_cname"
+	// FlagNSNotInChild: the parent lists the NS name, the child's apex NS
+	// set does not.
+	FlagNSNotInChild = "ns_not_in_child"
+	// FlagNSNotInParent: the child's apex NS set lists the NS name, the
+	// parent does not.
+	FlagNSNotInParent = "ns_not_in_parent"
+	// FlagTCPFailed: the server answered over UDP but not over TCP, or
+	// not authoritatively over TCP where it did over UDP (RFC 7766 §5).
+	FlagTCPFailed = "tcp_failed"
+	// FlagSOAMismatch: the server's SOA serial or RNAME is not the one the
+	// zone's other servers give.
+	FlagSOAMismatch = "soa_mismatch"
 )
 
 var hardReasons = map[string]bool{

@@ -34,7 +34,10 @@ type Count struct {
 	// e.g. "refused.lab."); it must be "" when Zone != "".
 	Bucket string
 	// QName is one sample query name ("" if none).
-	QName    string
+	QName string
+	// Server is the server's address. An IPv6 scope (fe80::1%2) is kept and
+	// is part of the finding's identity: a link-local address names a
+	// different host on every link.
 	Server   netip.Addr
 	Port     uint16
 	Source   string // "bind" | "unbound"

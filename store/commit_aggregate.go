@@ -184,7 +184,7 @@ func aggregate(counts iter.Seq[*Count], n int) ([]*agg, []dailyRow, error) {
 		if last.Before(first) {
 			first, last = last, first
 		}
-		server := c.Server.WithZone("")
+		server := c.Server
 		a := prev
 		if a == nil || c.Port != a.key.port || server != a.key.server || c.Zone != a.key.zone || c.Bucket != a.key.bucket {
 			// A new run.
@@ -279,6 +279,7 @@ func (x *keyHash) sum(k *findingKey) uint64 {
 	x.h.WriteByte(0)
 	a := k.server.As16()
 	x.h.Write(a[:])
+	x.h.WriteString(k.server.Zone())
 	x.h.WriteByte(byte(k.port))
 	x.h.WriteByte(byte(k.port >> 8))
 	return x.h.Sum64()

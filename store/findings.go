@@ -21,7 +21,8 @@ type Finding struct {
 	// Bucket then groups its query names (OverflowBucket past the cap).
 	Zone, Bucket string
 	// QName is one sample query name.
-	QName  string
+	QName string
+	// Server keeps its IPv6 scope (fe80::1%2), as Count.Server.
 	Server netip.Addr
 	Port   uint16
 	// ServerNames are the NS names pointing at Server, empty until
@@ -64,7 +65,7 @@ type Filter struct {
 	Zone     string
 	Zoning   Zoning     // zoned findings, zone-less ones, or both
 	Statuses []Status   // only findings with one of these statuses (empty: any)
-	Server   netip.Addr // only findings of this address (any port)
+	Server   netip.Addr // only findings of this address, scope included (any port)
 	Since    time.Time  // only findings whose LastSeen is at or after Since
 	// ProbedBefore keeps findings never probed or last probed before it.
 	ProbedBefore time.Time
@@ -72,7 +73,8 @@ type Filter struct {
 	// sample query name, else its bucket — is this absolute name or lies
 	// below it (by labels as written, as for NotUnder).
 	Under string
-	// NotServers leaves out the findings of these addresses (any port).
+	// NotServers leaves out the findings of these addresses (scope
+	// included, any port).
 	NotServers []netip.Addr
 	// NotUnder leaves out the findings whose zone — for a zone-less
 	// finding its sample query name, else its bucket — is one of these
@@ -130,7 +132,7 @@ func (f Filter) where() (string, []any, error) {
 		where, args = append(where, cond), append(args, a...)
 	}
 	if f.Server.IsValid() {
-		where, args = append(where, "server = ?"), append(args, f.Server.WithZone("").String())
+		where, args = append(where, "server = ?"), append(args, f.Server.String())
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "last_seen >= ?"), append(args, f.Since.UnixNano())
@@ -141,7 +143,7 @@ func (f Filter) where() (string, []any, error) {
 	if len(f.NotServers) > 0 {
 		servers := make([]string, len(f.NotServers))
 		for i, a := range f.NotServers {
-			servers[i] = a.WithZone("").String()
+			servers[i] = a.String()
 		}
 		cond, a := inList("server", servers)
 		where, args = append(where, "NOT "+cond), append(args, a...)

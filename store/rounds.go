@@ -17,8 +17,8 @@ type Round struct {
 	// Zone is the zone probed (the finding's zone at the time); RecordRound
 	// fills in the finding's zone when it is "".
 	Zone string
-	// Server and Port are the address probed; RecordRound fills in the
-	// finding's when Server is the zero Addr.
+	// Server and Port are the address probed, an IPv6 scope kept;
+	// RecordRound fills in the finding's when Server is the zero Addr.
 	Server  netip.Addr
 	Port    uint16
 	Verdict Verdict
@@ -113,7 +113,6 @@ func validRound(r *Round) error {
 		return fmt.Errorf("negative packet count %d", r.Packets)
 	}
 	r.At = r.At.UTC()
-	r.Server = r.Server.WithZone("")
 	r.Flags = sortedSet(r.Flags)
 	return nil
 }

@@ -31,7 +31,7 @@ type ZoneSOA struct {
 	ServerStatus Status
 }
 
-// validate checks s and normalises At and Server.
+// validate checks s and normalises At.
 func (s *ZoneSOA) validate() error {
 	switch {
 	case s.Zone == "" || !strings.HasSuffix(s.Zone, "."):
@@ -43,7 +43,7 @@ func (s *ZoneSOA) validate() error {
 	case s.At.IsZero():
 		return errors.New("no time")
 	}
-	s.At, s.Server = s.At.UTC(), s.Server.WithZone("")
+	s.At = s.At.UTC()
 	return nil
 }
 

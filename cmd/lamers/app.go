@@ -83,6 +83,9 @@ type app struct {
 	// mailer builds what notify composes and sends letters with
 	// (newMailer; tests replace it).
 	mailer func(cfg NotifyConfig, send bool) (*mailer, error)
+	// dnsPort is the port the resolver queries; 0 means 53. Tests serve a
+	// private tree on loopback on another port.
+	dnsPort uint16
 }
 
 // newApp returns the app of one run: the streams and environment given,

@@ -28,11 +28,18 @@ func (c *checkCommand) doc() commandDoc {
 		help: `Finds the zone's current delegation from the root (asking the parent's
 servers for NS with recursion off), then sends SOA queries with recursion off
 to every address of every NS name — or only to the --server addresses — and
-prints one line per (NS name, address): verdict (authoritative, lame,
-inconclusive), reason, flags and round-trip time.
+once more over TCP to each that answered; the first servers that answer
+authoritatively are asked for the zone's own NS set, whose extra names are
+probed too. Prints one line per (NS name, address): verdict (authoritative,
+lame, inconclusive), reason, flags and round-trip time; then the zone line:
+ok (a server answers authoritatively, none is lame), lame (at least one
+lame server) or broken (no server answers authoritatively: all lame, silent
+or closed), with the counts. Flags never change a verdict: open_recursor,
+edns_noncompliant, ns_is_cname, ns_not_in_child, ns_not_in_parent,
+tcp_failed, soa_mismatch.
 
-Exit status: 0 no lame server (inconclusive ones are shown but do not count),
-1 at least one lame server, 2 error (including: the zone is not delegated).`,
+Exit status: 0 ok (inconclusive servers are shown but do not count), 1 lame
+or broken, 2 error (including: the zone is not delegated).`,
 	}
 }
 
@@ -75,7 +82,7 @@ func (c *checkCommand) run(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if res.Lame() {
+	if res.Verdict != resolver.ZoneOK {
 		return &exitError{code: exitFound}
 	}
 	return nil
@@ -99,5 +106,24 @@ func writeCheckText(w io.Writer, res resolver.CheckResult) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", escapeTerminal(dash(s.Name)), dash(s.Address), s.Verdict,
 			dash(s.Reason), dash(strings.Join(s.Flags, ",")), rtt)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, zoneLine(res))
+	return err
+}
+
+// zoneLine is the zone's verdict with the count of rows behind it:
+// "zone example.com.: lame (3 servers: 2 authoritative, 1 lame, 0 inconclusive)".
+func zoneLine(res resolver.CheckResult) string {
+	n := map[resolver.Verdict]int{}
+	for _, s := range res.Servers {
+		n[s.Verdict]++
+	}
+	servers := "servers"
+	if len(res.Servers) == 1 {
+		servers = "server"
+	}
+	return fmt.Sprintf("zone %s: %s (%d %s: %d authoritative, %d lame, %d inconclusive)", escapeTerminal(res.Zone), res.Verdict,
+		len(res.Servers), servers, n[resolver.VerdictAuthoritative], n[resolver.VerdictLame], n[resolver.VerdictInconclusive])
 }

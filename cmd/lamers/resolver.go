@@ -20,9 +20,9 @@ func (f *resolverFlags) register(fs *flag.FlagSet) {
 }
 
 // newResolver builds the bundled resolver from the configuration and flags.
-// ednsCheck adds a packet after a clean authoritative answer to flag
-// servers that mishandle EDNS: worth it for a one-off check, not for every
-// round of a verify run.
+// ednsCheck adds a packet after a clean answer to flag servers that
+// mishandle EDNS: worth it for a one-off check, not for every round of a
+// verify run.
 func (a *app) newResolver(f *resolverFlags, ednsCheck bool) (*resolver.Resolver, error) {
 	rc := a.cfg.Resolver
 	cfg := resolver.DefaultConfig()
@@ -45,6 +45,9 @@ func (a *app) newResolver(f *resolverFlags, ednsCheck bool) (*resolver.Resolver,
 	cfg.TCPTimeout = time.Duration(rc.TCPTimeout)
 	cfg.DisableIPv4, cfg.DisableIPv6 = !rc.IPv4, !rc.IPv6
 	cfg.SkipEDNSCheck = !ednsCheck
+	if a.dnsPort != 0 {
+		cfg.Port = a.dnsPort
+	}
 	cfg.Logger = a.log.With(logKeyComponent, "resolver")
 	return resolver.New(cfg)
 }

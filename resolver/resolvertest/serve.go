@@ -73,12 +73,34 @@ func Listen(handlers map[netip.Addr]dns.Handler) (*Network, error) {
 			lastErr = err
 			continue
 		}
-		if err := Activate(servers...); err != nil {
-			return nil, err
-		}
-		return &Network{Port: port, servers: servers}, nil
+		return activateAll(servers, port)
 	}
 	return nil, fmt.Errorf("resolvertest: no port free on all %d addresses: %w", len(handlers), lastErr)
+}
+
+// ListenOn is Listen on the given port.
+func ListenOn(handlers map[netip.Addr]dns.Handler, port uint16) (*Network, error) {
+	if len(handlers) == 0 {
+		return nil, errors.New("resolvertest: listen: no addresses")
+	}
+	addrs := slices.SortedFunc(maps.Keys(handlers), netip.Addr.Compare)
+	first := netip.AddrPortFrom(addrs[0], port)
+	pc, err := net.ListenPacket(network("udp", first.Addr()), first.String())
+	if err != nil {
+		return nil, fmt.Errorf("resolvertest: listen on %s: %w", first, err)
+	}
+	servers, err := bindAll(handlers, addrs, port, pc)
+	if err != nil {
+		return nil, fmt.Errorf("resolvertest: listen on port %d: %w", port, err)
+	}
+	return activateAll(servers, port)
+}
+
+func activateAll(servers []*dns.Server, port uint16) (*Network, error) {
+	if err := Activate(servers...); err != nil {
+		return nil, err
+	}
+	return &Network{Port: port, servers: servers}, nil
 }
 
 // network is "udp4" or "udp6" (proto "udp"), "tcp4" or "tcp6" for a.

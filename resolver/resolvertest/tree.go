@@ -3,13 +3,13 @@
 // root, one TLD and any number of zones delegated from it, each zone served
 // by some of a pool of server addresses. A server address behaves one way for
 // every query it gets: it serves its zones authoritatively, or is lame
-// (REFUSED, an upward referral to the root), or is silent.
+// (REFUSED, an upward referral to the root), or is silent, or closed.
 //
-// Every server listens on its own 127.x.y.z address, all on one random port,
-// over UDP and TCP, so a resolver reaches the whole tree with one
-// resolver.Config.Port and the root hints file the Tree writes. Each address
-// counts the queries it receives and the most it held at once (a query is
-// held from its arrival until it is answered or dropped, at least
+// Every server listens on its own 127.x.y.z address, all on one random port
+// (or Config.Port), over UDP and TCP, so a resolver reaches the whole tree
+// with one resolver.Config.Port and the root hints file the Tree writes. Each
+// address counts the queries it receives and the most it held at once (a
+// query is held from its arrival until it is answered or dropped, at least
 // Config.Latency), which lets a test check a client's politeness from the
 // servers' side.
 //
@@ -51,9 +51,13 @@ const (
 	// from its cache: RA=1, AA=0 (Unbound's rec_lame); REFUSED outside
 	// them.
 	Recursive
+	// Closed has no socket: its queries get ICMP port unreachable over UDP
+	// and a reset over TCP, like a host where no DNS server runs. It has no
+	// counters.
+	Closed
 )
 
-var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent", "recursive"}
+var behaviorNames = []string{"authoritative", "refused", "upward_referral", "silent", "recursive", "closed"}
 
 func (b Behavior) String() string {
 	if b >= 0 && int(b) < len(behaviorNames) {
@@ -94,6 +98,10 @@ type Config struct {
 	// Dir is where the root hints file is written; a temporary directory
 	// removed by Close when empty.
 	Dir string
+	// Port is the port of every server; 0 picks a free one (Listen). A
+	// benchmark in a network namespace of its own serves on 53, where
+	// programs that cannot be told another port find it.
+	Port uint16
 }
 
 // Server is one server address of the pool.
@@ -164,7 +172,12 @@ func Start(cfg Config) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.net, err = Listen(handlers); err != nil {
+	if cfg.Port != 0 {
+		t.net, err = ListenOn(handlers, cfg.Port)
+	} else {
+		t.net, err = Listen(handlers)
+	}
+	if err != nil {
 		return nil, err
 	}
 	t.Port = t.net.Port
@@ -182,7 +195,7 @@ func (c *Config) setDefaults() error {
 	if c.TLD == "" {
 		c.TLD = "test."
 	}
-	c.TLD = dns.CanonicalName(c.TLD)
+	c.TLD = canonicalName(c.TLD)
 	if _, ok := dns.IsDomainName(c.TLD); !ok || dns.CountLabel(c.TLD) != 1 {
 		return fmt.Errorf("resolvertest: config: tld %q is not one label", c.TLD)
 	}
@@ -295,6 +308,8 @@ func (t *Tree) build(cfg Config) (map[netip.Addr]dns.Handler, error) {
 			sh = referral(ns, glue)
 		case Silent:
 			sh = dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {})
+		case Closed:
+			continue
 		case Recursive:
 			sh = recursive(authoritative(zones[i]))
 		default:
@@ -316,7 +331,7 @@ func sortRecords(records []string, zones map[string]bool) (map[string][]string, 
 		if len(rrs) != 1 {
 			return nil, fmt.Errorf("resolvertest: config: record %q: want one record", text)
 		}
-		owner := dns.CanonicalName(rrs[0].Header().Name)
+		owner := canonicalName(rrs[0].Header().Name)
 		zone := ""
 		for _, off := range dns.Split(owner) {
 			if zones[owner[off:]] {
@@ -384,7 +399,7 @@ func authoritative(zs zoneSet) dns.Handler {
 			return
 		}
 		q := req.Question[0]
-		z := zs.find(dns.CanonicalName(q.Name))
+		z := zs.find(canonicalName(q.Name))
 		if z == nil || q.Qclass != dns.ClassINET {
 			m.Rcode = dns.RcodeRefused
 		} else {

@@ -175,3 +175,32 @@ func TestTreeRecords(t *testing.T) {
 		t.Errorf("MailHosts(www.z000.test.) = %+v, %v; want the implicit MX at 192.0.2.80", m, err)
 	}
 }
+
+// A Closed server has no socket: probes get ICMP port unreachable. A tree
+// can be told its port.
+func TestTreeClosedAndPort(t *testing.T) {
+	tree := start(t, resolvertest.Config{
+		Servers:   []resolvertest.Behavior{resolvertest.Authoritative, resolvertest.Closed},
+		NSPerZone: 2,
+		Net:       59,
+	})
+	r := newResolver(t, tree)
+	for _, s := range tree.Servers {
+		want := map[resolvertest.Behavior]string{
+			resolvertest.Authoritative: resolver.ReasonAuthoritative,
+			resolvertest.Closed:        resolver.ReasonNoDNSService,
+		}[s.Behavior]
+		if p := r.Probe(context.Background(), "z000.test.", netip.AddrPortFrom(s.Addr, 0)); p.Reason != want {
+			t.Errorf("probe %s (%v): %s, want %s", s.Addr, s.Behavior, p.Reason, want)
+		}
+	}
+	// The same port on other addresses, then on the same ones.
+	other := start(t, resolvertest.Config{Net: 60, Port: tree.Port})
+	if other.Port != tree.Port {
+		t.Errorf("tree on port %d, asked for %d", other.Port, tree.Port)
+	}
+	if again, err := resolvertest.Start(resolvertest.Config{Net: 59, Port: tree.Port}); err == nil {
+		again.Close()
+		t.Errorf("a second tree on 127.59.x.y port %d: no error", tree.Port)
+	}
+}

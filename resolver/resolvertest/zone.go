@@ -28,14 +28,14 @@ func newZone(text string) (*zone, error) {
 		return nil, errors.New("resolvertest: zone text does not start with an SOA record")
 	}
 	z := &zone{
-		apex:   dns.CanonicalName(rrs[0].Header().Name),
+		apex:   canonicalName(rrs[0].Header().Name),
 		soa:    rrs[0],
 		owners: map[string][]dns.RR{},
 		cuts:   map[string]bool{},
 		ents:   map[string]bool{},
 	}
 	for _, rr := range rrs {
-		owner := dns.CanonicalName(rr.Header().Name)
+		owner := canonicalName(rr.Header().Name)
 		z.owners[owner] = append(z.owners[owner], rr)
 		if rr.Header().Rrtype == dns.TypeNS && owner != z.apex {
 			z.cuts[owner] = true
@@ -53,7 +53,7 @@ func newZone(text string) (*zone, error) {
 // answers q: a referral with glue below a cut, else an authoritative answer,
 // NODATA or NXDOMAIN with the SOA.
 func (z *zone) answer(m *dns.Msg, q dns.Question) {
-	name := dns.CanonicalName(q.Name)
+	name := canonicalName(q.Name)
 	// The highest cut at or above name, below the apex.
 	labels := dns.Split(name)
 	for i := len(labels) - 1; i >= 0; i-- {
@@ -67,7 +67,7 @@ func (z *zone) answer(m *dns.Msg, q dns.Question) {
 				continue
 			}
 			m.Ns = append(m.Ns, ns)
-			for _, g := range z.owners[dns.CanonicalName(ns.Ns)] {
+			for _, g := range z.owners[canonicalName(ns.Ns)] {
 				if t := g.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
 					m.Extra = append(m.Extra, g)
 				}
@@ -122,4 +122,22 @@ func AuthHandler(zones ...string) (dns.Handler, error) {
 		zs[z.apex] = z
 	}
 	return authoritative(zs), nil
+}
+
+// canonicalName gives every spelling of a name one form, so that zone text
+// and queries meet whatever escapes they use (`big\032shop.test.`,
+// `Big\ Shop.test.`): the name packed to wire octets and unpacked again, as
+// miekg/dns writes a name it receives, with ASCII letters in lower case
+// (RFC 4343). A name that does not pack is only folded.
+func canonicalName(name string) string {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf, 0, nil, false)
+	if err != nil {
+		return dns.CanonicalName(name)
+	}
+	s, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return dns.CanonicalName(name)
+	}
+	return dns.CanonicalName(s)
 }

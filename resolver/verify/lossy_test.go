@@ -3,16 +3,12 @@ package verify
 import (
 	"context"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lamers-dev/lamers/parser"
-	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
 	"github.com/lamers-dev/lamers/store/storetest"
 )
@@ -59,7 +55,7 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 	cfg := newVerifyLab(t)
 	ctx := context.Background()
 	db := storetest.Open(t)
-	lines := strings.Join([]string{
+	scanLines(t, db,
 		// BIND 9.18, the lab's bind9.log: the zone with its escaped dot.
 		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.we\.ird.lab' (in 'we\.ird.lab'?): 127.53.4.1#53`,
 		// Unbound 1.17, the lab's unbound.log: the same zone, lossy.
@@ -73,15 +69,7 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 		`[1795312912] unbound[19034:0] info: response for www.we?ird.lab. A IN`,
 		`[1795312912] unbound[19034:0] info: reply from <we?ird.lab.> 127.53.3.1#53`,
 		`[1795312912] unbound[19034:0] info: query response was LAME`,
-	}, "\n") + "\n"
-	log := filepath.Join(t.TempDir(), "mixed.log")
-	if err := os.WriteFile(log, []byte(lines), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var st ingest.Stats
-	if err := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC}).ScanFile(ctx, log, &st); err != nil {
-		t.Fatal(err)
-	}
+	)
 	cfg.SkipEDNSCheck = true
 	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Concurrency: 4, MaxRounds: 100, Policy: DefaultPolicy()}
 	vs, err := v.Run(ctx, Options{})
@@ -102,17 +90,14 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 			t.Errorf("merged finding: count %d, %d rounds; want 2 events and one round", f.Count, f.Rounds)
 		}
 	}
-	// we\032ird.lab. is not delegated; what its lookup says depends on how
-	// the resolver matches a reply's escaped question, which is not this
-	// test's business: only that nothing was merged into it.
-	if g := got[`we\032ird.lab. 127.53.3.1`]; !strings.HasSuffix(g, " bind") {
-		t.Errorf(`we\032ird.lab. 127.53.3.1: %q, want BIND's evidence alone`, g)
-	}
-	delete(got, `we\032ird.lab. 127.53.3.1`)
 	want := map[string]string{
 		`we\.ird.lab. 127.53.4.1`: "suspect upward_referral bind,unbound",
 		`we\.ird.lab. 127.53.3.1`: "stale not_in_delegation bind",
 		`we?ird.lab. 127.53.3.1`:  "inconclusive lossy_name unbound",
+		// Not delegated: lab.'s server answers the NS query for it with
+		// NXDOMAIN, whose question echoes the space as miekg/dns writes it
+		// (we\ ird.lab.). Nothing was merged into it.
+		`we\032ird.lab. 127.53.3.1`: "stale not_delegated bind",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
@@ -120,17 +105,11 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 
 	// Only the lossy finding is due (--zone names it): the finding it is
 	// merged into gets its round in the same run.
-	log2 := filepath.Join(t.TempDir(), "unbound.log")
-	if err := os.WriteFile(log2, []byte(strings.Join([]string{
+	scanLines(t, db,
 		`[1795312950] unbound[19034:0] info: response for www.we?ird.lab. A IN`,
 		`[1795312950] unbound[19034:0] info: reply from <we?ird.lab.> 127.53.4.1#53`,
 		`[1795312950] unbound[19034:0] info: query response was LAME`,
-	}, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := ingest.NewScanner(db, ingest.Options{Format: parser.Auto, Location: time.UTC}).ScanFile(ctx, log2, &st); err != nil {
-		t.Fatal(err)
-	}
+	)
 	v.Clock = func() time.Time { return time.Now().Add(time.Hour) }
 	if vs, err = v.Run(ctx, Options{Zone: "we?ird.lab."}); err != nil || vs.Merged != 1 || vs.Probed != 1 {
 		t.Errorf("--zone we?ird.lab.: %+v, %v; want the lossy finding merged and its target probed", vs, err)
