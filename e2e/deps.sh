@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install what the e2e suite runs (BIND 9, Unbound, NSD, tinydns,
-# rsyslog, Postfix, dig, rndc, unbound-control, promtool, unshare, ip),
+# rsyslog, Postfix, dig, rndc, unbound-control, promtool, unshare, ip), and
+# the headless Chromium that renders the digest's HTML (notify/digest),
 # without starting any of their services.
 #
 # Idempotent: does nothing when every tool is present. Otherwise, as root:
@@ -21,7 +22,7 @@ unbound-checkconf:unbound unbound-control:unbound nsd:nsd nsd-checkconf:nsd rsys
 tinydns:tinydns tinydns-data:tinydns
 unshare:util-linux mount:mount ip:iproute2
 postfix:postfix postconf:postfix postmap:postfix postalias:postfix postqueue:postfix
-promtool:prometheus"
+promtool:prometheus chromium:chromium"
 
 PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin
 need=""

@@ -26,12 +26,12 @@ import (
 // The daemon: "lamers run" follows BIND's file channel and Unbound's
 // logfile while the resolvers write them, verifies every few seconds
 // against the lab's tree, and serves /healthz and /metrics on the
-// namespace's loopback, and mails the contacts of what it confirms through
-// the lab's Postfix; meanwhile "cron" runs scan, run --once, notify (a dry
-// run) and report on the same database. The stage (testRun) checks the
-// cron jobs, the verdicts, the endpoints, the mail, a SIGHUP that adds a
-// source, and a SIGTERM after which a catch-up scan finds nothing left to
-// read.
+// namespace's loopback, and mails the contacts of what it confirms and
+// its digest through the lab's Postfix; meanwhile "cron" runs scan, run
+// --once, notify (a dry run), report and digest on the same database. The
+// stage (testRun) checks the cron jobs, the verdicts, the endpoints, the
+// mail, the digest, a SIGHUP that adds a source, and a SIGTERM after which
+// a catch-up scan finds nothing left to read.
 
 // runListen is where the daemon serves, inside the namespace.
 const runListen = "127.0.0.1:9716"
@@ -56,21 +56,26 @@ type cronRun struct {
 	err    error
 }
 
+// runDigestTo is where the daemon mails its digest (postfix_test.go).
+const runDigestTo = "operator@" + bounceDomain
+
 // writeRunConfig writes the daemon's configuration, following sources. A
 // finding is confirmed by one hard round, and mailed through the lab's
-// Postfix (postfix_test.go) every 20 seconds. The cron jobs' configuration
-// (cron) is the same but for notify, a dry run there: what Postfix gets
-// is the daemon's.
+// Postfix (postfix_test.go) every 20 seconds; so is the digest, to
+// runDigestTo. The cron jobs' configuration (cron) is the same but for
+// notify, a dry run there, and the digest, left out: what Postfix gets is
+// the daemon's.
 func (l *lab) writeRunConfig(path string, cron bool, sources ...string) error {
-	send, notifyEvery := true, "20s"
+	send, notifyEvery, digestEvery := true, "20s", "20s"
 	if cron {
-		send, notifyEvery = false, "0s"
+		send, notifyEvery, digestEvery = false, "0s", "0s"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "[resolver]\nroot_hints = %q\n\n[tail]\nfrom_start = true\n\n", l.hints)
 	b.WriteString("[verify]\nlame_rounds = 1\nlame_span = \"0s\"\n\n")
 	fmt.Fprintf(&b, "[notify]\nsend = %v\nfrom = \"DNS health <dns-health@%s>\"\nbounce_address = \"%s@%s\"\n", send, bounceDomain, bounceLocal, bounceDomain)
 	fmt.Fprintf(&b, "smtp_host = %q\nsmtp_port = 25\nsmtp_tls = \"none\"\n\n", addrMX)
+	fmt.Fprintf(&b, "[digest]\nto = %q\ninterval = %q\n\n", runDigestTo, digestEvery)
 	fmt.Fprintf(&b, "[run]\nlisten = %q\nverify_every = \"3s\"\nnotify_every = %q\n", runListen, notifyEvery)
 	for _, s := range sources {
 		fmt.Fprintf(&b, "\n[[sources]]\npath = %q\n", s)
@@ -116,6 +121,7 @@ func (l *lab) cronLoop(rd *runDaemon) {
 		{"run", "--once"},
 		{"notify"}, // a dry run: cron.toml
 		{"report", "--format", "json"},
+		{"digest", "--format", "json", "--since", "1h"},
 	}
 	for i := 0; i < 200; i++ {
 		select {
@@ -202,7 +208,7 @@ func (rd *runDaemon) endCron() {
 }
 
 func (l *lab) testRun(t *testing.T, rd *runDaemon) {
-	l.needs(t, "scan", "report", "run")
+	l.needs(t, "scan", "report", "run", "digest")
 	if rd.err != nil {
 		t.Fatal(rd.err)
 	}
@@ -232,6 +238,7 @@ func (l *lab) testRun(t *testing.T, rd *runDaemon) {
 	}
 
 	t.Run("notify", func(t *testing.T) { l.checkRunMail(t, rd) })
+	t.Run("digest", func(t *testing.T) { l.checkRunDigest(t, rd) })
 
 	// SIGHUP: a third source, BIND's other file channel, read from its
 	// start (tail.from_start).
@@ -350,25 +357,116 @@ func notified(fs []contactFinding) map[string]int {
 // listsZone reports whether the plain-text part of m names zone.
 func listsZone(t *testing.T, m mailMsg, zone string) bool {
 	t.Helper()
+	return strings.Contains(textParts(t, m)["text/plain"], strings.TrimSuffix(zone, "."))
+}
+
+// checkRunDigest waits for a digest from the daemon in runDigestTo's
+// Maildir that names the lab's worst server — ns-upref.nic.lab's address,
+// lame for upref.lab., we\.ird.lab. and servfail.lab. (and halflame.lab.
+// when a resolver asked it) — in both parts of its multipart/alternative,
+// with the headers of a report; then reads `digest --format json` of the
+// daemon's database.
+func (l *lab) checkRunDigest(t *testing.T, rd *runDaemon) {
+	var m mailMsg
+	var parts map[string]string
+	deadline := time.Now().Add(90 * time.Second) // the daemon's digest comes every 20 seconds
+	for m.path == "" {
+		msgs, err := l.mail.messages(runDigestTo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range msgs {
+			if p := textParts(t, msg); strings.Contains(p["text/plain"], "Worst server:   "+addrUpref+",") {
+				m, parts = msg, p
+			}
+		}
+		if m.path == "" && time.Now().After(deadline) {
+			t.Fatalf("no digest naming %s as the worst server in %s's Maildir after 90 s (%d messages):\n%s\n%s",
+				addrUpref, runDigestTo, len(msgs), rd.p.tail(), l.mail.diagnostics())
+		}
+		if m.path == "" {
+			time.Sleep(time.Second) // polling the daemon's next digest
+		}
+	}
+	for h, want := range map[string]string{"Auto-Submitted": "auto-generated", "List-Unsubscribe": "", "Precedence": "bulk"} {
+		if got := m.header.Get(h); got != want {
+			t.Errorf("%s: %s %q, want %q", m.path, h, got, want)
+		}
+	}
+	if to, err := mail.ParseAddress(m.header.Get("To")); err != nil || to.Address != runDigestTo {
+		t.Errorf("%s: To %q, want %s", m.path, m.header.Get("To"), runDigestTo)
+	}
+	if rp := m.header.Get("Return-Path"); !strings.HasPrefix(rp, "<"+bounceLocal+"+") || !strings.HasSuffix(rp, "@"+bounceDomain+">") {
+		t.Errorf("%s: Return-Path %q, want <%s+TOKEN@%s>", m.path, rp, bounceLocal, bounceDomain)
+	}
+	if !strings.Contains(parts["text/html"], ">"+addrUpref+"</strong>") || !strings.Contains(parts["text/plain"], "upref.lab.") {
+		t.Errorf("%s: the parts do not list the worst server and its zones:\n%s", m.path, parts)
+	}
+	if log, _ := os.ReadFile(rd.p.out); !bytes.Contains(log, []byte("step=digest result=ok")) || !bytes.Contains(log, []byte("result=sent to="+runDigestTo)) {
+		t.Errorf("the daemon's log has no digest step that sent:\n%s", rd.p.tail())
+	}
+	checkDigestJSON(t, l, rd.db)
+}
+
+// checkDigestJSON reads `digest --format json` of db: the contract's
+// fields, and the lab's worst server first.
+func checkDigestJSON(t *testing.T, l *lab, db string) {
+	out, _ := l.lamersRun(t, db, []int{0}, "digest", "--format", "json", "--since", "24h")
+	var d struct {
+		Since, Until time.Time
+		Totals       map[string]int64
+		WorstServers []struct {
+			Server       string
+			Zones, Count int64
+		} `json:"worst_servers"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatalf("digest --format json: %v\n%s", err, out)
+	}
+	if d.Until.Sub(d.Since) != 24*time.Hour {
+		t.Errorf("digest --since 24h: %v to %v", d.Since, d.Until)
+	}
+	for _, k := range []string{"findings", "new", "lame", "unresponsive", "fixed", "stale", "inconclusive", "notified", "bounced", "needs_human"} {
+		if _, ok := d.Totals[k]; !ok {
+			t.Errorf("totals lack %q:\n%s", k, out)
+		}
+	}
+	if d.Totals["lame"] < 5 || d.Totals["notified"] < 1 || d.Totals["findings"] < d.Totals["lame"] {
+		t.Errorf("totals %v: want the lab's lame findings and the daemon's messages", d.Totals)
+	}
+	if len(d.WorstServers) < 2 || d.WorstServers[0].Server != addrUpref || d.WorstServers[0].Zones < 3 || d.WorstServers[0].Count < 1 ||
+		d.WorstServers[1].Zones > d.WorstServers[0].Zones {
+		t.Errorf("worst_servers %+v, want %s first with 3 zones at least", d.WorstServers, addrUpref)
+	}
+}
+
+// textParts returns the decoded parts of a multipart message by content
+// type (multipart.Reader decodes quoted-printable; base64 is decoded
+// here).
+func textParts(t *testing.T, m mailMsg) map[string]string {
+	t.Helper()
+	out := map[string]string{}
 	mt, params, err := mime.ParseMediaType(m.header.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+	if err != nil || mt != "multipart/alternative" {
 		t.Errorf("%s: Content-Type %q, want multipart/alternative", m.path, m.header.Get("Content-Type"))
-		return false
+		return out
 	}
 	mr := multipart.NewReader(bytes.NewReader(m.body), params["boundary"])
 	for {
-		p, err := mr.NextPart() // quoted-printable is decoded
+		p, err := mr.NextPart()
 		if err != nil {
-			return false
-		}
-		if !strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			continue
+			return out
 		}
 		var r io.Reader = p
 		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
 			r = base64.NewDecoder(base64.StdEncoding, p)
 		}
 		b, err := io.ReadAll(r)
-		return err == nil && bytes.Contains(b, []byte(strings.TrimSuffix(zone, ".")))
+		if err != nil {
+			t.Errorf("%s: %v", m.path, err)
+			return out
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		out[ct] = string(b)
 	}
 }

@@ -33,8 +33,13 @@ type Letter struct {
 	MessageID string
 	Date      time.Time
 	// ListUnsubscribe is the List-Unsubscribe value,
-	// "<mailto:LOCAL+TOKEN-unsubscribe@DOMAIN>".
+	// "<mailto:LOCAL+TOKEN-unsubscribe@DOMAIN>"; "" only in a report.
 	ListUnsubscribe string
+	// Report marks a letter to the operator (the digest, ComposeReport):
+	// it has no List-Unsubscribe, since the operator stops it in the
+	// configuration, and an unsubscription would suppress the operator's
+	// address for notify.
+	Report bool
 	// Text and HTML are the plain-text and HTML parts.
 	Text string
 	HTML string
@@ -243,14 +248,17 @@ func (l *Letter) check() error {
 		return fmt.Errorf("%w: no From (notify.from)", errLetter)
 	case !bounce.ValidToken(l.Token):
 		return fmt.Errorf("%w: token %s", errLetter, quoteText(l.Token))
-	case l.Subject == "" || l.MessageID == "" || l.ListUnsubscribe == "" || l.Date.IsZero():
+	case l.Subject == "" || l.MessageID == "" || (l.ListUnsubscribe == "" && !l.Report) || l.Date.IsZero():
 		return fmt.Errorf("%w: Subject, Message-ID, List-Unsubscribe or Date missing", errLetter)
+	case l.Report && l.ListUnsubscribe != "":
+		return fmt.Errorf("%w: a report has no List-Unsubscribe", errLetter)
 	}
 	return nil
 }
 
 // message builds the MIME message of l with go-mail: the headers of
-// docs/notify.md, section 4, and multipart/alternative with the text and
+// docs/notify.md, section 4 (a report without List-Unsubscribe), and
+// multipart/alternative with the text and
 // the HTML part (quoted-printable, UTF-8).
 func (l *Letter) message() (*gomail.Msg, error) {
 	if err := l.check(); err != nil {
@@ -277,7 +285,9 @@ func (l *Letter) message() (*gomail.Msg, error) {
 	m.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(l.MessageID, "<"), ">"))
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetBulk()
-	m.SetListUnsubscribe(l.ListUnsubscribe)
+	if l.ListUnsubscribe != "" {
+		m.SetListUnsubscribe(l.ListUnsubscribe)
+	}
 	m.SetGenHeader("X-Lamers-Token", l.Token)
 	m.SetBodyString(gomail.TypeTextPlain, l.Text)
 	m.AddAlternativeString(gomail.TypeTextHTML, l.HTML)

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Result is what became of a message handed to a transport.
@@ -63,6 +64,22 @@ type Delivery struct {
 	// run, or ctx ended. The caller stops sending and reports Err; Result
 	// still says what became of this message.
 	Err error
+}
+
+// Answer is the relay's answer in one line, "550 5.1.1 user unknown", or
+// "no answer".
+func (d Delivery) Answer() string {
+	s := ""
+	if d.Code != 0 {
+		s = fmt.Sprintf("%d ", d.Code)
+	}
+	if d.Enhanced != "" {
+		s += d.Enhanced + " "
+	}
+	if s+d.Detail == "" {
+		return "no answer"
+	}
+	return s + d.Detail
 }
 
 // Transport hands letters to a relay: SMTP (SMTP) or a local sendmail

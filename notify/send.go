@@ -118,7 +118,7 @@ func (r *run) send(ctx context.Context, l *Letter) Delivery {
 // run's context: what was handed over must be marked) and what follows
 // from it in the run.
 func (r *run) finish(ctx context.Context, m *message, msg *Message, d Delivery) error {
-	o := store.OutboxOutcome{State: stateOf(d.Result), Code: d.Code, Enhanced: d.Enhanced, Detail: d.Detail}
+	o := store.OutboxOutcome{State: d.Result.State(), Code: d.Code, Enhanced: d.Enhanced, Detail: d.Detail}
 	at := r.n.Clock()
 	if err := r.n.Store.FinishOutbox(context.WithoutCancel(ctx), msg.Token, o, at); err != nil {
 		return errorf("%w", err)
@@ -153,10 +153,10 @@ func (r *run) whole(ctx context.Context, m *message) ([]store.Finding, error) {
 	return fs, nil
 }
 
-// stateOf is the outbox state of a transport's result; anything but the
-// three definite answers is unknown.
-func stateOf(res Result) store.OutboxState {
-	switch res {
+// State is the recorded state (outbox, digests) of the result r; anything
+// but the three definite answers is unknown.
+func (r Result) State() store.OutboxState {
+	switch r {
 	case ResultSent:
 		return store.OutboxSent
 	case ResultDeferred:

@@ -342,3 +342,26 @@ func (l cancellingLookup) MailHosts(ctx context.Context, domain string) (resolve
 	l.stop()
 	return resolver.MailHosts{}, fmt.Errorf("resolver: mail hosts %s: %w", domain, ctx.Err())
 }
+
+// Answer writes the relay's reply as the commands print it.
+func TestDeliveryAnswer(t *testing.T) {
+	for _, c := range []struct {
+		d    Delivery
+		want string
+	}{
+		{Delivery{Code: 550, Enhanced: "5.1.1", Detail: "user unknown"}, "550 5.1.1 user unknown"},
+		{Delivery{Code: 451, Detail: "try later"}, "451 try later"},
+		{Delivery{Detail: "sendmail: exit status 75"}, "sendmail: exit status 75"},
+		{Delivery{}, "no answer"},
+	} {
+		if got := c.d.Answer(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.d, got, c.want)
+		}
+	}
+	for res, want := range map[Result]store.OutboxState{ResultSent: store.OutboxSent, ResultDeferred: store.OutboxDeferred,
+		ResultRejected: store.OutboxRejected, ResultUnknown: store.OutboxUnknown, 0: store.OutboxUnknown} {
+		if got := res.State(); got != want {
+			t.Errorf("%v.State() = %v, want %v", res, got, want)
+		}
+	}
+}

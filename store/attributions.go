@@ -199,12 +199,15 @@ func (db *DB) mergeInto(ctx context.Context, tx *sql.Tx, src Finding, zone strin
 		if src.Rounds == 0 {
 			t.Status, t.Reason, t.ServerNames, t.LastProbed, t.ConfirmedAt = StatusNew, "", nil, time.Time{}, time.Time{}
 		}
+		// status_at goes with the verdict: src's own, or none for "new".
 		res, err := tx.ExecContext(ctx, `INSERT INTO findings (zone, bucket, server, port, qname, sources, observed,
-			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at, server_key)
-			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			count, first_seen, last_seen, server_names, status, reason, rounds, last_probed, confirmed_at, server_key,
+			status_at)
+			VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			CASE WHEN ? > 0 THEN (SELECT status_at FROM findings WHERE id = ?) END)`,
 			zone, t.Server.String(), int(t.Port), t.QName, jsonSet(t.Sources), jsonSet(t.Observed),
 			t.Count, unixNano(t.FirstSeen), unixNano(t.LastSeen), jsonSet(t.ServerNames), t.Status.String(), t.Reason,
-			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt), serverKey(t.Server))
+			t.Rounds, nullTime(t.LastProbed), nullTime(t.ConfirmedAt), serverKey(t.Server), src.Rounds, src.ID)
 		if err != nil {
 			return 0, fmt.Errorf("create finding: %w", err)
 		}

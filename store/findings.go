@@ -589,16 +589,18 @@ func (db *DB) SetStatus(ctx context.Context, findingID int64, at time.Time, u Fi
 // moves last_probed forward to at. A finding that becomes lame or
 // unresponsive is confirmed at at (and stays confirmed since then while it
 // remains either); one that becomes anything else is no longer confirmed
-// and no longer needs a human.
+// and no longer needs a human. A status that changes records at as its
+// status_at (the digest's "became fixed in the period").
 func updateFinding(ctx context.Context, tx *sql.Tx, id int64, at time.Time, u FindingUpdate, rounds int) error {
 	confirmed := u.Status == StatusLame || u.Status == StatusUnresponsive
-	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, reason = ?, server_names = ?,
-		rounds = rounds + ?, last_probed = max(coalesce(last_probed, 0), ?),
-		confirmed_at = CASE WHEN ? THEN coalesce(confirmed_at, ?) END,
-		needs_human = CASE WHEN ? THEN needs_human ELSE 0 END
-		WHERE id = ?`,
-		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(),
-		confirmed, at.UnixNano(), confirmed, id)
+	// The right-hand sides read the row as it was before the update.
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?1, reason = ?2, server_names = ?3,
+		rounds = rounds + ?4, last_probed = max(coalesce(last_probed, 0), ?5),
+		confirmed_at = CASE WHEN ?6 THEN coalesce(confirmed_at, ?5) END,
+		needs_human = CASE WHEN ?6 THEN needs_human ELSE 0 END,
+		status_at = CASE WHEN status = ?1 THEN status_at ELSE ?5 END
+		WHERE id = ?7`,
+		u.Status.String(), u.Reason, jsonSet(sortedSet(u.ServerNames)), rounds, at.UnixNano(), confirmed, id)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,9 @@ func (s *Set) funcs() map[string]any {
 		"join":        strings.Join,
 		"plural":      plural,
 		"subjectName": subjectName,
+		"num":         num,
+		"day":         day,
+		"list":        list,
 	}
 }
 
@@ -85,18 +89,55 @@ func date(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// plural returns one when n is 1 and many otherwise; n is any integer.
-func plural(n any, one, many string) (string, error) {
-	var v int64
+// list returns its arguments as a list: how a template passes several
+// values to a define.
+func list(v ...any) []any { return v }
+
+// day writes t's UTC date: "2026-11-02".
+func day(t time.Time) string {
+	return t.UTC().Format(time.DateOnly)
+}
+
+// num writes the integer n with a comma between groups of three digits:
+// "1,234,567".
+func num(n any) (string, error) {
+	v, err := integer("num", n)
+	if err != nil {
+		return "", err
+	}
+	s := strconv.FormatInt(v, 10)
+	sign := ""
+	if v < 0 {
+		sign, s = "-", s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return sign + b.String(), nil
+}
+
+// integer is n, any of the integer types the templates' data has.
+func integer(fn string, n any) (int64, error) {
 	switch x := n.(type) {
 	case int:
-		v = int64(x)
+		return int64(x), nil
 	case int64:
-		v = x
+		return x, nil
 	case uint16:
-		v = int64(x)
-	default:
-		return "", fmt.Errorf("plural: %T is not an integer", n)
+		return int64(x), nil
+	}
+	return 0, fmt.Errorf("%s: %T is not an integer", fn, n)
+}
+
+// plural returns one when n is 1 and many otherwise; n is any integer.
+func plural(n any, one, many string) (string, error) {
+	v, err := integer("plural", n)
+	if err != nil {
+		return "", err
 	}
 	if v == 1 {
 		return one, nil

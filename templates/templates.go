@@ -1,5 +1,6 @@
 // Package templates holds the message templates of `lamers notify` and
-// their loader (docs/notify.md, section 4).
+// `lamers digest`, and their loader (docs/notify.md, section 4;
+// docs/digest.md).
 //
 // The templates are embedded in the binary. A directory given to Load
 // (notify.templates_dir) may hold files of the same names; each one
@@ -21,6 +22,11 @@
 //     do; "reason rcode_<name>" for the rcodes without a reason of their
 //     own, "reason (other)" for any other reason. Both parts show them
 //     through the function explain; the HTML part escapes the text.
+//   - digest.txt.tmpl (text/template): the digest (package notify/digest)
+//     as plain text, what `lamers digest` prints and the plain part of the
+//     mail; and the define "digest subject".
+//   - digest.html.tmpl (html/template): the digest's HTML part, under the
+//     rules of notify.html.tmpl.
 //
 // DNS data is attacker-influenced. The HTML part is an html/template, so
 // every value is escaped for its context; nothing here marks DNS text as
@@ -49,6 +55,9 @@ const (
 	NotifyHTML    = "notify.html.tmpl"
 	Reasons       = "reasons.tmpl"
 	NotifySubject = "notify subject"
+	DigestText    = "digest.txt.tmpl"
+	DigestHTML    = "digest.html.tmpl"
+	DigestSubject = "digest subject"
 )
 
 // The defines of reasons.tmpl that are not one reason each.
@@ -70,7 +79,6 @@ const (
 )
 
 // files are the template files Load knows, in the order they are parsed.
-// The digest's files (digest.txt.tmpl, digest.html.tmpl) will join them.
 var files = []struct {
 	name string
 	kind kind
@@ -78,6 +86,8 @@ var files = []struct {
 	{Reasons, kindText},
 	{NotifyText, kindText},
 	{NotifyHTML, kindHTML},
+	{DigestText, kindText},
+	{DigestHTML, kindHTML},
 }
 
 // explained are the reasons a mailed (lame or unresponsive) finding
@@ -94,7 +104,7 @@ var explained = []string{
 // a define of its own.
 func ExplainedReasons() []string { return slices.Clone(explained) }
 
-//go:embed notify.txt.tmpl notify.html.tmpl reasons.tmpl
+//go:embed notify.txt.tmpl notify.html.tmpl reasons.tmpl digest.txt.tmpl digest.html.tmpl
 var embedded embed.FS
 
 // Set is a parsed set of templates. It is safe for concurrent use.
@@ -183,7 +193,7 @@ func fileNames() []string {
 // complete checks that the defines callers and the explain function need
 // exist.
 func (s *Set) complete() error {
-	need := map[string][]string{Reasons: {reasonRcode, reasonOther}, NotifyText: {NotifySubject}}
+	need := map[string][]string{Reasons: {reasonRcode, reasonOther}, NotifyText: {NotifySubject}, DigestText: {DigestSubject}}
 	for _, r := range explained {
 		need[Reasons] = append(need[Reasons], reasonPrefix+r)
 	}

@@ -167,6 +167,14 @@ func TestLoadErrors(t *testing.T) {
 		name:  "missing subject",
 		files: map[string]string{NotifyText: "Hello"},
 		want:  []string{NotifyText, `"notify subject"`},
+	}, {
+		name:  "missing digest subject",
+		files: map[string]string{DigestText: "Totals: {{.Totals.Lame}}"},
+		want:  []string{DigestText, `"digest subject"`},
+	}, {
+		name:  "digest html syntax",
+		files: map[string]string{DigestHTML: "<table>\n{{range .Worst.Servers}}<tr>"},
+		want:  []string{DigestHTML, ":2:"},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeDir(t, c.files)
@@ -261,5 +269,17 @@ func TestFuncs(t *testing.T) {
 	}
 	if _, err := plural("1", "day", "days"); err == nil {
 		t.Error("plural of a string: no error")
+	}
+	if got := day(time.Date(2026, 11, 2, 23, 30, 0, 0, time.FixedZone("EST", -5*3600))); got != "2026-11-03" {
+		t.Errorf("day = %q, want the UTC date", got)
+	}
+	for n, want := range map[any]string{0: "0", 7: "7", int64(999): "999", 1000: "1,000", int64(1234567): "1,234,567",
+		-1234: "-1,234", uint16(65535): "65,535", int64(-999999): "-999,999"} {
+		if got, err := num(n); got != want || err != nil {
+			t.Errorf("num(%T %v) = %q, %v; want %q", n, n, got, err, want)
+		}
+	}
+	if _, err := num(1.5); err == nil {
+		t.Error("num of a float: no error")
 	}
 }

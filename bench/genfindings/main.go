@@ -6,7 +6,13 @@
 // 2001:db8::/32 (one in four IPv6), ports 53 and a few others, one to
 // three evidence kinds, two sources, times over 28 days.
 //
+// With -verdicts (for bench/digest.sh) one finding in 200 names one of ten
+// decommissioned servers (192.0.2.1 to 192.0.2.10, 500 zones each in a
+// million), and the findings then get what verify, notify and bounce
+// would have given them, through the same store calls (verdicts.go).
+//
 //	go run ./bench/genfindings -db /tmp/report.db -n 1000000
+//	go run ./bench/genfindings -db /tmp/digest.db -n 1000000 -verdicts
 package main
 
 import (
@@ -23,8 +29,9 @@ import (
 func main() {
 	path := flag.String("db", "", "database `file` to create (must not exist)")
 	n := flag.Int("n", 1_000_000, "number of findings")
+	verdicts := flag.Bool("verdicts", false, "decommissioned servers, and verdicts, contacts, messages and bounces as the digest reads them")
 	flag.Parse()
-	if err := run(*path, *n); err != nil {
+	if err := run(*path, *n, *verdicts); err != nil {
 		fmt.Fprintf(os.Stderr, "genfindings: %v\n", err)
 		os.Exit(1)
 	}
@@ -34,7 +41,7 @@ const batch = 100_000
 
 var kinds = []string{"lame_referral", "refused", "servfail", "timeout", "connection_refused", "formerr", "rcode_notimp"}
 
-func run(path string, n int) error {
+func run(path string, n int, verdicts bool) error {
 	if path == "" {
 		return fmt.Errorf("-db is required")
 	}
@@ -52,7 +59,7 @@ func run(path string, n int) error {
 	for start := 0; start < n; start += batch {
 		var counts []store.Count
 		for i := start; i < min(start+batch, n); i++ {
-			counts = append(counts, finding(i, t0)...)
+			counts = append(counts, finding(i, t0, verdicts)...)
 		}
 		res, err := db.Commit(ctx, store.Batch{Base: base, Next: store.Checkpoint{Offset: int64(start + 1), Lines: int64(start + 1)}, Counts: counts})
 		if err != nil {
@@ -60,16 +67,23 @@ func run(path string, n int) error {
 		}
 		base = res.Checkpoint
 	}
+	if verdicts {
+		return giveVerdicts(ctx, db, t0)
+	}
 	return nil
 }
 
-// finding returns the counts of the i-th finding.
-func finding(i int, t0 time.Time) []store.Count {
+// finding returns the counts of the i-th finding; with worst, one in 200
+// names a decommissioned server.
+func finding(i int, t0 time.Time, worst bool) []store.Count {
 	var server netip.Addr
 	if i%4 == 3 {
 		server = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
 	} else {
 		server = netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})
+	}
+	if worst && i%200 == 1 {
+		server = decommissioned(i / 200)
 	}
 	zone := fmt.Sprintf("z%d.example.", i)
 	switch i % 10 {

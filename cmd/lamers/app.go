@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/lamers-dev/lamers/notify"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -57,7 +56,7 @@ type commandDoc struct {
 // commands returns a new instance of every command, in the order of the
 // help text.
 func commands() []command {
-	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &bounceCommand{}, &runCommand{}, &versionCommand{}}
+	return []command{&scanCommand{}, &tailCommand{}, &reportCommand{}, &checkCommand{}, &verifyCommand{}, &notifyCommand{}, &suppressCommand{}, &bounceCommand{}, &digestCommand{}, &runCommand{}, &versionCommand{}}
 }
 
 func findCommand(name string) command {
@@ -83,7 +82,7 @@ type app struct {
 
 	// mailer builds what notify composes and sends letters with
 	// (newMailer; tests replace it).
-	mailer func(cfg NotifyConfig, send bool) (notify.Composer, notify.Transport, string, error)
+	mailer func(cfg NotifyConfig, send bool) (*mailer, error)
 	// dnsPort is the port the resolver queries; 0 means 53. Tests serve a
 	// private tree on loopback on another port.
 	dnsPort uint16

@@ -41,6 +41,7 @@ type Config struct {
 	Tail     TailConfig     `toml:"tail"`
 	Notify   NotifyConfig   `toml:"notify"`
 	Run      RunConfig      `toml:"run"`
+	Digest   DigestConfig   `toml:"digest"`
 	// Sources are the files `lamers tail` follows when none is given on
 	// its command line.
 	Sources []SourceConfig `toml:"sources"`
@@ -159,6 +160,7 @@ func DefaultConfig() Config {
 		},
 		Notify: defaultNotify(),
 		Run:    defaultRun(),
+		Digest: defaultDigest(),
 	}
 }
 
@@ -207,6 +209,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateRun(); err != nil {
+		return err
+	}
+	if err := c.validateDigest(); err != nil {
 		return err
 	}
 	return c.validateVerification()

@@ -42,4 +42,16 @@ const (
 	logKeyNeedsHuman    = "needs_human"
 	logKeyReprobed      = "reprobed"
 	logKeyRestart       = "restart"
+
+	// run's digest step
+	logKeyDigestEvery  = "digest_every"
+	logKeySince        = "since"
+	logKeyUntil        = "until"
+	logKeyLame         = "lame"
+	logKeyUnresponsive = "unresponsive"
+	logKeyConfirmed    = "confirmed"
+	logKeyFixed        = "fixed"
+	logKeyWorstServer  = "worst_server"
+	logKeyWorstZones   = "worst_zones"
+	logKeyRelay        = "relay"
 )

@@ -21,39 +21,54 @@ func TestNewMailer(t *testing.T) {
 		FirstSeen: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), LastSeen: time.Date(2026, 7, 8, 0, 0, 0, 0, time.UTC), Count: 3}}}
 
 	// A dry run needs neither from and bounce_address nor a transport.
-	composer, transport, name, err := newMailer(defaultNotify(), false)
+	m, err := newMailer(defaultNotify(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, err := composer.Compose(data); err != nil || transport != nil || name != "smtp" || l.Subject == "" {
-		t.Errorf("dry run: transport %v, name %q, letter %+v, %v", transport, name, l, err)
+	if l, err := m.writer.Compose(data); err != nil || m.transport != nil || m.transportName != "smtp" || l.Subject == "" {
+		t.Errorf("dry run: transport %v, name %q, letter %+v, %v", m.transport, m.transportName, l, err)
 	}
 
 	cfg := defaultNotify()
 	cfg.From, cfg.BounceAddress = "DNS health <dns-health@resolver.example.net>", "lamers-bounces@resolver.example.net"
-	_, transport, name, err = newMailer(cfg, true)
-	if _, ok := transport.(*notify.SMTP); !ok || name != "smtp" || err != nil {
-		t.Errorf("smtp: %T, %q, %v", transport, name, err)
+	m, err = newMailer(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.transport.(*notify.SMTP); !ok || m.transportName != "smtp" {
+		t.Errorf("smtp: %T, %q", m.transport, m.transportName)
 	}
 	cfg.Transport = "sendmail"
-	_, transport, name, err = newMailer(cfg, true)
-	if _, ok := transport.(*notify.Sendmail); !ok || name != "sendmail" || err != nil {
-		t.Errorf("sendmail: %T, %q, %v", transport, name, err)
+	m, err = newMailer(cfg, true)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, ok := m.transport.(*notify.Sendmail); !ok || m.transportName != "sendmail" {
+		t.Errorf("sendmail: %T, %q", m.transport, m.transportName)
+	}
+}
+
+// writeTemplate writes one template file into dir, creating it, and
+// returns dir.
+func writeTemplate(t *testing.T, dir, file, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // What would fail at the first message fails at start, naming its cause.
 func TestNewMailerErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
-		d := filepath.Join(dir, name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(d, "notify.txt.tmpl"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return writeTemplate(t, filepath.Join(dir, name), "notify.txt.tmpl", content)
+	}
+	writeDigest := func(name, content string) string {
+		return writeTemplate(t, filepath.Join(dir, name), "digest.html.tmpl", content)
 	}
 	sending := defaultNotify()
 	sending.From, sending.BounceAddress = "dns-health@resolver.example.net", "lamers-bounces@resolver.example.net"
@@ -66,6 +81,11 @@ func TestNewMailerErrors(t *testing.T) {
 		{"unknown field", func(c *NotifyConfig) {
 			c.TemplatesDir = write("field", `{{define "notify subject"}}Lame{{end}}{{range .Findings}}{{.Zon}}{{end}}`+"\n")
 		}, "Zon"},
+		// A digest template that fails on data fails at start too, also
+		// for notify, which shares the templates directory.
+		{"digest field", func(c *NotifyConfig) {
+			c.TemplatesDir = writeDigest("digest", `{{range .Worst.Servers}}{{.Zone}}{{end}}`+"\n")
+		}, "can't evaluate field Zone"},
 		{"bounce address with +", func(c *NotifyConfig) { c.BounceAddress = "lamers+x@resolver.example.net" }, "bounce_address"},
 		{"no password file", func(c *NotifyConfig) {
 			c.SMTPUsername, c.SMTPPasswordFile = "lamers", filepath.Join(dir, "none")
@@ -75,7 +95,7 @@ func TestNewMailerErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := sending
 			tt.edit(&cfg)
-			if _, _, _, err := newMailer(cfg, true); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := newMailer(cfg, true); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("newMailer: %v, want an error with %q", err, tt.want)
 			}
 		})

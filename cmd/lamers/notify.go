@@ -120,7 +120,7 @@ func (c *notifyCommand) notifier(a *app, db *store.DB, send bool) (*notify.Notif
 	if err != nil {
 		return nil, nil, err
 	}
-	composer, transport, name, err := a.mailer(a.cfg.Notify, send)
+	m, err := a.mailer(a.cfg.Notify, send)
 	if err != nil {
 		r.Close(context.Background())
 		return nil, nil, err
@@ -136,7 +136,10 @@ func (c *notifyCommand) notifier(a *app, db *store.DB, send bool) (*notify.Notif
 	n.Config.RecipientInterval, n.Config.FindingInterval = time.Duration(nc.RecipientInterval), time.Duration(nc.FindingInterval)
 	n.Config.MaxVerdictAge, n.Config.MinInterval = time.Duration(nc.MaxVerdictAge), time.Duration(a.cfg.Verify.MinInterval)
 	n.Reprober = (&verifyCommand{}).verifier(a, r, db)
-	n.Composer, n.Transport, n.TransportName = composer, transport, name
+	n.Composer, n.TransportName = m.writer, m.transportName
+	if m.transport != nil {
+		n.Transport = m.transport
+	}
 	n.Hold = a.stop.hold
 	n.Log = a.log.With(logKeyComponent, "notify")
 	return n, func(ctx context.Context) { r.Close(ctx) }, nil
@@ -199,7 +202,7 @@ func writeMessage(w io.Writer, m *notify.Message) {
 	}
 	fmt.Fprintf(w, "%-8s %s (%s)%s: %s\n", resultOf(m), escapeTerminal(m.To), m.Source, retry, escapeTerminal(m.Subject))
 	if d := m.Delivery; m.State != 0 && m.State != store.OutboxSent {
-		fmt.Fprintf(w, "         relay: %s\n", escapeTerminal(relayAnswer(d)))
+		fmt.Fprintf(w, "         relay: %s\n", escapeTerminal(d.Answer()))
 	}
 	for _, f := range m.Findings {
 		server := f.Server.String()
@@ -208,21 +211,6 @@ func writeMessage(w io.Writer, m *notify.Message) {
 		}
 		fmt.Fprintf(w, "         %s %s %s %s\n", escapeTerminal(f.Zone), server, f.Status, f.Reason)
 	}
-}
-
-// relayAnswer is "550 5.1.1 user unknown", or "no answer".
-func relayAnswer(d notify.Delivery) string {
-	s := ""
-	if d.Code != 0 {
-		s = fmt.Sprintf("%d ", d.Code)
-	}
-	if d.Enhanced != "" {
-		s += d.Enhanced + " "
-	}
-	if s+d.Detail == "" {
-		return "no answer"
-	}
-	return s + d.Detail
 }
 
 // writeNotifySummary prints the counts of a run.

@@ -24,14 +24,17 @@ type runCommand struct {
 func (c *runCommand) doc() commandDoc {
 	return commandDoc{
 		name:     "run",
-		synopsis: "the daemon: follow [[sources]], verify, notify on schedule, serve /healthz and /metrics",
+		synopsis: "the daemon: follow [[sources]], verify, notify and digest on schedule, serve /healthz and /metrics",
 		help: `Follows the configuration's [[sources]] exactly as 'lamers tail' does (same
 checkpoints, same rotation handling; it reads and commits every second
 rather than as each line comes, which costs a fifth of the CPU) and runs
 the scheduled steps one at a time on the same database: verify every run.verify_every (default 1h),
 notify every run.notify_every (default 24h; a dry run that logs what it
-would send unless notify.send = true), and prune (retention_days) daily. 0
-leaves verify or notify out. Each run of a step is logged in one line. When
+would send unless notify.send = true), the digest every digest.interval
+(default 336h: 'lamers digest' since the last digest sent, mailed to
+digest.to when notify.send = true and digest.to is set, else a dry run that
+logs what it would send), and prune (retention_days) daily. 0 leaves
+verify, notify or the digest out. Each run of a step is logged in one line. When
 each step last started is kept in the database: a restart neither runs a
 step early again nor skips one, and a cron 'lamers run --once' on the same
 database shares the schedule. A step that fails is logged and runs again at
@@ -52,7 +55,8 @@ the next start.
 
 --once runs one pass of everything that is due and exits, for cron: the
 scan of every source's rotated files and live file from their checkpoints
-(what 'lamers scan' would add), then verify, notify and prune when due.
+(what 'lamers scan' would add), then verify, notify, the digest and prune
+when due.
 Exit status 0 when every step that ran succeeded, 2 when one failed (the
 others still ran).`,
 	}
@@ -148,7 +152,7 @@ func (r *runner) daemon(ctx context.Context, sources []ingest.Source) error {
 	defer stopHangups()
 	r.a.log.Info("run: started", logKeySources, len(sources), logKeyListen, r.addr(),
 		logKeyVerifyEvery, time.Duration(r.cfg.Run.VerifyEvery), logKeyNotifyEvery, time.Duration(r.cfg.Run.NotifyEvery),
-		logKeySend, r.cfg.Notify.Send)
+		logKeyDigestEvery, time.Duration(r.cfg.Digest.Interval), logKeySend, r.cfg.Notify.Send)
 	if len(sources) == 0 {
 		r.a.log.Warn("run: no [[sources]] in the configuration: nothing to follow")
 	}

@@ -18,6 +18,7 @@ const (
 	stepScan   = "scan"
 	stepVerify = "verify"
 	stepNotify = "notify"
+	stepDigest = "digest"
 	stepPrune  = "prune"
 )
 
@@ -26,7 +27,8 @@ const pruneEvery = 24 * time.Hour
 
 // steps returns the scheduled steps of cfg, in the order they run when
 // several are due: with once, first the scan of sources (due at every
-// pass); then verify and notify unless their interval is 0; then prune.
+// pass); then verify, notify and the digest unless their interval is 0;
+// then prune.
 // Each step works with the configuration it was built from: SIGHUP builds
 // them again.
 func (r *runner) steps(cfg Config, sources []ingest.Source, once bool) []schedule.Step {
@@ -45,6 +47,11 @@ func (r *runner) steps(cfg Config, sources []ingest.Source, once bool) []schedul
 	if every := time.Duration(cfg.Run.NotifyEvery); every > 0 {
 		out = append(out, schedule.Step{Name: stepNotify, Every: every, Run: func(ctx context.Context) (schedule.Outcome, error) {
 			return r.notifyStep(ctx, a)
+		}})
+	}
+	if every := time.Duration(cfg.Digest.Interval); every > 0 {
+		out = append(out, schedule.Step{Name: stepDigest, Every: every, Run: func(ctx context.Context) (schedule.Outcome, error) {
+			return r.digestStep(ctx, a)
 		}})
 	}
 	return append(out, schedule.Step{Name: stepPrune, Every: pruneEvery, Run: func(ctx context.Context) (schedule.Outcome, error) {
@@ -140,5 +147,43 @@ func (r *runner) notifyStep(ctx context.Context, a *app) (schedule.Outcome, erro
 	}
 	out = append(out, slog.Int(logKeyLater, rep.Later), slog.Int(logKeyResting, rep.Resting),
 		slog.Int(logKeyNeedsHuman, len(rep.NeedsHuman)), slog.Int(logKeyReprobed, rep.Reprobed))
+	return out, err
+}
+
+// digestStep is `lamers digest` of the period since the last digest sent
+// (digest.interval back when none was): mailed to digest.to when notify.send
+// is set and digest.to is not empty, else a dry run that logs what it would
+// send.
+func (r *runner) digestStep(ctx context.Context, a *app) (schedule.Outcome, error) {
+	send, why := a.cfg.Notify.Send, "notify.send is false"
+	if a.cfg.Digest.To == "" {
+		send, why = false, "digest.to is empty"
+	}
+	m, err := a.mailer(a.cfg.Notify, send)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := buildDigest(ctx, r.db, "", a.cfg.Digest)
+	if err != nil {
+		return nil, err
+	}
+	out := schedule.Outcome{slog.Bool(logKeySend, send), slog.Time(logKeySince, rep.Since), slog.Int64(logKeyFindings, rep.Totals.Findings),
+		slog.Int64(logKeyLame, rep.Totals.Lame), slog.Int64(logKeyUnresponsive, rep.Totals.Unresponsive),
+		slog.Int64(logKeyConfirmed, rep.Totals.Confirmed), slog.Int64(logKeyFixed, rep.Totals.Fixed),
+		slog.Int64(logKeyNeedsHuman, rep.Totals.NeedsHuman)}
+	if len(rep.Worst.Servers) > 0 {
+		w := rep.Worst.Servers[0]
+		out = append(out, slog.String(logKeyWorstServer, w.Server), slog.Int64(logKeyWorstZones, w.Zones))
+	}
+	if !send {
+		subject, err := rep.Subject(m.templates)
+		a.log.Info("run: digest: would send (dry run: "+why+")", logKeyTo, a.cfg.Digest.To, logKeySubject, subject)
+		return append(out, slog.String(logKeyResult, "dry-run")), err
+	}
+	s, err := mailDigest(ctx, a, r.db, m, rep)
+	if s.State != 0 {
+		out = append(out, slog.String(logKeyResult, s.State.String()), slog.String(logKeyTo, s.To),
+			slog.String(logKeyRelay, s.Delivery.Answer()))
+	}
 	return out, err
 }

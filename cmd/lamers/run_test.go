@@ -36,6 +36,10 @@ func TestRunConfig(t *testing.T) {
 		{"[run]\nverify_every = \"-1h\"\n", "config: run.verify_every: -1h0m0s is negative (0 leaves verify out)"},
 		{"[run]\nnotify_every = \"-1s\"\n", "config: run.notify_every: -1s is negative (0 leaves notify out)"},
 		{"[run]\nverify_every = \"hourly\"\n", `"hourly" is not a duration like 30m or 24h`},
+		{"[digest]\nto = \"noc@resolver.example.net\"\ninterval = \"0s\"\n", ""},
+		{"[digest]\ninterval = \"-336h\"\n", "config: digest.interval: -336h0m0s is negative (0 leaves the digest out of run)"},
+		{"[digest]\nto = \"noc\"\n", "config: digest.to: "},
+		{"[digest]\nto = \"NOC <noc@resolver.example.net>\"\n", "config: digest.to: "},
 	} {
 		cfg, err := ParseConfig(strings.NewReader(c.toml), "lamers.toml")
 		if err == nil {
@@ -90,12 +94,14 @@ func TestRunOnce(t *testing.T) {
 		t.Fatalf("run --once: %v\n%s", err, a.errb)
 	}
 	log := a.errb.String()
-	if got, want := strings.Join(stepLines(log), " "), "scan=ok verify=ok notify=ok prune=ok"; got != want {
+	if got, want := strings.Join(stepLines(log), " "), "scan=ok verify=ok notify=ok digest=ok prune=ok"; got != want {
 		t.Fatalf("steps %q, want %q\n%s", got, want, log)
 	}
 	for _, s := range []string{
 		"step=scan result=ok", "files=2 lines=", "step=notify result=ok", "send=false messages=2 dry_run=2",
 		`msg="run: notify: would send (dry run: notify.send is false)" result=dry-run to=first.last@a.example contact_source=rname subject="Lame delegation: a.example. on 192.0.2.53" findings=1`,
+		`msg="run: digest: would send (dry run: digest.to is empty)" to="" subject="Lame delegations `,
+		"step=digest result=ok ", "send=false since=", " lame=2 unresponsive=0 confirmed=2 fixed=0 needs_human=0 worst_server=192.0.2.53 worst_zones=2 result=dry-run",
 	} {
 		if !strings.Contains(log, s) {
 			t.Errorf("log lacks %q:\n%s", s, log)
@@ -135,6 +141,39 @@ func TestRunOnce(t *testing.T) {
 	}
 }
 
+// With notify.send = true and digest.to set, run --once mails the digest
+// after notify's messages (which it counts), and logs the step in one
+// line; the next pass finds it not due.
+func TestRunOnceSendsDigest(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	a, _ := runApp(t, srv)
+	seedNotify(t, a.cfg.DB)
+	a.cfg.Notify.Send, a.cfg.Digest.To = true, "noc@resolver.example.net"
+	if err := a.runCmd(&runCommand{once: true}); err != nil {
+		t.Fatalf("run --once: %v\n%s", err, a.errb)
+	}
+	log := a.errb.String()
+	for _, s := range []string{"step=digest result=ok ", "send=true since=", " worst_server=192.0.2.53 worst_zones=2 result=sent to=noc@resolver.example.net relay=\"250 "} {
+		if !strings.Contains(log, s) {
+			t.Errorf("log lacks %q:\n%s", s, log)
+		}
+	}
+	txs := srv.Accepted()
+	if len(txs) != 3 || txs[2].Rcpt[0] != "noc@resolver.example.net" {
+		t.Fatalf("%d messages accepted, want notify's two then the digest: %+v", len(txs), txs)
+	}
+	if !regexp.MustCompile(`Messages to contacts sent +2\r?\n`).Match(txs[2].Data) {
+		t.Errorf("the digest does not count notify's two messages:\n%s", txs[2].Data)
+	}
+	a.errb.Reset()
+	if err := a.runCmd(&runCommand{once: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(stepLines(a.errb.String()), " "); got != "scan=ok" || len(srv.Accepted()) != 3 {
+		t.Errorf("second pass: steps %q, %d messages accepted", got, len(srv.Accepted()))
+	}
+}
+
 // notify.send = true without a sender is refused before anything runs.
 func TestRunRefusesSendWithoutSender(t *testing.T) {
 	a, _ := runApp(t, smtptest.Start(t, smtptest.Options{}))
@@ -170,7 +209,7 @@ func TestRunDaemon(t *testing.T) {
 	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
 	cfg := filepath.Join(dir, "lamers.toml")
 	writeCfg := func(extra string, paths ...string) {
-		s := "[run]\nlisten = \"127.0.0.1:0\"\nverify_every = \"0s\"\nnotify_every = \"0s\"\n" + extra
+		s := "[digest]\ninterval = \"0s\"\n[run]\nlisten = \"127.0.0.1:0\"\nverify_every = \"0s\"\nnotify_every = \"0s\"\n" + extra
 		for _, p := range paths {
 			s += fmt.Sprintf("[[sources]]\npath = %q\n", p)
 		}
