@@ -32,7 +32,7 @@ func (r *Resolver) tcpFails(ctx context.Context, zone string, udp Probe) bool {
 	m := new(dns.Msg)
 	m.SetQuestion(zone, dns.TypeSOA)
 	m.RecursionDesired = false
-	reply, _, err := r.send(ctx, m, udp.Server, true, r.cfg.TCPTimeout, nil)
+	reply, _, err := r.send(ctx, m, udp.Server, true, r.cfg.TCPTimeout, gate{})
 	switch {
 	case ctx.Err() != nil || errors.Is(err, errVantage):
 		return false

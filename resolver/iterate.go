@@ -268,9 +268,6 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 				if ctx.Err() != nil {
 					return nil, netip.Addr{}, ctx.Err()
 				}
-				if !errors.Is(err, errServerDown) {
-					r.noteOutcome(a, c.zone, err)
-				}
 				if err != nil {
 					lastErr = fmt.Errorf("query %s %s @%s: %w", dns.TypeToString[qtype], qname, a, err)
 					switch {
@@ -302,28 +299,37 @@ func (r *Resolver) queryCut(ctx context.Context, c *cut, qname string, qtype uin
 // by the time the address is free (down.go).
 func (r *Resolver) queryAddr(ctx context.Context, a netip.Addr, zone, qname string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
 	server := netip.AddrPortFrom(a, r.cfg.Port)
-	var skip func() error
+	var g gate
 	if zone != "" {
-		skip = func() error {
+		g.skip = func() error {
 			if r.isDown(a, zone) {
 				return errServerDown
 			}
 			return nil
+		}
+		// Recorded before the address is freed: the query waiting for
+		// it sees the count this one made (two in a row put it down).
+		// A lookup cancelled or out of time says nothing of the server.
+		g.done = func(err error) {
+			if ctx.Err() == nil {
+				r.noteOutcome(a, zone, err)
+			}
 		}
 	}
 	m := new(dns.Msg)
 	m.SetQuestion(qname, qtype)
 	m.RecursionDesired = false
 	m.SetEdns0(ednsPayload, false)
-	reply, _, err := r.send(ctx, m, server, false, timeout, skip)
+	reply, _, err := r.send(ctx, m, server, false, timeout, g)
+	g.skip = nil
 	if err == nil && (reply.Rcode == dns.RcodeFormatError || reply.Rcode == dns.RcodeNotImplemented) {
 		m = m.Copy()
 		m.Extra = nil
 		m.Id = dns.Id()
-		reply, _, err = r.send(ctx, m, server, false, timeout, nil)
+		reply, _, err = r.send(ctx, m, server, false, timeout, g)
 	}
 	if err == nil && reply.Truncated {
-		reply, _, err = r.send(ctx, m, server, true, r.cfg.TCPTimeout, nil)
+		reply, _, err = r.send(ctx, m, server, true, r.cfg.TCPTimeout, g)
 	}
 	if err != nil {
 		return nil, err

@@ -39,7 +39,16 @@ func (p *politeExchanger) state(a netip.Addr) *addrState {
 	return st.(*addrState)
 }
 
-func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg, server netip.AddrPort, timeout time.Duration, skip func() error) (*dns.Msg, time.Duration, error) {
+// gate is what a caller decides and records while it holds a server's
+// address, so that the next query waiting for the address sees it: skip,
+// before the packet, sends nothing when it returns an error; done gets the
+// exchange's outcome before the address is freed. Either may be nil.
+type gate struct {
+	skip func() error
+	done func(error)
+}
+
+func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg, server netip.AddrPort, timeout time.Duration, g gate) (*dns.Msg, time.Duration, error) {
 	st := p.state(server.Addr())
 	select {
 	case st.sem <- struct{}{}:
@@ -47,11 +56,20 @@ func (p *politeExchanger) exchange(ctx context.Context, ex exchanger, m *dns.Msg
 		return nil, 0, ctx.Err()
 	}
 	defer func() { <-st.sem }()
-	if skip != nil {
-		if err := skip(); err != nil {
+	if g.skip != nil {
+		if err := g.skip(); err != nil {
 			return nil, 0, err
 		}
 	}
+	reply, rtt, err := p.send(ctx, st, ex, m, server, timeout)
+	if g.done != nil {
+		g.done(err)
+	}
+	return reply, rtt, err
+}
+
+// send sends m to server, whose address st the caller holds.
+func (p *politeExchanger) send(ctx context.Context, st *addrState, ex exchanger, m *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
 	if err := p.limiter.Wait(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()

@@ -204,7 +204,7 @@ func (rd *round) query(edns, tcp bool, timeout time.Duration) outcome {
 		m.SetEdns0(1232, false)
 	}
 	rd.packets++
-	reply, rtt, err := rd.r.send(rd.ctx, m, rd.server, tcp, timeout, nil)
+	reply, rtt, err := rd.r.send(rd.ctx, m, rd.server, tcp, timeout, gate{})
 	if errors.Is(err, errMismatched) {
 		rd.mismatched = true
 	}

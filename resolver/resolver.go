@@ -251,10 +251,11 @@ func (r *Resolver) familyOK(a netip.Addr) bool {
 
 // send is the only way packets leave the Resolver: through the politeness
 // layer, with the per-try timeout starting once the address lock and a rate
-// token are held. A non-nil skip is asked once the address lock is held: an
+// token are held. The gate's skip is asked once the address lock is held: an
 // error from it is returned instead of sending (a lookup that waited behind
-// others for a server that has since been marked down).
-func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, tcp bool, timeout time.Duration, skip func() error) (*dns.Msg, time.Duration, error) {
+// others for a server that has since been marked down); its done records
+// the outcome before the lock is released.
+func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, tcp bool, timeout time.Duration, g gate) (*dns.Msg, time.Duration, error) {
 	var ex exchanger
 	switch {
 	case server.Addr().Is4() && tcp:
@@ -266,5 +267,5 @@ func (r *Resolver) send(ctx context.Context, m *dns.Msg, server netip.AddrPort, 
 	default:
 		ex = r.udp6
 	}
-	return r.polite.exchange(ctx, ex, m, server, timeout, skip)
+	return r.polite.exchange(ctx, ex, m, server, timeout, g)
 }
