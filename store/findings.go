@@ -517,6 +517,29 @@ func (db *DB) LossyCandidates(ctx context.Context, server netip.Addr, port uint1
 	return out, nil
 }
 
+// UnprintableFindings returns at most limit findings whose zone holds a
+// character Unbound would print as '?' — Unbound's lossy names among them
+// — and whose status and reason are these, oldest first. It reads the
+// partial index of migration 0003, not the findings table: verification
+// asks it every run for the lossy names it could not merge yet.
+func (db *DB) UnprintableFindings(ctx context.Context, status Status, reason string, limit int) ([]Finding, error) {
+	if !valid(statusNames[:], status) || limit <= 0 {
+		return nil, fmt.Errorf("store: unprintable findings: status %v, limit %d", status, limit)
+	}
+	// The GLOB is the partial index's condition, word for word.
+	q := "SELECT " + findingColumnsNoWeight + ` FROM findings INDEXED BY findings_unprintable
+		WHERE zone GLOB '*[^a-z0-9.*_-]*' AND status = ? AND reason = ? ORDER BY id LIMIT ?`
+	var fs []Finding
+	err := db.eachFinding(ctx, q, []any{status.String(), reason, int64(limit)}, func(f *Finding) error {
+		fs = append(fs, *f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unprintable findings %s: %w", db.path, err)
+	}
+	return fs, nil
+}
+
 // Finding returns the finding with the given ID, or an error wrapping
 // ErrNotFound.
 func (db *DB) Finding(ctx context.Context, id int64) (Finding, error) {

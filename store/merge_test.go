@@ -179,6 +179,25 @@ func TestLossyCandidates(t *testing.T) {
 	if got, err := db.LossyCandidates(ctx, srvA, 5353); err != nil || !cmp.Equal(got, []string{`p\.ort.lab.`}) {
 		t.Errorf("LossyCandidates(%s#5353) = %v, %v; want p\\.ort.lab.", srvA, got, err)
 	}
+	// The lossy name set aside, and a finding of another status: only the
+	// first has the status and reason asked for.
+	lossy := findingID(t, db, "we?ird.lab.", "")
+	if err := db.SetStatus(ctx, lossy, at(2, 0), FindingUpdate{Status: StatusInconclusive, Reason: "lossy_name"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetStatus(ctx, findingID(t, db, `sp\032ace.lab.`, ""), at(2, 0), FindingUpdate{Status: StatusStale, Reason: "not_delegated"}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.UnprintableFindings(ctx, StatusInconclusive, "lossy_name", 10)
+	if err != nil || len(fs) != 1 || fs[0].ID != lossy {
+		t.Errorf("UnprintableFindings(inconclusive, lossy_name) = %+v, %v; want we?ird.lab.", fs, err)
+	}
+	if fs, err := db.UnprintableFindings(ctx, StatusStale, "lossy_name", 10); err != nil || len(fs) != 0 {
+		t.Errorf("UnprintableFindings(stale, lossy_name) = %+v, %v; want none", fs, err)
+	}
+	if _, err := db.UnprintableFindings(ctx, StatusInconclusive, "lossy_name", 0); err == nil {
+		t.Error("UnprintableFindings with limit 0: no error")
+	}
 	var plan string
 	if err := db.db.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT zone FROM findings
 		WHERE server = ?1 AND port = ?2 AND zone GLOB '*[^a-z0-9.*_-]*'`, srvA.String(), 53).Scan(new(int), new(int), new(int), &plan); err != nil {

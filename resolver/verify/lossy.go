@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -109,26 +110,71 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // verified in this run unless another worker has it or it is not due; or,
 // with no such zone or more than one, inconclusive with reason lossy_name.
 func (v *Verifier) mergeLossy(ctx context.Context, f store.Finding) (verifyOutcome, error) {
-	known, err := v.Store.LossyCandidates(ctx, f.Server, f.Port)
-	if err != nil {
-		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
-	}
-	zones := slices.DeleteFunc(known, func(z string) bool { return z == f.Zone || !spells(f.Zone, z) })
-	if len(zones) != 1 {
+	target, ok, err := v.mergeSpelled(ctx, f)
+	switch {
+	case err != nil:
+		return verifyOutcome{}, err
+	case !ok:
 		return verifyOutcome{status: store.StatusInconclusive}, v.setStatus(ctx, f, store.StatusInconclusive, ReasonLossyName, nil)
 	}
-	target, err := v.Store.MergeZone(ctx, f.ID, zones[0])
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return verifyOutcome{}, fmt.Errorf("verify: merge %s into %s: %w", f.Zone, zones[0], err)
-	case err != nil:
-		return verifyOutcome{}, &storeError{fmt.Errorf("verify: %w", err)}
-	}
-	v.Log.Debug("lossy name merged", logKeyZone, f.Zone, logKeyServer, f.Server, logKeyInto, target.Zone)
 	if !v.claim(target) {
 		return verifyOutcome{merged: true}, nil
 	}
 	out, err := v.verifyOne(ctx, target)
 	out.merged = true
 	return out, err
+}
+
+// mergeSpelled merges f, whose zone is a lossy name, into the one zone
+// known for its server and port that the name spells, and returns that
+// finding; ok is false when there is no such zone or more than one.
+func (v *Verifier) mergeSpelled(ctx context.Context, f store.Finding) (target store.Finding, ok bool, err error) {
+	known, err := v.Store.LossyCandidates(ctx, f.Server, f.Port)
+	if err != nil {
+		return store.Finding{}, false, &storeError{fmt.Errorf("verify: %w", err)}
+	}
+	zones := slices.DeleteFunc(known, func(z string) bool { return z == f.Zone || !spells(f.Zone, z) })
+	if len(zones) != 1 {
+		return store.Finding{}, false, nil
+	}
+	target, err = v.Store.MergeZone(ctx, f.ID, zones[0])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Finding{}, false, fmt.Errorf("verify: merge %s into %s: %w", f.Zone, zones[0], err)
+	case err != nil:
+		return store.Finding{}, false, &storeError{fmt.Errorf("verify: %w", err)}
+	}
+	v.Log.Debug("lossy name merged", logKeyZone, f.Zone, logKeyServer, f.Server, logKeyInto, target.Zone)
+	return target, true, nil
+}
+
+// remerge gives the lossy names that earlier runs left inconclusive
+// (lossy_name) another chance before the due findings are picked: the zone
+// they spell may have become known since — BIND's line for it read after
+// Unbound's, as a daemon following both logs sees them. No DNS is needed:
+// the name was found not delegated as written when it was set aside. At
+// most MaxRounds of them (oldest first) are looked at per run.
+func (v *Verifier) remerge(ctx context.Context, opts Options, st *Stats) error {
+	limit := v.MaxRounds
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	fs, err := v.Store.UnprintableFindings(ctx, store.StatusInconclusive, ReasonLossyName, limit)
+	if err != nil {
+		return &storeError{fmt.Errorf("verify: %w", err)}
+	}
+	for _, f := range fs {
+		if opts.Zone != "" && f.Zone != opts.Zone && !spells(f.Zone, opts.Zone) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		if _, ok, err := v.mergeSpelled(ctx, f); err != nil {
+			return err
+		} else if ok {
+			st.Merged++
+		}
+	}
+	return nil
 }

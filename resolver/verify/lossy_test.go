@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,43 @@ func TestVerifyLossyNameMerged(t *testing.T) {
 	fs, err = db.Findings(ctx, store.Filter{Zone: `we\.ird.lab.`, Server: netip.MustParseAddr("127.53.4.1")})
 	if err != nil || len(fs) != 1 || fs[0].Count != 3 || fs[0].Rounds != 2 || fs[0].Status != store.StatusLame {
 		t.Errorf("merged finding after the second run: %+v, %v; want 3 events, 2 rounds, lame", fs, err)
+	}
+}
+
+// A lossy name verified before the zone it spells is known — a daemon
+// that read Unbound's line first, BIND's a moment later — is merged by the
+// next run, not left inconclusive until its next round is due: the run
+// looks at the lossy names it set aside before it picks the due findings.
+func TestVerifyLossyNameMergedLater(t *testing.T) {
+	cfg := newVerifyLab(t)
+	cfg.SkipEDNSCheck = true
+	ctx := context.Background()
+	db := storetest.Open(t)
+	// Unbound 1.17, the lab's unbound.log.
+	scanLines(t, db,
+		`[1795312911] unbound[19034:0] info: response for www.we?ird.lab. A IN`,
+		`[1795312911] unbound[19034:0] info: reply from <we?ird.lab.> 127.53.4.1#53`,
+		`[1795312911] unbound[19034:0] info: query response was LAME`,
+	)
+	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Concurrency: 4, MaxRounds: 100, Policy: DefaultPolicy()}
+	if vs, err := v.Run(ctx, Options{}); err != nil || vs.Merged != 0 {
+		t.Fatalf("first run: %+v, %v; want nothing merged", vs, err)
+	}
+	fs, err := db.Findings(ctx, store.Filter{Zone: "we?ird.lab."})
+	if err != nil || len(fs) != 1 || fs[0].Status != store.StatusInconclusive || fs[0].Reason != ReasonLossyName {
+		t.Fatalf("after the first run: %+v, %v; want we?ird.lab. inconclusive lossy_name", fs, err)
+	}
+	// BIND 9.18, the lab's bind9.log, read after the first run.
+	scanLines(t, db,
+		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.we\.ird.lab' (in 'we\.ird.lab'?): 127.53.4.1#53`,
+	)
+	vs, err := v.Run(ctx, Options{})
+	if err != nil || vs.Merged != 1 || vs.Probed != 1 {
+		t.Errorf("second run: %+v, %v; want the lossy finding merged and the zone it spells probed", vs, err)
+	}
+	fs, err = db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != 1 || fs[0].Zone != `we\.ird.lab.` || fs[0].Count != 2 ||
+		!slices.Equal(fs[0].Sources, []string{"bind", "unbound"}) || fs[0].Reason != "upward_referral" {
+		t.Errorf("after the second run: %+v, %v; want one finding of we\\.ird.lab., 2 events from bind and unbound, upward_referral", fs, err)
 	}
 }

@@ -22,8 +22,8 @@ var errDisk = errors.New("disk I/O error")
 
 // failingStore is a real database of which one call fails: "DueFindings
 // zoned", "DueFindings zone-less", "CountFindings", "Rounds",
-// "RecordRound", "SetStatus", "Attribute", "LossyCandidates" or
-// "MergeZone". It counts the calls that reached it.
+// "RecordRound", "SetStatus", "Attribute", "UnprintableFindings",
+// "LossyCandidates" or "MergeZone". It counts the calls that reached it.
 type failingStore struct {
 	db   *store.DB
 	fail string
@@ -105,6 +105,13 @@ func (s *failingStore) LossyCandidates(ctx context.Context, server netip.Addr, p
 	return s.db.LossyCandidates(ctx, server, port)
 }
 
+func (s *failingStore) UnprintableFindings(ctx context.Context, status store.Status, reason string, limit int) ([]store.Finding, error) {
+	if err := s.call("UnprintableFindings"); err != nil {
+		return nil, err
+	}
+	return s.db.UnprintableFindings(ctx, status, reason, limit)
+}
+
 // storeFixture stores the findings of one small tree: three zoned findings
 // on its authoritative server (z000, z002, z003), two for zones the TLD does
 // not delegate (gone, we\.ird), a zone-less one whose query name lies in
@@ -155,19 +162,20 @@ func TestVerifyStoreErrors(t *testing.T) {
 		{"DueFindings zone-less", map[string]int{"DueFindings zone-less": 1}, 0},
 		{"CountFindings", map[string]int{"DueFindings zone-less": 1, "CountFindings": 1}, 0},
 		// The zone-less finding is attributed, nothing is probed.
-		{"DueFindings zoned", map[string]int{"DueFindings zone-less": 1, "CountFindings": 1, "Attribute": 1, "DueFindings zoned": 1}, 0},
+		{"DueFindings zoned", map[string]int{"DueFindings zone-less": 1, "CountFindings": 1, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1}, 0},
 		{"Attribute", map[string]int{"DueFindings zone-less": 1, "CountFindings": 1, "Attribute": 1}, 0},
+		{"UnprintableFindings", map[string]int{"DueFindings zone-less": 1, "CountFindings": 1, "Attribute": 1, "UnprintableFindings": 1}, 0},
 		// The first finding due (never probed, by id: z000) fails; no
 		// other one is probed.
-		{"Rounds", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 1}, 0},
-		{"RecordRound", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 1, "RecordRound": 1}, 0},
+		{"Rounds", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1, "Rounds": 1}, 0},
+		{"RecordRound", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1, "Rounds": 1, "RecordRound": 1}, 0},
 		// gone.test. is found stale without a round; the findings before
 		// it were probed.
-		{"SetStatus", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 1}, 3},
+		{"SetStatus", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 1}, 3},
 		// After gone. and we\.ird. are stale, the lossy name is looked
 		// up among the zones of its server, and merged into we\.ird.
-		{"LossyCandidates", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1}, 3},
-		{"MergeZone", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1, "MergeZone": 1}, 3},
+		{"LossyCandidates", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1}, 3},
+		{"MergeZone", map[string]int{"DueFindings zone-less": 1, "CountFindings": 2, "Attribute": 1, "UnprintableFindings": 1, "DueFindings zoned": 1, "Rounds": 3, "RecordRound": 3, "SetStatus": 2, "LossyCandidates": 1, "MergeZone": 1}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fail, func(t *testing.T) {

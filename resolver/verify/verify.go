@@ -22,7 +22,8 @@ import (
 // transaction; Attribute merges a zone-less finding, and MergeZone a
 // finding with a lossy zone name, into the zoned finding (zone, server,
 // port) and return it. LossyCandidates lists the zones known for a server
-// and port that an Unbound lossy name can stand for. Any error of the Store
+// and port that an Unbound lossy name can stand for, and UnprintableFindings
+// the findings with such names of a status and reason. Any error of the Store
 // ends the run that met it.
 type Store interface {
 	DueFindings(ctx context.Context, f store.Filter) ([]store.Finding, error)
@@ -33,6 +34,7 @@ type Store interface {
 	Attribute(ctx context.Context, findingID int64, zone string) (store.Finding, error)
 	MergeZone(ctx context.Context, findingID int64, zone string) (store.Finding, error)
 	LossyCandidates(ctx context.Context, server netip.Addr, port uint16) ([]string, error)
+	UnprintableFindings(ctx context.Context, status store.Status, reason string, limit int) ([]store.Finding, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -132,6 +134,9 @@ func (v *Verifier) Run(ctx context.Context, opts Options) (Stats, error) {
 	}
 	probedBefore := v.init(statuses)
 	if err := v.attribute(ctx, opts, statuses, &st); err != nil {
+		return st, err
+	}
+	if err := v.remerge(ctx, opts, &st); err != nil {
 		return st, err
 	}
 	due := store.Filter{
