@@ -19,22 +19,10 @@ MAX_SECONDS=2 # json, the target of issue 14
 # 2026-11-08 to now holds the last two weeks of them.
 SINCE=2026-11-08
 
-mkdir -p "$OUT" bin
-echo "== build"
-go build -o "$BIN" ./cmd/lamers
-if [ ! -x /usr/bin/time ]; then
-	echo "== installing GNU time"
-	apt-get install -y time >/dev/null || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
-fi
+. bench/lib.sh
+build_lamers
 DB=$OUT/digest-$FINDINGS.db
-if [ ! -s "$DB" ]; then
-	echo "== generating $DB"
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	/usr/bin/time -f "   %e s, %M KB" go run ./bench/genfindings -db "$DB" -n "$FINDINGS" -verdicts
-fi
-cat "$DB" >/dev/null # page cache
-
-less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # decimal a < b
+findings_db "$DB" -n "$FINDINGS" -verdicts
 
 status=0
 for format in json text html; do

@@ -16,22 +16,10 @@ BIN=bin/lamers
 MAX_SECONDS=5      # json and csv
 MAX_RSS_KB=102400  # 100 MB, every format
 
-mkdir -p "$OUT" bin
-echo "== build"
-go build -o "$BIN" ./cmd/lamers
-if [ ! -x /usr/bin/time ]; then
-	echo "== installing GNU time"
-	apt-get install -y time >/dev/null || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
-fi
+. bench/lib.sh
+build_lamers
 DB=$OUT/report-$FINDINGS.db
-if [ ! -s "$DB" ]; then
-	echo "== generating $DB"
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	/usr/bin/time -f "   %e s, %M KB" go run ./bench/genfindings -db "$DB" -n "$FINDINGS"
-fi
-cat "$DB" >/dev/null # page cache
-
-less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # decimal a < b
+findings_db "$DB" -n "$FINDINGS"
 
 status=0
 for format in json csv table; do
