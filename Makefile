@@ -24,7 +24,7 @@ demo: build
 	$(BIN) --db $(DEMO_DB) report
 
 # Everything CI runs: installs what the end-to-end suite needs (BIND 9,
-# Unbound, NSD, rsyslog, Postfix, promtool) and Chromium (the digest's
+# Unbound, NSD, tinydns, rsyslog, Postfix, promtool) and Chromium (the digest's
 # render check), then vets and runs every test.
 test: deps vet
 	$(GO) test -count=1 ./...
