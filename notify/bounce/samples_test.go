@@ -3,17 +3,14 @@ package bounce
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/lamers-dev/lamers/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/bounce")
 
 // samplesDir holds real returned messages; SOURCES.md there says where each
 // comes from.
@@ -211,23 +208,7 @@ func TestGolden(t *testing.T) {
 			if err := enc.Encode(m); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("..", "..", "testdata", "golden", "bounce", strings.TrimSuffix(name, ".eml")+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-				t.Errorf("%s differs from %s (-want +got):\n%s", name, golden, diff)
-			}
+			golden.Check(t, filepath.Join("..", "..", "testdata", "golden", "bounce", strings.TrimSuffix(name, ".eml")+".json"), buf.Bytes())
 		})
 	}
 }
