@@ -21,14 +21,6 @@ import (
 	"github.com/lamers-dev/lamers/internal/golden"
 )
 
-// awaiting lists the lamers commands that are not implemented yet, with
-// what the stages needing them will check. A stage needing one of them is
-// skipped outside CI and fails under CI=true; once the command exists the
-// stage fails until its entry is removed here, so the list cannot go stale.
-var awaiting = map[string]string{
-	// empty: scan, report, tail, verify and check have all landed
-}
-
 // TestLab builds the private tree, runs both resolvers through it and then
 // checks lamers in stages, all against the same running daemons.
 func TestLab(t *testing.T) {
@@ -86,25 +78,17 @@ func TestLab(t *testing.T) {
 	t.Run("notify", l.testNotify)
 }
 
-// needs fails or skips the stage when lamers did not build or a command it
-// needs is still awaited.
+// needs fails the stage when lamers did not build or does not know a
+// command it needs.
 func (l *lab) needs(t *testing.T, cmds ...string) {
 	t.Helper()
 	if l.lamers == "" {
 		t.Fatal("lamers did not build (see the build stage)")
 	}
 	for _, c := range cmds {
-		what, waiting := awaiting[c]
-		if !waiting {
-			continue
+		if !l.hasCommand(c) {
+			t.Fatalf("lamers does not know the command %s (lamers help %s fails)", c, c)
 		}
-		if l.hasCommand(c) {
-			t.Fatalf("lamers %s exists now: remove it from awaiting in e2e/stages_test.go", c)
-		}
-		if inCI() {
-			t.Fatalf("CI=true: lamers %s is not implemented yet (stage: %s)", c, what)
-		}
-		t.Skipf("waiting for lamers %s (stage: %s)", c, what)
 	}
 }
 
