@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -254,7 +255,11 @@ func (r *Resolver) childNS(ctx context.Context, zone string, nss []NameServer, b
 // ZoneFor returns the deepest zone cut at or above qname whose delegation
 // (the parent's NS set, else the child's apex NS set) lists server. It
 // attributes BIND's zone-less log lines ("REFUSED unexpected RCODE resolving
-// 'q/T/C': addr#port"). The error wraps ErrNotListed when no cut lists it.
+// 'q/T/C': addr#port"). The error wraps ErrNotListed only when every cut on
+// the way to qname was read and none lists the server; when a cut's servers
+// did not answer, or an NS name's addresses could not be looked up, "not
+// listed" is unproven and the error wraps that failure instead (the caller
+// tries again later).
 func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr) (string, error) {
 	q, err := parseName(qname)
 	if err != nil {
@@ -267,13 +272,15 @@ func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr)
 		return "", fmt.Errorf("resolver: zone for %s @%s: %w", qname, server, err)
 	}
 	b := newBudget()
-	res, walkErr := r.walk(wctx, qname, dns.TypeNS, "", b)
+	res, unsure := r.walk(wctx, qname, dns.TypeNS, "", b)
 	cuts := res.cuts
 	for i := len(cuts) - 1; i >= 1; i-- {
-		if r.cutLists(wctx, cuts[i], server, b) {
+		listed, err := r.cutLists(wctx, cuts[i], server, b)
+		if listed {
 			done()
 			return cuts[i].zone, nil
 		}
+		unsure = cmp.Or(unsure, err)
 	}
 	done()
 	// The child's apex NS sets, deepest first.
@@ -282,24 +289,35 @@ func (r *Resolver) ZoneFor(ctx context.Context, qname string, server netip.Addr)
 		if err == nil && d.Lists(server) {
 			return cuts[i].zone, nil
 		}
+		if err != nil && !errors.Is(err, ErrNotDelegated) {
+			unsure = cmp.Or(unsure, err)
+		}
 	}
-	if walkErr != nil {
-		return "", fmt.Errorf("resolver: zone for %s @%s: %w (%w)", qname, server, ErrNotListed, walkErr)
+	if unsure != nil {
+		return "", fmt.Errorf("resolver: zone for %s @%s: not listed where it could be read: %w", qname, server, unsure)
 	}
 	return "", fmt.Errorf("resolver: zone for %s @%s: %w", qname, server, ErrNotListed)
 }
 
-func (r *Resolver) cutLists(ctx context.Context, c *cut, server netip.Addr, b *budget) bool {
+// cutLists reports whether an address of c's servers is server. A lookup
+// of an NS name's addresses that failed other than with NXDOMAIN is
+// returned when no address matched: the name may have been server's.
+func (r *Resolver) cutLists(ctx context.Context, c *cut, server netip.Addr, b *budget) (bool, error) {
+	var failed error
 	for _, s := range c.servers {
 		addrs := s.addrs
 		if !s.glue {
-			addrs, _ = r.lookupAddrs(ctx, s.name, b)
+			var err error
+			addrs, err = r.lookupAddrs(ctx, s.name, b)
+			if err != nil && !errors.Is(err, ErrNXDomain) {
+				failed = cmp.Or(failed, fmt.Errorf("ns %s: %w", s.name, err))
+			}
 		}
 		for _, a := range addrs {
 			if a.WithZone("") == server {
-				return true
+				return true, nil
 			}
 		}
 	}
-	return false
+	return false, failed
 }

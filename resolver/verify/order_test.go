@@ -244,3 +244,34 @@ func TestVerifySilentParent(t *testing.T) {
 		}
 	}
 }
+
+// A zone-less finding below a parent whose servers never answer cannot be
+// attributed, and cannot be found listed nowhere either: it stays new and
+// is tried again by a later run, not set aside as stale (which normal
+// runs never look at again) because of an outage.
+func TestVerifyZoneLessUnderSilentParent(t *testing.T) {
+	root, _, port := silentParentTree(t)
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := time.Now().UTC()
+	// BIND 9.18: "REFUSED unexpected RCODE resolving 'www.z0001.test/A/IN': 127.64.1.2#53".
+	commitCounts(t, db, "named.log", []store.Count{{Bucket: "test.", QName: "www.z0001.test.",
+		Server: netip.MustParseAddr("127.64.1.2"), Port: 53, Source: "bind", Evidence: "refused",
+		Day: store.DayOf(now), N: 1, First: now, Last: now}})
+	r := newResolver(t, resolver.Config{
+		RootHints: []netip.Addr{root}, Port: port, QPS: -1,
+		Timeouts: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}, TCPTimeout: time.Second,
+	})
+	v := &Verifier{Resolver: r, Store: db, Policy: DefaultPolicy(), Concurrency: 1, MaxRounds: 10}
+	st, err := v.Run(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unattributable != 0 || st.Skipped != 1 {
+		t.Errorf("stats %+v, want the finding skipped, not unattributable", st)
+	}
+	fs, err := db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != 1 || fs[0].Status != store.StatusNew {
+		t.Errorf("findings %+v, %v; want the zone-less finding still new", fs, err)
+	}
+}
