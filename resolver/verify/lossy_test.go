@@ -158,3 +158,26 @@ func TestVerifyLossyNameMergedLater(t *testing.T) {
 		t.Errorf("after the second run: %+v, %v; want one finding of we\\.ird.lab., 2 events from bind and unbound, upward_referral", fs, err)
 	}
 }
+
+// BIND writes a '?' of a name as it is: a BIND finding whose zone holds
+// one and is not delegated is stale (not_delegated), not a lossy name
+// left inconclusive and looked at again every run.
+func TestVerifyQuestionMarkFromBIND(t *testing.T) {
+	cfg := newVerifyLab(t)
+	cfg.SkipEDNSCheck = true
+	ctx := context.Background()
+	db := storetest.Open(t)
+	// BIND 9.18's B1 line for a zone named x?y.lab. (the '?' is an octet
+	// of the name; dns_name_totext does not escape it).
+	scanLines(t, db,
+		`22-Nov-2026 02:01:50.284 lame-servers: info: lame server resolving 'www.x?y.lab' (in 'x?y.lab'?): 127.53.4.1#53`,
+	)
+	v := &Verifier{Resolver: newResolver(t, cfg), Store: db, Concurrency: 1, MaxRounds: 10, Policy: DefaultPolicy()}
+	if _, err := v.Run(ctx, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != 1 || fs[0].Zone != "x?y.lab." || fs[0].Status != store.StatusStale || fs[0].Reason != ReasonNotDelegated {
+		t.Errorf("findings %+v, %v; want x?y.lab. stale not_delegated", fs, err)
+	}
+}

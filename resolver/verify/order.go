@@ -54,7 +54,10 @@ func (v *Verifier) pick(ctx context.Context, f store.Filter, budget int, nameOf 
 				continue
 			}
 			seen[c.ID] = true
-			server := c.Server.WithZone("")
+			// With its scope: fe80::1%eth0 and fe80::1%eth1 are two
+			// hosts, and the store's NotServers matches the address as
+			// stored.
+			server := c.Server
 			domain, registered := registeredDomain(nameOf(c))
 			if share > 0 && (perServer[server] >= share || perDomain[domain] >= share) {
 				continue

@@ -354,7 +354,9 @@ func (v *Verifier) verifyOne(ctx context.Context, f store.Finding) (verifyOutcom
 		return v.record(ctx, f, p, f.ServerNames)
 	case err != nil:
 		return verifyOutcome{}, err
-	case !d.Delegated && strings.Contains(f.Zone, "?"):
+	case !d.Delegated && strings.Contains(f.Zone, "?") && slices.Contains(f.Sources, "unbound"):
+		// Only Unbound writes '?' for an octet it does not print; BIND
+		// writes a '?' of the name as it is.
 		return v.mergeLossy(ctx, f)
 	case !d.Delegated:
 		return verifyOutcome{status: store.StatusStale}, v.setStatus(ctx, f, store.StatusStale, ReasonNotDelegated, nil)
