@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/lamers-dev/lamers/internal/dnsname"
 )
 
 func TestCanonicalName(t *testing.T) {
@@ -91,15 +93,15 @@ func TestCanonicalNameErrorKinds(t *testing.T) {
 		in   string
 		want error
 	}{
-		{a(64) + ".lab", errLongLabel},
-		{a(62) + `\065\066.lab`, errLongLabel},
-		{`\065` + a(63) + ".lab", errLongLabel},
-		{a(63) + "." + a(63) + "." + a(63) + "." + a(62), errLongName},
-		{a(63) + "." + a(63) + "." + a(63) + "." + a(61) + `\065`, errLongName},
-		{a(63) + "." + a(63) + "." + a(63) + "." + a(63) + "." + a(64), errLongName},
-		{"a..lab", errEmptyLabel},
-		{`ab\`, errDangling},
-		{`ab\25`, errBadDecimal},
+		{a(64) + ".lab", dnsname.ErrLongLabel},
+		{a(62) + `\065\066.lab`, dnsname.ErrLongLabel},
+		{`\065` + a(63) + ".lab", dnsname.ErrLongLabel},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(62), dnsname.ErrLongName},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(61) + `\065`, dnsname.ErrLongName},
+		{a(63) + "." + a(63) + "." + a(63) + "." + a(63) + "." + a(64), dnsname.ErrLongName},
+		{"a..lab", dnsname.ErrEmptyLabel},
+		{`ab\`, dnsname.ErrDangling},
+		{`ab\25`, dnsname.ErrBadDecimal},
 	} {
 		if _, err := CanonicalName(tc.in); !errors.Is(err, tc.want) {
 			t.Errorf("CanonicalName(%q): %v, want %v", tc.in, err, tc.want)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lamers-dev/lamers/internal/dnsname"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -32,8 +33,8 @@ func spells(lossy, name string) bool {
 		return false
 	}
 	want := strings.Split(strings.TrimSuffix(lossy, "."), ".")
-	got, ok := wireLabels(name)
-	if !ok || len(got) != len(want) {
+	got, err := dnsname.Labels(name)
+	if err != nil || len(got) != len(want) {
 		return false
 	}
 	for i, w := range want {
@@ -66,44 +67,6 @@ func foldASCII(c byte) byte {
 	}
 	return c
 }
-
-// wireLabels returns the labels of an absolute name in presentation form
-// as octets (RFC 1035 §5.1: \DDD is the octet DDD, \X is X), or false for a
-// name that is not absolute, has an empty label or a broken escape.
-func wireLabels(name string) ([]string, bool) {
-	if !strings.HasSuffix(name, ".") {
-		return nil, false
-	}
-	if name == "." {
-		return nil, true
-	}
-	var labels []string
-	var label []byte
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case c == '.':
-			if len(label) == 0 {
-				return nil, false
-			}
-			labels, label = append(labels, string(label)), label[:0]
-		case c != '\\':
-			label = append(label, c)
-		case i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
-			v := int(name[i+1]-'0')*100 + int(name[i+2]-'0')*10 + int(name[i+3]-'0')
-			if v > 255 {
-				return nil, false
-			}
-			label, i = append(label, byte(v)), i+3
-		case i+1 < len(name) && !isDigit(name[i+1]):
-			label, i = append(label, name[i+1]), i+1
-		default:
-			return nil, false
-		}
-	}
-	return labels, true
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // mergeLossy handles a finding whose zone, not delegated as written, holds
 // Unbound's '?': merged into the one known zone it spells, which is then
