@@ -205,3 +205,40 @@ func (s *leaseSpy) AcquireLease(ctx context.Context, name string, pid int, host 
 	}
 	return l, err
 }
+
+// A message retried with --retry-unknown counts for the limits from the
+// time it was handed over again, not from its first attempt: unknown at
+// t0 about a, retried and sent at t0+8d, another finding (b) for the same
+// recipient rests at t0+9d although the first attempt is older than
+// recipient_interval; at t0+37d b goes out and a still rests under
+// finding_interval, also when the first attempt is older than the
+// history the limits read.
+func TestRetriedMessageCountsFromRetry(t *testing.T) {
+	for _, first := range []time.Duration{0, 40 * day} {
+		t.Run(fmt.Sprint("unknown since t0-", first), func(t *testing.T) {
+			tn := newTestNotifier(t, nil)
+			// a and b name dns@ops.example as their RNAME.
+			ids := seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1", confirmed: 50 * day},
+				spec{zone: "b.example.", server: "192.0.2.2", confirmed: 49 * day})
+			tn.lookup.rnames = map[string]string{"a.example.": "dns.ops.example.", "b.example.": "dns.ops.example."}
+			sentBefore(t, tn.db, "dns@ops.example", ids[:1], store.OutboxUnknown, first)
+
+			steps := []struct {
+				at      time.Duration
+				want    []string
+				resting int
+			}{
+				{8 * day, []string{"dns@ops.example (rname) [a.example.] sent"}, 2}, // a, b: the recipient has had its message
+				{9 * day, nil, 2},
+				{37 * day, []string{"dns@ops.example (rname) [b.example.] sent"}, 1},
+			}
+			for _, s := range steps {
+				tn.Clock = func() time.Time { return t0.Add(s.at) }
+				rep := tn.run(t, Options{Send: true, RetryUnknown: true})
+				if got := summary(rep); !cmp.Equal(got, s.want) || rep.Resting != s.resting {
+					t.Errorf("at t0+%v: %v, resting %d; want %v, %d", s.at, got, rep.Resting, s.want, s.resting)
+				}
+			}
+		})
+	}
+}
