@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/store"
@@ -54,7 +53,7 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if !r.opened {
 		r.opened = true
 		if err := r.n.Transport.Open(ctx); err != nil {
-			if errors.Is(err, ErrTLSUnavailable) || errors.Is(err, ErrAuthFailed) || ctx.Err() != nil {
+			if endsRun(err) || ctx.Err() != nil {
 				return errorf("relay: %w", err)
 			}
 			r.relayErr = err
@@ -93,10 +92,11 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if d.Err != nil {
 		// The transport can send nothing more in this run: the later
 		// messages are recorded deferred without being handed over. A
-		// relay that refuses our envelope sender is a setting to fix, not
-		// a recipient's fault: the run stops and says so.
+		// relay that refuses our envelope sender, or a sendmail that says
+		// its setting is wrong, is a setting to fix, not a recipient's
+		// fault: the run stops and says so.
 		r.relayErr = d.Err
-		if errors.Is(d.Err, ErrSenderRejected) {
+		if endsRun(d.Err) {
 			return errorf("relay: %w", d.Err)
 		}
 	}

@@ -48,7 +48,9 @@ result (dry-run, sent, deferred, rejected, unknown).
 Exit status 0 when the run completed (some messages may be deferred or
 rejected), 2 on a failure: --send without notify.from or
 notify.bounce_address, a relay setting that cannot work (mandatory TLS not
-offered), a template that fails, the database.`,
+offered, credentials or envelope sender refused, a sendmail_path that cannot
+be run, a sendmail that exits 64, 77 or 78), a template that fails, the
+database.`,
 	}
 }
 
