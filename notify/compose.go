@@ -191,7 +191,7 @@ func (w *LetterWriter) sample() MessageData {
 // template fails.
 func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
 	fail := func(err error) (Letter, error) {
-		return Letter{}, fmt.Errorf("notify: compose the message to %s: %w", quoteText(d.To), err)
+		return Letter{}, &composeError{what: "message", to: d.To, err: err}
 	}
 	if reason := plainAddress(d.To); reason != "" {
 		return fail(fmt.Errorf("recipient: %s", reason))
@@ -249,6 +249,19 @@ func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
 	l.HTML = b.String()
 	return l, nil
 }
+
+// composeError is the error of Compose and ComposeReport: it names the
+// letter and its recipient.
+type composeError struct {
+	what, to string
+	err      error
+}
+
+func (e *composeError) Error() string {
+	return fmt.Sprintf("notify: compose the %s to %s: %v", e.what, quoteText(e.to), e.err)
+}
+
+func (e *composeError) Unwrap() error { return e.err }
 
 // maxHeaderWord is the longest run of non-space characters a Subject may
 // hold: the writer folds header lines at spaces only, and a line must not

@@ -60,7 +60,8 @@ var _ Reprober = (*verify.Verifier)(nil)
 
 // Composer writes the letter of one message (templates, headers, VERP).
 // Its error ends the run before anything more is sent: a template that
-// fails on real data would fail on every message.
+// fails on real data would fail on every message. LetterWriter's error
+// names the message; another's is prefixed with it.
 type Composer interface {
 	Compose(data MessageData) (Letter, error)
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 
 	"github.com/lamers-dev/lamers/notify/bounce"
 	"github.com/lamers-dev/lamers/store"
@@ -30,7 +31,11 @@ func (r *run) handle(ctx context.Context, m *message) (Message, error) {
 	}
 	letter, err := r.n.Composer.Compose(messageData(token, m.to, m.source, fs))
 	if err != nil {
-		return Message{}, errorf("compose the message to %s: %w", m.to, err)
+		var ce *composeError
+		if !errors.As(err, &ce) { // LetterWriter's error names the message already
+			err = errorf("compose the message to %s: %w", m.to, err)
+		}
+		return Message{}, err
 	}
 	msg := Message{To: m.to, Source: m.source, Subject: letter.Subject, Token: token, Retry: m.retry != nil, Findings: fs}
 	r.rs.messaged[m.key] = true
