@@ -85,7 +85,8 @@ type Config struct {
 	CheckDeliverability        bool
 	Overrides                  []Override
 	// LeaseTTL is how long a sending run's lease lasts unless renewed
-	// (it is renewed before every message); LeaseWait how long a run
+	// (it is renewed before every message, and every LeaseTTL/4 while one
+	// is handed over); LeaseWait how long a run
 	// waits for another one's lease before it gives up.
 	LeaseTTL, LeaseWait time.Duration
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -240,5 +241,76 @@ func TestRetriedMessageCountsFromRetry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// renewSpy reports the time of every lease renewal on renewed.
+type renewSpy struct {
+	Store
+	renewed chan time.Time
+}
+
+func (s *renewSpy) RenewLease(ctx context.Context, l store.Lease, now time.Time, ttl time.Duration) (store.Lease, error) {
+	l, err := s.Store.RenewLease(ctx, l, now, ttl)
+	if err == nil {
+		select {
+		case s.renewed <- now:
+		default:
+		}
+	}
+	return l, err
+}
+
+// A handover that outlasts the lease (SMTP allows CommandTimeout, 5
+// minutes, for each command): the lease is renewed while the message is in
+// flight, so that a cron run started meanwhile finds it held instead of
+// taking it over and making the message in flight unknown.
+func TestLeaseRenewedDuringHandover(t *testing.T) {
+	ctx := context.Background()
+	a := newTestNotifier(t, nil)
+	seed(t, a.db, spec{zone: "a.example.", server: "192.0.2.1"})
+	var now atomic.Int64
+	now.Store(t0.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	a.Clock, a.Config.LeaseTTL = clock, 200*time.Millisecond // renewed every 50 ms of real time
+	spy := &renewSpy{Store: a.Store, renewed: make(chan time.Time, 1)}
+	a.Store = spy
+	b := fakeNotifier(a.db)
+	b.PID, b.Host, b.Clock = a.PID+1, "cron", clock
+
+	inFlight, proceed := make(chan struct{}), make(chan struct{})
+	a.transport.result = func(l *Letter) Delivery {
+		close(inFlight)
+		<-proceed
+		return Delivery{Result: ResultSent, Code: 250}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := a.Run(ctx, Options{Send: true})
+		done <- err
+	}()
+	<-inFlight
+	// Ten minutes pass on the clock: the lease taken before the handover
+	// has long expired unless it was renewed since.
+	later := t0.Add(10 * time.Minute)
+	now.Store(later.UnixNano())
+	deadline := time.After(10 * time.Second) // bounds a failure only
+	for renewed := false; !renewed; {
+		select {
+		case at := <-spy.renewed:
+			renewed = !at.Before(later)
+		case <-deadline:
+			t.Fatal("the lease was not renewed while the message was in flight")
+		}
+	}
+	if _, err := b.Run(ctx, Options{Send: true}); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("the cron run during the handover: %v, want ErrLeaseHeld", err)
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := outbox(t, a.db); len(got) != 1 || !strings.HasPrefix(got[0], "hostmaster@a.example sent") {
+		t.Errorf("outbox %v, want the message sent", got)
 	}
 }

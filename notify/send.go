@@ -88,11 +88,17 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if err != nil {
 		return errorf("%w", err)
 	}
+	var leaseErr error
 	if r.relayErr == nil {
+		stop := r.lease.keep(ctx)
 		d = r.send(ctx, l)
+		leaseErr = stop()
 	}
 	if err := r.finish(ctx, m, msg, d); err != nil {
 		return err
+	}
+	if leaseErr != nil {
+		return leaseErr // lost during the handover: what was handed over is recorded
 	}
 	if d.Err != nil {
 		// The transport can send nothing more in this run: the later
