@@ -67,8 +67,8 @@ type Report struct {
 	Messages     Messages
 	// Bounces are the bounces of the period that say a message failed, by
 	// class (hard, soft, policy); Returned the other mail that came back
-	// (delay, autoreply, complaint, unsubscribe, unknown). Only the
-	// classes with one message at least, in that order.
+	// (unknown, delay, autoreply, complaint, unsubscribe). Only the
+	// classes with one message at least, in that order (store.BounceClasses).
 	Bounces, Returned []ClassCount
 	// Worst are the server addresses lame or unresponsive for the most
 	// zones now, most zones first.
