@@ -192,7 +192,11 @@ func Build(ctx context.Context, s Store, o Options) (*Report, error) {
 	if o.WorstLimit <= 0 {
 		o.WorstLimit = DefaultWorstLimit
 	}
-	r := &Report{Since: o.Since.UTC().Truncate(time.Second), Until: o.Until.UTC().Truncate(time.Second)}
+	// The period is read as it is recorded, to the second, so that one
+	// digest ends where the next one starts (at the stored Until): no
+	// event falls into both.
+	o.Since, o.Until = o.Since.UTC().Truncate(time.Second), o.Until.UTC().Truncate(time.Second)
+	r := &Report{Since: o.Since, Until: o.Until}
 	t, err := s.DigestTotals(ctx, o.Since, o.Until)
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
