@@ -135,18 +135,7 @@ func TestLeaseContention(t *testing.T) {
 	b := fakeNotifier(a.db)
 	b.PID, b.Host = a.PID+1, "resolver2"
 
-	inFlight, proceed := make(chan struct{}), make(chan struct{})
-	a.transport.result = func(l *Letter) Delivery {
-		close(inFlight)
-		<-proceed
-		return Delivery{Result: ResultSent, Code: 250}
-	}
-	done := make(chan error)
-	go func() {
-		_, err := a.Run(ctx, Options{Send: true})
-		done <- err
-	}()
-	<-inFlight
+	proceed, done := inFlight(ctx, a)
 	_, err := b.Run(ctx, Options{Send: true})
 	var held *store.LeaseHeldError
 	if !errors.Is(err, store.ErrLeaseHeld) || !errors.As(err, &held) || held.Holder.PID != a.PID {
@@ -188,6 +177,24 @@ func TestLeaseContention(t *testing.T) {
 	if _, err := b.Run(ctx, Options{Send: true}); err != nil {
 		t.Errorf("after expiry: %v", err)
 	}
+}
+
+// inFlight starts a sending run of tn whose first message stays in flight
+// until proceed is closed, and returns once it is; done gives Run's error.
+func inFlight(ctx context.Context, tn *testNotifier) (proceed chan struct{}, done chan error) {
+	handing := make(chan struct{})
+	proceed, done = make(chan struct{}), make(chan error)
+	tn.transport.result = func(l *Letter) Delivery {
+		close(handing)
+		<-proceed
+		return Delivery{Result: ResultSent, Code: 250}
+	}
+	go func() {
+		_, err := tn.Run(ctx, Options{Send: true})
+		done <- err
+	}()
+	<-handing
+	return proceed, done
 }
 
 // leaseSpy calls onHeld the first time AcquireLease finds the lease held.
@@ -278,18 +285,7 @@ func TestLeaseRenewedDuringHandover(t *testing.T) {
 	b := fakeNotifier(a.db)
 	b.PID, b.Host, b.Clock = a.PID+1, "cron", clock
 
-	inFlight, proceed := make(chan struct{}), make(chan struct{})
-	a.transport.result = func(l *Letter) Delivery {
-		close(inFlight)
-		<-proceed
-		return Delivery{Result: ResultSent, Code: 250}
-	}
-	done := make(chan error)
-	go func() {
-		_, err := a.Run(ctx, Options{Send: true})
-		done <- err
-	}()
-	<-inFlight
+	proceed, done := inFlight(ctx, a)
 	// Ten minutes pass on the clock: the lease taken before the handover
 	// has long expired unless it was renewed since.
 	later := t0.Add(10 * time.Minute)
