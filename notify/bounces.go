@@ -38,6 +38,11 @@ type Intake struct {
 	Store BounceStore
 	// Now is the clock (time.Now unless a test sets it).
 	Now func() time.Time
+	// Local and Domain, when set, are notify.bounce_address split
+	// (LOCAL@DOMAIN): a token is taken only from LOCAL+TOKEN@DOMAIN and
+	// <lamers.TOKEN@DOMAIN> (bounce.Options), from every message and
+	// whatever the MTA says of its delivery.
+	Local, Domain string
 }
 
 // NewIntake returns an Intake storing into st.
@@ -74,6 +79,7 @@ func (in *Intake) take(ctx context.Context, r io.Reader, src store.BounceSource,
 		return Received{}, err
 	}
 	sum := sha256.New()
+	env.Local, env.Domain = in.Local, in.Domain
 	m, err := bounce.Parse(io.TeeReader(body, sum), env)
 	if err != nil {
 		return Received{}, err

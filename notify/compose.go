@@ -191,7 +191,7 @@ func (w *LetterWriter) sample() MessageData {
 // template fails.
 func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
 	fail := func(err error) (Letter, error) {
-		return Letter{}, fmt.Errorf("notify: compose the message to %s: %w", quoteText(d.To), err)
+		return Letter{}, &composeError{what: "message", to: d.To, err: err}
 	}
 	if reason := plainAddress(d.To); reason != "" {
 		return fail(fmt.Errorf("recipient: %s", reason))
@@ -249,6 +249,19 @@ func (w *LetterWriter) Compose(d MessageData) (Letter, error) {
 	l.HTML = b.String()
 	return l, nil
 }
+
+// composeError is the error of Compose and ComposeReport: it names the
+// letter and its recipient.
+type composeError struct {
+	what, to string
+	err      error
+}
+
+func (e *composeError) Error() string {
+	return fmt.Sprintf("notify: compose the %s to %s: %v", e.what, quoteText(e.to), e.err)
+}
+
+func (e *composeError) Unwrap() error { return e.err }
 
 // maxHeaderWord is the longest run of non-space characters a Subject may
 // hold: the writer folds header lines at spaces only, and a line must not
@@ -329,100 +342,31 @@ func cleanScope(z string) bool {
 	return true
 }
 
-// The limits of a name (RFC 1035 §2.3.4).
-const (
-	maxLabelOctets = 63
-	maxNameOctets  = 255 // on the wire, the root label included
-)
-
 // checkName refuses s unless it is an absolute DNS name in presentation
 // form (RFC 1035 §5.1) as a DNS library writes it: printable ASCII only
 // (a space only escaped, "\ "; control characters and 8-bit bytes only as
 // \DDD), \X and \DDD escapes (DDD at most 255), labels of 1 to 63 octets,
-// at most 255 octets on the wire, and a final dot.
+// at most 255 octets on the wire (splitName), and a final dot.
 func checkName(s string) error {
-	_, err := nameLabels(s)
-	return err
-}
-
-// nameLabels decodes the presentation-form name s into its wire labels
-// (without the root label), with checkName's rules.
-func nameLabels(s string) ([][]byte, error) {
-	bad := func(reason string) ([][]byte, error) {
-		return nil, fmt.Errorf("name %s: %s", quoteText(s), reason)
-	}
-	switch {
-	case s == "":
-		return bad("empty")
-	case s == ".":
-		return nil, nil
-	case len(s) > 4*maxNameOctets:
-		return bad(fmt.Sprintf("longer than %d octets", maxNameOctets))
-	}
-	var labels [][]byte
-	var label []byte
-	wire := 1 // the root label
-	absolute := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			if d := s[i+1]; d < ' ' || d >= 0x7f { // "\ " is a space; a control byte is never text
+				return fmt.Errorf("name %s: escaped byte %q: only printable ASCII", quoteText(s), d)
+			}
+			i++
+			continue
+		}
 		if c <= ' ' || c >= 0x7f {
-			return bad(fmt.Sprintf("byte %q: only printable ASCII (escape others as \\DDD)", c))
-		}
-		switch {
-		case c == '\\':
-			if i+1 >= len(s) {
-				return bad("ends in a lone backslash")
-			}
-			if d := s[i+1]; d >= '0' && d <= '9' {
-				if i+4 > len(s) || !isDigits(s[i+1:i+4], 3) {
-					return bad("an escape \\DDD needs three digits")
-				}
-				v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-				if v > 255 {
-					return bad(fmt.Sprintf("escape \\%s is above 255", s[i+1:i+4]))
-				}
-				label = append(label, byte(v))
-				i += 3
-			} else {
-				if d < ' ' || d >= 0x7f { // "\ " is a space; a control byte is never text
-					return bad(fmt.Sprintf("escaped byte %q: only printable ASCII", d))
-				}
-				label = append(label, d)
-				i++
-			}
-		case c == '.':
-			if len(label) == 0 {
-				return bad("empty label")
-			}
-			labels = append(labels, label)
-			wire += 1 + len(label)
-			label = nil
-			absolute = i == len(s)-1
-		default:
-			label = append(label, c)
-		}
-		if len(label) > maxLabelOctets {
-			return bad(fmt.Sprintf("a label longer than %d octets", maxLabelOctets))
+			return fmt.Errorf("name %s: byte %q: only printable ASCII (escape others as \\DDD)", quoteText(s), c)
 		}
 	}
-	if !absolute {
-		return bad("not absolute (no final dot)")
+	_, absolute, reason := splitName(s)
+	switch {
+	case reason != "":
+		return fmt.Errorf("name %s: %s", quoteText(s), reason)
+	case !absolute:
+		return fmt.Errorf("name %s: not absolute (no final dot)", quoteText(s))
 	}
-	if wire > maxNameOctets {
-		return bad(fmt.Sprintf("%d octets on the wire, more than %d", wire, maxNameOctets))
-	}
-	return labels, nil
-}
-
-// isDigits reports whether s is n decimal digits.
-func isDigits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < n; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return nil
 }

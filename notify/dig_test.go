@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"os/exec"
 	"slices"
 	"strings"
@@ -93,15 +92,15 @@ func TestDigThroughShell(t *testing.T) {
 
 // sameName says how arg and zone differ as names, or "".
 func sameName(arg, zone string) string {
-	a, err := nameLabels(arg)
-	if err != nil {
+	if err := checkName(arg); err != nil {
 		return "dig's argument: " + err.Error()
 	}
-	z, err := nameLabels(zone)
-	if err != nil {
+	if err := checkName(zone); err != nil {
 		return "zone: " + err.Error()
 	}
-	if !slices.EqualFunc(a, z, bytes.Equal) {
+	a, _, _ := splitName(arg)
+	z, _, _ := splitName(zone)
+	if !slices.Equal(a, z) {
 		return "dig's argument " + arg + " is another name than " + zone
 	}
 	if arg != "" && strings.IndexByte("-+@", arg[0]) >= 0 {

@@ -53,13 +53,9 @@ type bounceAddress struct {
 // unsubscribeSuffix ends the local part of the List-Unsubscribe address.
 const unsubscribeSuffix = "-unsubscribe"
 
-// maxPath is the longest address an SMTP path holds (RFC 5321 §4.5.3.1.3:
-// 256 octets with the angle brackets).
-const maxPath = 254
-
-// parseBounceAddress checks notify.bounce_address: one '@', a local part
-// that is an RFC 5322 dot-atom of ASCII without '+' (the VERP separator),
-// a domain of at least two LDH labels; the longest address made from it
+// parseBounceAddress checks notify.bounce_address: one '@', no '+' in the
+// local part (the VERP separator), an address that CheckAddress accepts
+// (and is taken in the form it returns); the longest address made from it
 // must fit an SMTP path.
 func parseBounceAddress(s string) (bounceAddress, error) {
 	fail := func(format string, args ...any) (bounceAddress, error) {
@@ -74,74 +70,23 @@ func parseBounceAddress(s string) (bounceAddress, error) {
 	case strings.Contains(local, "+"):
 		return fail("the local part has a '+', which lamers adds itself (LOCAL+TOKEN@DOMAIN)")
 	}
-	if reason := dotAtom(local); reason != "" {
-		return fail("local part: %s", reason)
+	addr, reason := checkAddress(s)
+	if reason != "" {
+		return fail("%s", reason)
 	}
-	if reason := hostName(domain); reason != "" {
-		return fail("domain: %s", reason)
-	}
+	local, domain, _ = strings.Cut(addr, "@")
 	if n := len(local) + 1 + bounce.TokenLen + len(unsubscribeSuffix) + 1 + len(domain); n > maxPath {
 		return fail("too long: the unsubscribe address would have %d octets, more than %d", n, maxPath)
 	}
-	return bounceAddress{local: local, domain: strings.ToLower(strings.TrimSuffix(domain, "."))}, nil
+	return bounceAddress{local: local, domain: domain}, nil
 }
 
-// dotAtom says why s is not an RFC 5322 §3.2.3 dot-atom of ASCII, or "".
-func dotAtom(s string) string {
-	switch {
-	case s == "":
-		return "empty"
-	case s[0] == '.' || s[len(s)-1] == '.':
-		return "starts or ends with a dot"
-	case strings.Contains(s, ".."):
-		return "has two dots in a row"
-	case len(s) > 64:
-		return "longer than 64 octets (RFC 5321 §4.5.3.1.1)"
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '.' && !atext(c) {
-			return fmt.Sprintf("character %q is not allowed", c)
-		}
-	}
-	return ""
-}
-
-// atext reports whether c is an RFC 5322 atext character.
-func atext(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
-}
-
-// hostName says why s is not a host name of at least two LDH labels
-// (RFC 1123 §2.1; a final dot is allowed), or "".
-func hostName(s string) string {
-	s = strings.TrimSuffix(s, ".")
-	if len(s) > 253 {
-		return "longer than 253 octets"
-	}
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return "fewer than two labels"
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 {
-			return fmt.Sprintf("label %s is empty or longer than 63 octets", quoteText(l))
-		}
-		if l[0] == '-' || l[len(l)-1] == '-' {
-			return fmt.Sprintf("label %s starts or ends with '-'", quoteText(l))
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return fmt.Sprintf("label %s has %q: only letters, digits and '-'", quoteText(l), c)
-			}
-		}
-	}
-	return ""
+// CheckBounceAddress checks notify.bounce_address as the letter writer
+// does: a LOCAL@DOMAIN that CheckAddress returns, without '+' in LOCAL,
+// short enough for the addresses made from it.
+func CheckBounceAddress(s string) error {
+	_, err := parseBounceAddress(s)
+	return err
 }
 
 // verp is the envelope sender of the message with token t.
@@ -168,9 +113,10 @@ func VERP(bounceAddress, token string) (string, error) {
 	return b.verp(token), nil
 }
 
-// parseMailbox checks the address of the configuration key key (from,
-// reply_to): an RFC 5322 mailbox, with an optional display name, whose
-// address is ASCII with one '@' (lamers sends without SMTPUTF8).
+// parseMailbox checks the value of the configuration key key (from,
+// reply_to) as it is written: an RFC 5322 mailbox, with an optional
+// display name without control characters, whose address is plain
+// (plainAddress).
 func parseMailbox(key, s string) (*mail.Address, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil {
@@ -185,40 +131,64 @@ func parseMailbox(key, s string) (*mail.Address, error) {
 	return a, nil
 }
 
+// CheckMailbox checks the value of the configuration key key (from,
+// reply_to) and returns it as the letter writer takes it: s itself when
+// its address is as CheckAddress returns it, else the mailbox with that
+// address, formatted by net/mail.
+func CheckMailbox(key, s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("notify: %s %s: %w", key, quoteText(s), err)
+	}
+	addr, err := CheckAddress(a.Address)
+	if err != nil {
+		return "", err
+	}
+	out := s
+	if addr != a.Address {
+		a.Address = addr
+		out = a.String()
+	}
+	if _, err := parseMailbox(key, out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
 // plainAddress says why addr is not an address lamers writes into a
-// header or an SMTP command as it is — LOCAL@DOMAIN with a dot-atom local
-// part of ASCII (RFC 5322 §3.2.3) and a host name of two labels or more,
-// at most maxPath octets — or "". The contact chain makes only such
-// addresses; quoted local parts and address literals are refused.
+// header or an SMTP command as it is, or "": it must be one CheckAddress
+// accepts, and already in the form CheckAddress returns (the case of the
+// domain aside) — so no final dot, no domain in Unicode. The contact chain
+// and the configuration make only such addresses.
 func plainAddress(addr string) string {
-	local, domain, ok := strings.Cut(addr, "@")
+	out, reason := checkAddress(addr)
 	switch {
-	case addr == "":
-		return "empty address"
-	case len(addr) > maxPath:
-		return fmt.Sprintf("address longer than %d octets", maxPath)
-	case !ok || strings.Contains(domain, "@"):
-		return "not local@domain"
-	case strings.HasSuffix(domain, "."):
-		return "domain ends with a dot"
-	}
-	if reason := dotAtom(local); reason != "" {
-		return "local part: " + reason
-	}
-	if reason := hostName(domain); reason != "" {
-		return "domain: " + reason
+	case reason != "":
+		return reason
+	case !asciiEqualFold(out, addr):
+		return fmt.Sprintf("not written as sent: %s", quoteText(out))
 	}
 	return ""
 }
 
-// quoteText quotes s for an error message: Go syntax, so control
-// characters are escaped, and cut after 64 bytes.
-func quoteText(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
+// asciiEqualFold reports whether a and b are equal, ASCII letters compared
+// without regard to case; other bytes must be equal.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	return fmt.Sprintf("%q", s)
+	lower := func(c byte) byte {
+		if 'A' <= c && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // errLetter is the cause of a letter a transport refuses to send.

@@ -59,7 +59,8 @@ type Delivery struct {
 	Detail string
 	// Err is set when the transport can hand over nothing more in this
 	// run: the relay refused the envelope sender (ErrSenderRejected, a
-	// configuration problem), the connection to the relay is lost or in
+	// configuration problem), sendmail said its setting is wrong
+	// (ErrRelaySetting), the connection to the relay is lost or in
 	// an unknown state, the letter was not sendable, sendmail could not be
 	// run, or ctx ended. The caller stops sending and reports Err; Result
 	// still says what became of this message.
@@ -90,8 +91,9 @@ func (d Delivery) Answer() string {
 // sent in this run. An error that matches ErrTLSUnavailable (errors.Is) is
 // a relay setting that cannot work — mandatory TLS not offered, AUTH
 // configured without TLS — and ends the run, as does one that matches
-// ErrAuthFailed (the relay refuses the credentials); other errors (the
-// relay down) make the run's messages deferred.
+// ErrAuthFailed (the relay refuses the credentials) or ErrRelaySetting
+// (sendmail_path cannot be run); other errors (the relay down) make the
+// run's messages deferred.
 //
 // Send hands one letter over and never fails: it reports a Delivery. When
 // Delivery.Err is set, later calls return deferred without touching the
@@ -116,6 +118,30 @@ var ErrTLSUnavailable = errors.New("notify: the relay does not offer STARTTLS")
 // ErrAuthFailed is matched (errors.Is) by SMTP.Open's error when the relay
 // refuses the configured credentials with a 5xx reply.
 var ErrAuthFailed = errors.New("notify: the relay refuses the credentials")
+
+// ErrRelaySetting is matched (errors.Is) by a transport's error when a
+// relay setting cannot work: Sendmail.Open's when sendmail_path is not an
+// absolute path to an executable file, and Delivery.Err when the binary
+// cannot be run for that reason or exits 64 (EX_USAGE), 77 (EX_NOPERM) or
+// 78 (EX_CONFIG). Like ErrTLSUnavailable it ends the run.
+var ErrRelaySetting = errors.New("notify: the relay setting cannot work")
+
+// settingError is an error that also matches ErrRelaySetting, its text
+// unchanged.
+type settingError struct{ err error }
+
+func (e *settingError) Error() string   { return e.err.Error() }
+func (e *settingError) Unwrap() []error { return []error{e.err, ErrRelaySetting} }
+
+// badSetting marks err as a relay setting that cannot work.
+func badSetting(err error) error { return &settingError{err: err} }
+
+// endsRun reports whether err, from Open or in Delivery.Err, is a setting
+// to fix rather than a passing trouble: the run stops and says so.
+func endsRun(err error) bool {
+	return errors.Is(err, ErrTLSUnavailable) || errors.Is(err, ErrAuthFailed) || errors.Is(err, ErrSenderRejected) ||
+		errors.Is(err, ErrRelaySetting)
+}
 
 // ErrSenderRejected is matched by Delivery.Err when the relay answers 5xx
 // to MAIL FROM: it refuses lamers' envelope sender (bounce_address), for

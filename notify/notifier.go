@@ -60,7 +60,8 @@ var _ Reprober = (*verify.Verifier)(nil)
 
 // Composer writes the letter of one message (templates, headers, VERP).
 // Its error ends the run before anything more is sent: a template that
-// fails on real data would fail on every message.
+// fails on real data would fail on every message. LetterWriter's error
+// names the message; another's is prefixed with it.
 type Composer interface {
 	Compose(data MessageData) (Letter, error)
 }
@@ -84,7 +85,8 @@ type Config struct {
 	CheckDeliverability        bool
 	Overrides                  []Override
 	// LeaseTTL is how long a sending run's lease lasts unless renewed
-	// (it is renewed before every message); LeaseWait how long a run
+	// (it is renewed before every message, and every LeaseTTL/4 while one
+	// is handed over); LeaseWait how long a run
 	// waits for another one's lease before it gives up.
 	LeaseTTL, LeaseWait time.Duration
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -134,18 +135,7 @@ func TestLeaseContention(t *testing.T) {
 	b := fakeNotifier(a.db)
 	b.PID, b.Host = a.PID+1, "resolver2"
 
-	inFlight, proceed := make(chan struct{}), make(chan struct{})
-	a.transport.result = func(l *Letter) Delivery {
-		close(inFlight)
-		<-proceed
-		return Delivery{Result: ResultSent, Code: 250}
-	}
-	done := make(chan error)
-	go func() {
-		_, err := a.Run(ctx, Options{Send: true})
-		done <- err
-	}()
-	<-inFlight
+	proceed, done := inFlight(ctx, a)
 	_, err := b.Run(ctx, Options{Send: true})
 	var held *store.LeaseHeldError
 	if !errors.Is(err, store.ErrLeaseHeld) || !errors.As(err, &held) || held.Holder.PID != a.PID {
@@ -189,6 +179,24 @@ func TestLeaseContention(t *testing.T) {
 	}
 }
 
+// inFlight starts a sending run of tn whose first message stays in flight
+// until proceed is closed, and returns once it is; done gives Run's error.
+func inFlight(ctx context.Context, tn *testNotifier) (proceed chan struct{}, done chan error) {
+	handing := make(chan struct{})
+	proceed, done = make(chan struct{}), make(chan error)
+	tn.transport.result = func(l *Letter) Delivery {
+		close(handing)
+		<-proceed
+		return Delivery{Result: ResultSent, Code: 250}
+	}
+	go func() {
+		_, err := tn.Run(ctx, Options{Send: true})
+		done <- err
+	}()
+	<-handing
+	return proceed, done
+}
+
 // leaseSpy calls onHeld the first time AcquireLease finds the lease held.
 type leaseSpy struct {
 	Store
@@ -204,4 +212,101 @@ func (s *leaseSpy) AcquireLease(ctx context.Context, name string, pid int, host 
 		}
 	}
 	return l, err
+}
+
+// A message retried with --retry-unknown counts for the limits from the
+// time it was handed over again, not from its first attempt: unknown at
+// t0 about a, retried and sent at t0+8d, another finding (b) for the same
+// recipient rests at t0+9d although the first attempt is older than
+// recipient_interval; at t0+37d b goes out and a still rests under
+// finding_interval, also when the first attempt is older than the
+// history the limits read.
+func TestRetriedMessageCountsFromRetry(t *testing.T) {
+	for _, first := range []time.Duration{0, 40 * day} {
+		t.Run(fmt.Sprint("unknown since t0-", first), func(t *testing.T) {
+			tn := newTestNotifier(t, nil)
+			// a and b name dns@ops.example as their RNAME.
+			ids := seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1", confirmed: 50 * day},
+				spec{zone: "b.example.", server: "192.0.2.2", confirmed: 49 * day})
+			tn.lookup.rnames = map[string]string{"a.example.": "dns.ops.example.", "b.example.": "dns.ops.example."}
+			sentBefore(t, tn.db, "dns@ops.example", ids[:1], store.OutboxUnknown, first)
+
+			steps := []struct {
+				at      time.Duration
+				want    []string
+				resting int
+			}{
+				{8 * day, []string{"dns@ops.example (rname) [a.example.] sent"}, 2}, // a, b: the recipient has had its message
+				{9 * day, nil, 2},
+				{37 * day, []string{"dns@ops.example (rname) [b.example.] sent"}, 1},
+			}
+			for _, s := range steps {
+				tn.Clock = func() time.Time { return t0.Add(s.at) }
+				rep := tn.run(t, Options{Send: true, RetryUnknown: true})
+				if got := summary(rep); !cmp.Equal(got, s.want) || rep.Resting != s.resting {
+					t.Errorf("at t0+%v: %v, resting %d; want %v, %d", s.at, got, rep.Resting, s.want, s.resting)
+				}
+			}
+		})
+	}
+}
+
+// renewSpy reports the time of every lease renewal on renewed.
+type renewSpy struct {
+	Store
+	renewed chan time.Time
+}
+
+func (s *renewSpy) RenewLease(ctx context.Context, l store.Lease, now time.Time, ttl time.Duration) (store.Lease, error) {
+	l, err := s.Store.RenewLease(ctx, l, now, ttl)
+	if err == nil {
+		select {
+		case s.renewed <- now:
+		default:
+		}
+	}
+	return l, err
+}
+
+// A handover that outlasts the lease (SMTP allows CommandTimeout, 5
+// minutes, for each command): the lease is renewed while the message is in
+// flight, so that a cron run started meanwhile finds it held instead of
+// taking it over and making the message in flight unknown.
+func TestLeaseRenewedDuringHandover(t *testing.T) {
+	ctx := context.Background()
+	a := newTestNotifier(t, nil)
+	seed(t, a.db, spec{zone: "a.example.", server: "192.0.2.1"})
+	var now atomic.Int64
+	now.Store(t0.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	a.Clock, a.Config.LeaseTTL = clock, 200*time.Millisecond // renewed every 50 ms of real time
+	spy := &renewSpy{Store: a.Store, renewed: make(chan time.Time, 1)}
+	a.Store = spy
+	b := fakeNotifier(a.db)
+	b.PID, b.Host, b.Clock = a.PID+1, "cron", clock
+
+	proceed, done := inFlight(ctx, a)
+	// Ten minutes pass on the clock: the lease taken before the handover
+	// has long expired unless it was renewed since.
+	later := t0.Add(10 * time.Minute)
+	now.Store(later.UnixNano())
+	deadline := time.After(10 * time.Second) // bounds a failure only
+	for renewed := false; !renewed; {
+		select {
+		case at := <-spy.renewed:
+			renewed = !at.Before(later)
+		case <-deadline:
+			t.Fatal("the lease was not renewed while the message was in flight")
+		}
+	}
+	if _, err := b.Run(ctx, Options{Send: true}); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("the cron run during the handover: %v, want ErrLeaseHeld", err)
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := outbox(t, a.db); len(got) != 1 || !strings.HasPrefix(got[0], "hostmaster@a.example sent") {
+		t.Errorf("outbox %v, want the message sent", got)
+	}
 }

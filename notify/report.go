@@ -18,7 +18,7 @@ import (
 // notify.bounce_address.
 func (w *LetterWriter) ComposeReport(to, subject, text, html string) (Letter, error) {
 	fail := func(err error) (Letter, error) {
-		return Letter{}, fmt.Errorf("notify: compose the report to %s: %w", quoteText(to), err)
+		return Letter{}, &composeError{what: "report", to: to, err: err}
 	}
 	switch {
 	case w.from == "" || w.bounce == nil:

@@ -41,9 +41,10 @@ var ErrInvalidName = errors.New("notify: invalid name")
 
 // Limits of RFC 1035 §2.3.4 and RFC 5321 §4.5.3.1.
 const (
-	maxLabel   = 63  // octets in a label
-	maxWire    = 255 // octets in a name on the wire, root label included
-	maxAddress = 254 // octets in an address: a 256-octet path less "<" and ">"
+	maxLabel = 63  // octets in a label
+	maxWire  = 255 // octets in a name on the wire, root label included
+	maxLocal = 64  // octets in a local part (§4.5.3.1.1)
+	maxPath  = 254 // octets in an address: a 256-octet path less "<" and ">" (§4.5.3.1.3)
 )
 
 // nameError is the error of the functions in this file: which kind of name,
@@ -58,9 +59,9 @@ type nameError struct {
 
 func (e *nameError) Error() string {
 	if e.cause != nil {
-		return fmt.Sprintf("notify: %s %s: %s: %v", e.kind, quoteName(e.name), e.reason, e.cause)
+		return fmt.Sprintf("notify: %s %s: %s: %v", e.kind, quoteText(e.name), e.reason, e.cause)
 	}
-	return fmt.Sprintf("notify: %s %s: %s", e.kind, quoteName(e.name), e.reason)
+	return fmt.Sprintf("notify: %s %s: %s", e.kind, quoteText(e.name), e.reason)
 }
 
 func (e *nameError) Unwrap() error { return e.cause }
@@ -72,12 +73,13 @@ func (e *nameError) Is(target error) bool {
 	return target == ErrInvalidName
 }
 
-// quoteName quotes a name for an error message, cut to 128 bytes so that a
-// hostile megabyte-long name does not become a megabyte-long error.
-func quoteName(s string) string {
-	const max = 128
+// quoteText quotes s for an error message: Go syntax, so control
+// characters are escaped, and cut after 64 bytes, so that a hostile
+// megabyte-long name does not become a megabyte-long error.
+func quoteText(s string) string {
+	const max = 64
 	if len(s) > max {
-		return fmt.Sprintf("%q…", s[:max])
+		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
 	}
 	return fmt.Sprintf("%q", s)
 }
@@ -103,8 +105,8 @@ func RNAMEAddress(rname string) (string, error) {
 		return fail(reason, cause)
 	}
 	addr := labels[0] + "@" + domain
-	if len(addr) > maxAddress {
-		return fail(fmt.Sprintf("address longer than %d octets", maxAddress), nil)
+	if len(addr) > maxPath {
+		return fail(fmt.Sprintf("address too long: more than %d octets", maxPath), nil)
 	}
 	return addr, nil
 }
@@ -153,20 +155,40 @@ func Postmaster(nsName string) (string, error) {
 	return "postmaster@" + registered, nil
 }
 
-// parseName decodes a name in presentation form (RFC 1035 §5.1) to its
-// labels. It returns a reason when the name is empty, the root, has an
-// empty label, a bad escape, a control character (raw or escaped), a label
-// longer than 63 octets or more than 255 octets on the wire.
+// parseName decodes a name in presentation form (RFC 1035 §5.1) to the
+// labels of an address (splitName), absolute or not. It returns a reason
+// when the name is not a name, is the root, or holds a control character,
+// raw or escaped.
 func parseName(s string) (labels []string, reason string) {
-	switch s {
-	case "":
-		return nil, "empty name"
-	case ".":
+	if s == "." {
 		return nil, "root name"
 	}
-	// Every wire octet takes at most four presentation bytes (\DDD).
-	if len(s) > 4*maxWire {
-		return nil, fmt.Sprintf("name longer than %d octets", maxWire)
+	labels, _, reason = splitName(s)
+	if reason != "" {
+		return nil, reason
+	}
+	for _, l := range labels {
+		if strings.IndexFunc(l, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return nil, "control character in name"
+		}
+	}
+	return labels, ""
+}
+
+// splitName decodes a name in presentation form (RFC 1035 §5.1: \X and
+// \DDD escapes) to its wire labels, the root label left out, and reports
+// whether it ends in a final dot. It returns a reason when the name is
+// empty, has an empty label, a bad escape, a label longer than 63 octets
+// or more than 255 octets on the wire. Any byte is taken as it is: the
+// callers say which they allow.
+func splitName(s string) (labels []string, absolute bool, reason string) {
+	switch {
+	case s == "":
+		return nil, false, "empty name"
+	case s == ".":
+		return nil, true, ""
+	case len(s) > 4*maxWire: // every wire octet takes at most four bytes (\DDD)
+		return nil, false, fmt.Sprintf("name longer than %d octets", maxWire)
 	}
 	var label []byte
 	wire := 1 // the root label
@@ -175,7 +197,7 @@ func parseName(s string) (labels []string, reason string) {
 		switch {
 		case c == '.':
 			if len(label) == 0 {
-				return nil, "empty label"
+				return nil, false, "empty label"
 			}
 			labels = append(labels, string(label))
 			wire += 1 + len(label)
@@ -183,15 +205,15 @@ func parseName(s string) (labels []string, reason string) {
 			continue
 		case c == '\\':
 			if i+1 == len(s) {
-				return nil, "bad escape: backslash at the end"
+				return nil, false, "bad escape: backslash at the end"
 			}
 			if isDigit(s[i+1]) {
 				if i+3 >= len(s) || !isDigit(s[i+2]) || !isDigit(s[i+3]) {
-					return nil, "bad escape: \\DDD needs three digits"
+					return nil, false, "bad escape: \\DDD needs three digits"
 				}
 				v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
 				if v > 255 {
-					return nil, fmt.Sprintf("bad escape: \\%s is above 255", s[i+1:i+4])
+					return nil, false, fmt.Sprintf("bad escape: \\%s is above 255", s[i+1:i+4])
 				}
 				c = byte(v)
 				i += 3
@@ -200,40 +222,42 @@ func parseName(s string) (labels []string, reason string) {
 				i++
 			}
 		}
-		if c < 0x20 || c == 0x7f {
-			return nil, "control character in name"
-		}
 		label = append(label, c)
 		if len(label) > maxLabel {
-			return nil, fmt.Sprintf("label longer than %d octets", maxLabel)
+			return nil, false, fmt.Sprintf("label longer than %d octets", maxLabel)
 		}
 	}
-	if len(label) > 0 { // a relative name: the final dot was left off
+	absolute = len(label) == 0
+	if !absolute { // a relative name: the final dot was left off
 		labels = append(labels, string(label))
 		wire += 1 + len(label)
 	}
 	if wire > maxWire {
-		return nil, fmt.Sprintf("name longer than %d octets", maxWire)
+		return nil, false, fmt.Sprintf("name longer than %d octets (%d on the wire, more than %d)", maxWire, wire, maxWire)
 	}
-	return labels, ""
+	return labels, absolute, ""
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // checkLocal reports why a local part is not an ASCII dot-atom (RFC 5322
-// §3.4.1, §3.2.3), or "".
+// §3.4.1, §3.2.3) of at most 64 octets (RFC 5321 §4.5.3.1.1), or "".
 func checkLocal(local string) string {
-	if local[0] == '.' || local[len(local)-1] == '.' {
+	switch {
+	case local == "":
+		return "local part is empty"
+	case local[0] == '.' || local[len(local)-1] == '.':
 		return "local part starts or ends with a dot"
-	}
-	if strings.Contains(local, "..") {
+	case strings.Contains(local, ".."):
 		return "local part has two dots in a row"
+	case len(local) > maxLocal:
+		return fmt.Sprintf("local part longer than %d octets (RFC 5321 §4.5.3.1.1)", maxLocal)
 	}
 	for i := 0; i < len(local); i++ {
 		c := local[i]
 		switch {
 		case c >= 0x80:
-			return "local part is not ASCII (would need SMTPUTF8)"
+			return "local part is not ASCII (would need SMTPUTF8), not allowed"
 		case c != '.' && !isAtext(c):
 			return fmt.Sprintf("local part has %q, not allowed in a dot-atom", string(c))
 		}
@@ -259,6 +283,11 @@ func checkDomain(labels []string) (domain, reason string, cause error) {
 	for _, l := range labels {
 		if strings.IndexByte(l, '.') >= 0 {
 			return "", "domain label holds an escaped dot", nil
+		}
+	}
+	for _, l := range labels {
+		if reason := checkLDH(l); reason != "" {
+			return "", reason, nil
 		}
 	}
 	joined := strings.Join(labels, ".")
@@ -291,4 +320,25 @@ func checkDomain(labels []string) (domain, reason string, cause error) {
 		return "", "top-level label is all digits", nil
 	}
 	return ascii, "", nil
+}
+
+// checkLDH says why an ASCII label is not a host name label (RFC 1123
+// §2.1: letters, digits and '-', not first or last), or "": the cases
+// IDNA refuses in an ASCII label, named plainly. Other labels are left to
+// IDNA.
+func checkLDH(l string) string {
+	for i := 0; i < len(l); i++ {
+		if l[i] >= 0x80 {
+			return ""
+		}
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; !isDigit(c) && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && c != '-' {
+			return fmt.Sprintf("label %s is not a valid IDNA name: only letters, digits and '-'", quoteText(l))
+		}
+	}
+	if l[0] == '-' || l[len(l)-1] == '-' {
+		return fmt.Sprintf("label %s is not a valid IDNA name: it starts or ends with '-'", quoteText(l))
+	}
+	return ""
 }

@@ -224,6 +224,9 @@ func FuzzRNAMEAddress(f *testing.F) {
 		if err != nil || again != domain {
 			t.Fatalf("RNAMEAddress(%q) domain %q re-encodes to %q, %v", rname, domain, again, err)
 		}
+		if reason := plainAddress(addr); reason != "" {
+			t.Fatalf("RNAMEAddress(%q) = %q: the letter writer refuses it: %s", rname, addr, reason)
+		}
 		labels, _ := parseName(rname)
 		if n := strings.Count(domain, ".") + 1; n != len(labels)-1 {
 			t.Fatalf("RNAMEAddress(%q) domain %q has %d labels, the RNAME %d after the local part", rname, domain, n, len(labels)-1)

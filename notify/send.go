@@ -31,7 +31,11 @@ func (r *run) handle(ctx context.Context, m *message) (Message, error) {
 	}
 	letter, err := r.n.Composer.Compose(messageData(token, m.to, m.source, fs))
 	if err != nil {
-		return Message{}, errorf("compose the message to %s: %w", m.to, err)
+		var ce *composeError
+		if !errors.As(err, &ce) { // LetterWriter's error names the message already
+			err = errorf("compose the message to %s: %w", m.to, err)
+		}
+		return Message{}, err
 	}
 	msg := Message{To: m.to, Source: m.source, Subject: letter.Subject, Token: token, Retry: m.retry != nil, Findings: fs}
 	r.rs.messaged[m.key] = true
@@ -54,7 +58,7 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if !r.opened {
 		r.opened = true
 		if err := r.n.Transport.Open(ctx); err != nil {
-			if errors.Is(err, ErrTLSUnavailable) || errors.Is(err, ErrAuthFailed) || ctx.Err() != nil {
+			if endsRun(err) || ctx.Err() != nil {
 				return errorf("relay: %w", err)
 			}
 			r.relayErr = err
@@ -84,19 +88,26 @@ func (r *run) hand(ctx context.Context, m *message, l *Letter, msg *Message) err
 	if err != nil {
 		return errorf("%w", err)
 	}
+	var leaseErr error
 	if r.relayErr == nil {
+		stop := r.lease.keep(ctx)
 		d = r.send(ctx, l)
+		leaseErr = stop()
 	}
 	if err := r.finish(ctx, m, msg, d); err != nil {
 		return err
 	}
+	if leaseErr != nil {
+		return leaseErr // lost during the handover: what was handed over is recorded
+	}
 	if d.Err != nil {
 		// The transport can send nothing more in this run: the later
 		// messages are recorded deferred without being handed over. A
-		// relay that refuses our envelope sender is a setting to fix, not
-		// a recipient's fault: the run stops and says so.
+		// relay that refuses our envelope sender, or a sendmail that says
+		// its setting is wrong, is a setting to fix, not a recipient's
+		// fault: the run stops and says so.
 		r.relayErr = d.Err
-		if errors.Is(d.Err, ErrSenderRejected) {
+		if endsRun(d.Err) {
 			return errorf("relay: %w", d.Err)
 		}
 	}

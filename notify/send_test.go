@@ -286,6 +286,27 @@ func TestComposeFails(t *testing.T) {
 	}
 }
 
+// badRecipient composes with a LetterWriter a message to an address it
+// refuses: the recipient with a final dot.
+type badRecipient struct{ w *LetterWriter }
+
+func (b badRecipient) Compose(d MessageData) (Letter, error) {
+	d.To += "."
+	return b.w.Compose(d)
+}
+
+// LetterWriter's error names the message once, not twice.
+func TestComposeErrorSaysItOnce(t *testing.T) {
+	tn := newTestNotifier(t, nil)
+	seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1"})
+	tn.Composer = badRecipient{w: newTestWriter(t, "", testSettings)}
+	_, err := tn.Run(context.Background(), Options{Send: true})
+	want := `notify: compose the message to "hostmaster@a.example.": recipient: not written as sent: "hostmaster@a.example"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Run = %v, want %s", err, want)
+	}
+}
+
 // The first stop signal: the message in flight finishes under Hold's
 // context and is recorded; no other is started.
 func TestGracefulStop(t *testing.T) {

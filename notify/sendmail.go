@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,19 +38,19 @@ func NewSendmail(path string) *Sendmail {
 }
 
 // Open checks that Path is an executable file, so that a wrong path stops
-// the run before its first message.
+// the run before its first message: its error matches ErrRelaySetting.
 func (s *Sendmail) Open(ctx context.Context) error {
 	if !filepath.IsAbs(s.Path) {
-		return fmt.Errorf("notify: sendmail_path %s: not an absolute path", quoteText(s.Path))
+		return badSetting(fmt.Errorf("notify: sendmail_path %s: not an absolute path", quoteText(s.Path)))
 	}
 	fi, err := os.Stat(s.Path)
 	switch {
 	case err != nil:
-		return fmt.Errorf("notify: sendmail_path: %w", err)
+		return badSetting(fmt.Errorf("notify: sendmail_path: %w", err))
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("notify: sendmail_path %s: not a regular file", s.Path)
+		return badSetting(fmt.Errorf("notify: sendmail_path %s: not a regular file", quoteText(s.Path)))
 	case fi.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("notify: sendmail_path %s: not executable", s.Path)
+		return badSetting(fmt.Errorf("notify: sendmail_path %s: not executable", quoteText(s.Path)))
 	}
 	return nil
 }
@@ -76,7 +77,8 @@ var sysexits = map[int]string{
 // Send runs sendmail for l and maps its exit status: 0 sent; 67
 // (EX_NOUSER) and 68 (EX_NOHOST) rejected; 75 (EX_TEMPFAIL) and any other
 // status deferred — 64, 77 and 78 (usage, permission, configuration) also
-// set Err, as every later message would fail alike. Killed (by the
+// set Err, matching ErrRelaySetting, as every later message would fail
+// alike; so does a binary that is gone or not permitted to run. Killed (by the
 // timeout, ctx or anything else) after the whole message was written to
 // it: unknown, it may have queued it; before that: deferred.
 func (s *Sendmail) Send(ctx context.Context, l *Letter) Delivery {
@@ -103,7 +105,10 @@ func (s *Sendmail) Send(ctx context.Context, l *Letter) Delivery {
 		err = cmd.Start()
 	}
 	if err != nil {
-		err = fmt.Errorf("notify: sendmail: run %s: %w", s.Path, err)
+		err = fmt.Errorf("notify: sendmail: run %s: %w", quoteText(s.Path), err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			err = badSetting(err)
+		}
 		return Delivery{Result: ResultDeferred, Detail: oneLine(err.Error()), Err: err}
 	}
 	_, werr := stdin.Write(data)
@@ -159,7 +164,7 @@ func (s *Sendmail) delivery(err error, written bool, output string) Delivery {
 		return Delivery{Result: ResultRejected, Detail: detail(status)}
 	case exUsage, exNoPerm, exConfig:
 		return Delivery{Result: ResultDeferred, Detail: detail(status),
-			Err: fmt.Errorf("notify: sendmail %s: %s: %s", s.Path, status, oneLine(output))}
+			Err: badSetting(fmt.Errorf("notify: sendmail %s: %s: %s", quoteText(s.Path), status, oneLine(output)))}
 	default: // EX_TEMPFAIL (75) and the rest
 		return Delivery{Result: ResultDeferred, Detail: detail(status)}
 	}

@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,6 +53,8 @@ func TestSendmail(t *testing.T) {
 		{"other", "", 1, ResultDeferred, "exit 1", false},
 		{"config", "echo 'bad main.cf' >&2", 78, ResultDeferred, "exit 78 (EX_CONFIG): bad main.cf", true},
 		{"usage", "", 64, ResultDeferred, "exit 64 (EX_USAGE)", true},
+		// Postfix's sendmail exits 77 when postdrop may not be run.
+		{"noperm", "", 77, ResultDeferred, "exit 77 (EX_NOPERM)", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path, dir := fakeSendmail(t, true, c.then, c.code)
@@ -63,6 +66,10 @@ func TestSendmail(t *testing.T) {
 			d := s.Send(context.Background(), l)
 			if d.Result != c.res || d.Detail != c.detail || (d.Err != nil) != c.err || d.Code != 0 {
 				t.Errorf("Send = %+v, want %v %q (err %v)", d, c.res, c.detail, c.err)
+			}
+			// 64, 77 and 78 say the setting is wrong: the run ends.
+			if errors.Is(d.Err, ErrRelaySetting) != c.err {
+				t.Errorf("Send's Err %v: matches ErrRelaySetting %v, want %v", d.Err, !c.err, c.err)
 			}
 			argv, err := os.ReadFile(filepath.Join(dir, "argv"))
 			if err != nil {
@@ -143,11 +150,14 @@ func TestSendmailOpen(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "notify: sendmail_path") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Open(%s): %v, want %q", c.path, err, c.want)
 		}
+		if !errors.Is(err, ErrRelaySetting) {
+			t.Errorf("Open(%s): %v does not match ErrRelaySetting", c.path, err)
+		}
 	}
 	// A binary that vanishes after Open: the run stops.
 	d := NewSendmail(filepath.Join(dir, "missing")).Send(context.Background(), letterTo(t, newTestWriter(t, "", testSettings), "a@example.com"))
-	if d.Result != ResultDeferred || d.Err == nil {
-		t.Errorf("Send = %+v", d)
+	if d.Result != ResultDeferred || !errors.Is(d.Err, ErrRelaySetting) {
+		t.Errorf("Send = %+v, want deferred, Err matching ErrRelaySetting", d)
 	}
 	// A letter that is not sendable never reaches the binary.
 	path, pdir := fakeSendmail(t, true, "", 0)
@@ -158,5 +168,40 @@ func TestSendmailOpen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(pdir, "argv")); err == nil {
 		t.Error("sendmail ran for a bad letter")
+	}
+}
+
+// A wrong sendmail_path, or a sendmail that says its setting is wrong, ends
+// a sending run with ErrRelaySetting: nothing is recorded for a path that
+// cannot be run, the first message deferred for EX_CONFIG, and no other
+// message handed over.
+func TestSendmailSettingEndsRun(t *testing.T) {
+	config, _ := fakeSendmail(t, true, "echo 'postdrop: fatal: bad main.cf' >&2", 78)
+	for _, c := range []struct {
+		name, path string
+		want       []string // the outbox
+	}{
+		{"missing", filepath.Join(t.TempDir(), "sendmail"), nil},
+		{"relative", "sbin/sendmail", nil},
+		{"EX_CONFIG", config, []string{"hostmaster@a.example deferred"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tn := newTestNotifier(t, nil)
+			seed(t, tn.db, spec{zone: "a.example.", server: "192.0.2.1", confirmed: 9 * day},
+				spec{zone: "b.example.", server: "192.0.2.2", confirmed: 8 * day})
+			tn.Transport, tn.TransportName = NewSendmail(c.path), "sendmail"
+			tn.Composer = newTestWriter(t, "", testSettings)
+			_, err := tn.Run(context.Background(), Options{Send: true})
+			if !errors.Is(err, ErrRelaySetting) || !strings.HasPrefix(err.Error(), "notify: relay: ") {
+				t.Errorf("Run = %v, want the relay setting named", err)
+			}
+			var got []string
+			for _, row := range outbox(t, tn.db) {
+				got = append(got, strings.Join(strings.Fields(row)[:2], " "))
+			}
+			if !cmp.Equal(got, c.want) {
+				t.Errorf("outbox %q, want %q", got, c.want)
+			}
+		})
 	}
 }

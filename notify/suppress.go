@@ -13,30 +13,49 @@ import (
 // and of ParseSuppression for an address or a domain.
 var ErrInvalidAddress = errors.New("notify: invalid address")
 
-// CheckAddress checks a mail address written by a person (an override, a
-// suppression): local@domain, the local part an ASCII dot-atom and the
-// domain as RNAMEAddress wants it. It returns the address with its domain
-// lowercased in ASCII (A-label) form.
+// CheckAddress checks a mail address written by a person (an override,
+// digest.to, the configuration's own addresses, a suppression): the one
+// check of an address lamers mails or writes, which the letter writer
+// applies too (plainAddress). It wants local@domain, the local part an
+// ASCII dot-atom of at most 64 octets and the domain as RNAMEAddress wants
+// it, written as text (no escapes; a final dot and U-labels allowed), at
+// most 254 octets in all. It returns the address as lamers sends it: the
+// domain lowercased in ASCII (A-label) form, without a final dot.
 func CheckAddress(addr string) (string, error) {
-	fail := func(reason string, cause error) (string, error) {
+	out, reason, cause := checkAddressCause(addr)
+	if reason != "" {
 		return "", &addressError{addr: addr, reason: reason, cause: cause}
 	}
+	return out, nil
+}
+
+// checkAddress is CheckAddress with the reason, and the IDNA cause, as
+// text.
+func checkAddress(addr string) (string, string) {
+	out, reason, cause := checkAddressCause(addr)
+	if cause != nil {
+		reason += ": " + cause.Error()
+	}
+	return out, reason
+}
+
+func checkAddressCause(addr string) (out, reason string, cause error) {
 	at := strings.LastIndexByte(addr, '@')
 	if at <= 0 || at == len(addr)-1 {
-		return fail("not local@domain", nil)
+		return "", "not local@domain", nil
 	}
 	if reason := checkLocal(addr[:at]); reason != "" {
-		return fail(reason, nil)
+		return "", reason, nil
 	}
 	domain, reason, cause := checkMailDomain(addr[at+1:])
 	if reason != "" {
-		return fail(reason, cause)
+		return "", reason, cause
 	}
-	out := addr[:at] + "@" + domain
-	if len(out) > maxAddress {
-		return fail(fmt.Sprintf("address longer than %d octets", maxAddress), nil)
+	out = addr[:at] + "@" + domain
+	if len(out) > maxPath {
+		return "", fmt.Sprintf("address too long: more than %d octets", maxPath), nil
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // checkMailDomain checks a domain written as text (no escapes, an optional
@@ -60,9 +79,9 @@ type addressError struct {
 
 func (e *addressError) Error() string {
 	if e.cause != nil {
-		return fmt.Sprintf("notify: address %s: %s: %v", quoteName(e.addr), e.reason, e.cause)
+		return fmt.Sprintf("notify: address %s: %s: %v", quoteText(e.addr), e.reason, e.cause)
 	}
-	return fmt.Sprintf("notify: address %s: %s", quoteName(e.addr), e.reason)
+	return fmt.Sprintf("notify: address %s: %s", quoteText(e.addr), e.reason)
 }
 
 func (e *addressError) Unwrap() error { return e.cause }
@@ -91,7 +110,7 @@ func ParseSuppression(s string) (value string, kind store.SuppressionKind, err e
 	}
 	zone, err := parser.CanonicalName(s)
 	if err != nil || zone == "." {
-		return "", 0, fmt.Errorf("notify: suppress %s: not an address, @domain or zone", quoteName(s))
+		return "", 0, fmt.Errorf("notify: suppress %s: not an address, @domain or zone", quoteText(s))
 	}
 	return zone, store.SuppressZone, nil
 }

@@ -125,3 +125,71 @@ func FuzzParseSuppression(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckAddress: CheckAddress is the one check of an address, so what
+// it returns is what the letter writer sends as it is (plainAddress), and
+// returns itself again; and an address the letter writer takes as it is,
+// CheckAddress takes too.
+func FuzzCheckAddress(f *testing.F) {
+	for _, s := range []string{
+		"dns-team@Example.COM", "noc@example.net.", "noc@bücher.example", "postmaster@xn--bcher-kva.test",
+		strings.Repeat("a", 65) + "@example.com", "a@b@example.com", "x\r\n@example.com", "dns@127.0.0.1",
+		"a@-x.example", "a@x_y.example", "a@\u212a.example",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		out, err := CheckAddress(addr)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidAddress) {
+				t.Fatalf("CheckAddress(%q): %v does not match ErrInvalidAddress", addr, err)
+			}
+			if reason := plainAddress(addr); reason == "" {
+				t.Fatalf("CheckAddress(%q) refuses it (%v), plainAddress takes it", addr, err)
+			}
+			return
+		}
+		if reason := plainAddress(out); reason != "" {
+			t.Fatalf("CheckAddress(%q) = %q, which plainAddress refuses: %s", addr, out, reason)
+		}
+		if again, err := CheckAddress(out); err != nil || again != out {
+			t.Fatalf("CheckAddress(%q) = %q, then %q, %v", addr, out, again, err)
+		}
+		if a, err := mail.ParseAddress(out); err != nil || a.Address != out {
+			t.Fatalf("CheckAddress(%q) = %q: net/mail gives %v, %v", addr, out, a, err)
+		}
+	})
+}
+
+// The addresses the configuration accepts are those the letter writer
+// sends, once made what CheckAddress returns: a final dot and a domain in
+// Unicode are accepted and rewritten, a local part over 64 octets refused.
+func TestCheckAddressIsWhatIsSent(t *testing.T) {
+	w := newTestWriter(t, "", testSettings)
+	for _, c := range []struct{ in, want string }{
+		{"noc@example.net.", "noc@example.net"},
+		{"noc@Bücher.example", "noc@xn--bcher-kva.example"},
+		{strings.Repeat("a", 64) + "@example.net", strings.Repeat("a", 64) + "@example.net"},
+		{strings.Repeat("a", 65) + "@example.net", ""},
+	} {
+		got, err := CheckAddress(c.in)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("CheckAddress(%q) = %q, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("CheckAddress(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			continue
+		}
+		d := goldenMessage()
+		d.To = got
+		if _, err := w.Compose(d); err != nil {
+			t.Errorf("Compose to %q: %v", got, err)
+		}
+		if _, err := w.ComposeReport(got, "Lame delegations", "text", "<p>html</p>"); err != nil {
+			t.Errorf("ComposeReport to %q: %v", got, err)
+		}
+	}
+}

@@ -22,7 +22,12 @@ type OutboxEntry struct {
 	MessageID string
 	State     OutboxState
 	// Transport is how the message was handed over: "smtp", "sendmail".
-	Transport            string
+	Transport string
+	// CreatedAt is when the message was recorded to be handed over, the
+	// last time: RetryOutbox moves it to the retry, so that the limits
+	// (docs/notify.md, section 3) count from the last handover and the
+	// message stays within the history they read. UpdatedAt is when its
+	// state last changed.
 	CreatedAt, UpdatedAt time.Time
 	// Code, Enhanced and Detail are the relay's answer: the SMTP reply
 	// code (0: none), the enhanced status code (RFC 3463, "5.1.1") and
@@ -193,7 +198,8 @@ func (db *DB) RecoverPending(ctx context.Context, at time.Time) (int, error) {
 // RetryOutbox makes the unknown message e.Token pending again, to be
 // handed over once more (notify --retry-unknown: a person checked the
 // relay's log), with the subject, Message-ID and findings of the letter
-// composed anew (e.Subject, e.MessageID, e.FindingIDs) at e.UpdatedAt.
+// composed anew (e.Subject, e.MessageID, e.FindingIDs) at e.UpdatedAt,
+// which becomes its CreatedAt too: it is handed over then.
 func (db *DB) RetryOutbox(ctx context.Context, e OutboxEntry) error {
 	if e.UpdatedAt.IsZero() || len(e.FindingIDs) == 0 {
 		return fmt.Errorf("store: retry message %s: no time or no findings", e.Token)
@@ -206,8 +212,8 @@ func (db *DB) RetryOutbox(ctx context.Context, e OutboxEntry) error {
 		if old.State != OutboxUnknown {
 			return fmt.Errorf("message is %v, not unknown", old.State)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', subject = ?, message_id = ?, updated_at = ?
-			WHERE id = ?`, e.Subject, e.MessageID, e.UpdatedAt.UnixNano(), old.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', subject = ?, message_id = ?, created_at = ?,
+			updated_at = ? WHERE id = ?`, e.Subject, e.MessageID, e.UpdatedAt.UnixNano(), e.UpdatedAt.UnixNano(), old.ID); err != nil {
 			return err
 		}
 		return linkFindings(ctx, tx, old.ID, slices.Compact(slices.Sorted(slices.Values(e.FindingIDs))))

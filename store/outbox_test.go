@@ -132,15 +132,19 @@ func TestOutboxRecoverAndRetry(t *testing.T) {
 	}
 	es, err = db.Outbox(ctx, OutboxFilter{Token: tokenA})
 	want := OutboxEntry{ID: es[0].ID, Token: tokenA, Recipient: "hostmaster@example.com", Source: SourceHostmaster, Subject: "s2",
-		MessageID: "<m2>", State: OutboxPending, Transport: "sendmail", CreatedAt: at(3, 0), UpdatedAt: at(5, 0), FindingIDs: []int64{b}}
+		MessageID: "<m2>", State: OutboxPending, Transport: "sendmail", CreatedAt: at(5, 0), UpdatedAt: at(5, 0), FindingIDs: []int64{b}}
 	if err != nil || len(es) != 1 {
 		t.Fatalf("Outbox = %+v, %v", es, err)
 	}
 	if diff := cmp.Diff(want, es[0]); diff != "" {
 		t.Errorf("retried message (-want +got):\n%s", diff)
 	}
-	if es, err := db.Outbox(ctx, OutboxFilter{Since: at(3, 1)}); err != nil || len(es) != 0 {
-		t.Errorf("Outbox since after its creation = %+v, %v", es, err)
+	// The retry is its handover now: the limits count from it.
+	if es, err := db.Outbox(ctx, OutboxFilter{Since: at(5, 0)}); err != nil || len(es) != 1 {
+		t.Errorf("Outbox since the retry = %+v, %v; want the retried message", es, err)
+	}
+	if es, err := db.Outbox(ctx, OutboxFilter{Since: at(5, 1)}); err != nil || len(es) != 0 {
+		t.Errorf("Outbox since after the retry = %+v, %v", es, err)
 	}
 }
 

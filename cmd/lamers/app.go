@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/lamers-dev/lamers/store"
 )
@@ -86,12 +87,15 @@ type app struct {
 	// dnsPort is the port the resolver queries; 0 means 53. Tests serve a
 	// private tree on loopback on another port.
 	dnsPort uint16
+	// now is the end of a digest's period (time.Now; tests move it).
+	now func() time.Time
 }
 
 // newApp returns the app of one run: the streams and environment given,
 // the stop stages ctx carries (stopperFrom).
 func newApp(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx), mailer: newMailer}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stop: stopperFrom(ctx), mailer: newMailer,
+		now: time.Now}
 }
 
 // configure sets the configuration and the logger it asks for.

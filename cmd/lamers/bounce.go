@@ -41,7 +41,8 @@ Every message is stored once (the same message again is recognised by its
 SHA-256 and not applied twice), its first 256 KiB kept. The notification it
 answers is found by its token: in ORIGINAL_RECIPIENT or RECIPIENT (the pipe's
 environment), Delivered-To, X-Original-To, or the returned message's
-Message-ID or References. A hard bounce makes the address dead for the
+Message-ID or References — with notify.bounce_address set, only in that
+address (LOCAL+TOKEN@DOMAIN, <lamers.TOKEN@DOMAIN>). A hard bounce makes the address dead for the
 message's findings (notify mails the next contact), soft and policy bounces
 are counted (3 soft or 2 policy ones within 14 days make it dead), a
 complaint or an unsubscription suppresses it at once, delay notices and
@@ -114,6 +115,11 @@ func (c *bounceCommand) take(ctx context.Context, a *app) error {
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	in := notify.NewIntake(db)
+	// Tokens count only in our own bounce address (the configuration
+	// keeps it as notify.CheckAddress returns it).
+	if addr := a.cfg.Notify.BounceAddress; addr != "" {
+		in.Local, in.Domain, _ = strings.Cut(addr, "@")
+	}
 	switch {
 	case c.maildir != "":
 		return c.takeMaildir(ctx, a, in)

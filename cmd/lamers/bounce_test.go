@@ -227,6 +227,65 @@ func TestBounceUnsubscribe(t *testing.T) {
 	}
 }
 
+// With notify.bounce_address set, a token counts only in that address:
+// the lab's DSN, whose token is at resolver.lab, is unmatched on standard
+// input, in a Maildir and in an mbox; the same DSN returned to our own
+// domain (resolver.example.net) is matched.
+func TestBounceOnlyOurAddress(t *testing.T) {
+	lab := readSample(t, "postfix-lab-bounce.eml")
+	ours := strings.ReplaceAll(lab, "@resolver.lab", "@resolver.example.net")
+	const unmatched = "bounce 1: hard 5.1.1 gone@nic.lab; no token: unmatched, kept for a person"
+	const matched = "bounce 1: hard 5.1.1 gone@nic.lab; message " + labToken + " to hostmaster@a.example: dead for the message's findings (2 marks)"
+	for _, c := range []struct {
+		name, msg, want string
+		args            []string // bounce's; "" is replaced by a Maildir or mbox holding msg
+	}{
+		{"stdin, another domain", lab, unmatched + "\n", nil},
+		{"stdin, ours", ours, matched + "\n", nil},
+		{"maildir, another domain", lab, "1764878950.V801I1M1.mx: " + unmatched + "\nstored: 1 (unmatched: 1), stored before: 0\n", []string{"--maildir", ""}},
+		{"mbox, another domain", lab, "message 1: " + unmatched + "\nstored: 1 (unmatched: 1), stored before: 0\n", []string{"--mbox", ""}},
+		{"mbox, ours", ours, "message 1: " + matched + "\nstored: 1 (unmatched: 0), stored before: 0\n", []string{"--mbox", ""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := testEnv(t)
+			seedBounces(t, env["LAMERS_DB"], time.Now().Add(-time.Hour), labToken)
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "lamers.toml")
+			if err := os.WriteFile(conf, []byte("[notify]\nbounce_address = \"lamers-bounces@resolver.example.net\"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env["LAMERS_CONFIG"] = conf
+			var stdin io.Reader
+			switch {
+			case c.args == nil:
+				// The pipe's envelope recipient as the lab's Postfix gives it.
+				env["ORIGINAL_RECIPIENT"] = "lamers-bounces+" + labToken + "@resolver.lab"
+				env["RECIPIENT"] = env["ORIGINAL_RECIPIENT"]
+				stdin = strings.NewReader(localFromLine + c.msg)
+			case c.args[0] == "--maildir":
+				for _, sub := range []string{"new", "cur", "tmp"} {
+					if err := os.MkdirAll(filepath.Join(dir, "md", sub), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.WriteFile(filepath.Join(dir, "md", "new", "1764878950.V801I1M1.mx"), []byte(c.msg), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				c.args[1] = filepath.Join(dir, "md")
+			default:
+				c.args[1] = filepath.Join(dir, "bounces.mbox")
+				if err := os.WriteFile(c.args[1], []byte(localFromLine+c.msg+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := lamers(t, env, stdin, append([]string{"bounce"}, c.args...)...)
+			if r.code != 0 || r.stdout != c.want {
+				t.Errorf("bounce %v: exit %d\n%s\nwant:\n%s%s", c.args, r.code, r.stdout, c.want, r.stderr)
+			}
+		})
+	}
+}
+
 // --maildir stores and moves each message, once; a corrupt file is stored
 // as unknown and moved like the others; a second run finds nothing.
 func TestBounceMaildir(t *testing.T) {

@@ -32,9 +32,11 @@ func (c *Config) validateDigest() error {
 		return fmt.Errorf("config: digest.interval: %v is negative (0 leaves the digest out of run)", time.Duration(d.Interval))
 	}
 	if d.To != "" {
-		if _, err := notify.CheckAddress(d.To); err != nil {
+		to, err := notify.CheckAddress(d.To)
+		if err != nil {
 			return fmt.Errorf("config: digest.to: %w", err)
 		}
+		d.To = to // as it is sent
 	}
 	return nil
 }

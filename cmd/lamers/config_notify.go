@@ -78,12 +78,16 @@ var smtpTLSModes = []string{"mandatory", "opportunistic", "none", "implicit"}
 // validateNotify checks [notify] field by field.
 func (c *Config) validateNotify() error {
 	n := &c.Notify
-	for _, h := range []struct{ key, value string }{{"from", n.From}, {"reply_to", n.ReplyTo}} {
-		if err := checkHeaderAddress(h.value); err != nil {
+	var err error
+	for _, h := range []struct {
+		key   string
+		value *string
+	}{{"from", &n.From}, {"reply_to", &n.ReplyTo}} {
+		if *h.value, err = checkHeaderAddress(h.key, *h.value); err != nil {
 			return fmt.Errorf("config: notify.%s: %w", h.key, err)
 		}
 	}
-	if err := checkBounceAddress(n.BounceAddress); err != nil {
+	if n.BounceAddress, err = checkBounceAddress(n.BounceAddress); err != nil {
 		return fmt.Errorf("config: notify.bounce_address: %w", err)
 	}
 	if err := n.validateTransport(); err != nil {
@@ -99,7 +103,7 @@ func (c *Config) validateNotify() error {
 	case n.MaxVerdictAge <= 0:
 		return fmt.Errorf("config: notify.max_verdict_age: %v is not positive", time.Duration(n.MaxVerdictAge))
 	}
-	_, err := n.overrides()
+	_, err = n.overrides()
 	return err
 }
 
@@ -147,30 +151,36 @@ func (n *NotifyConfig) overrides() ([]notify.Override, error) {
 }
 
 // checkHeaderAddress checks a From or Reply-To value: "" or one address,
-// with a display name or without (RFC 5322 §3.4).
-func checkHeaderAddress(s string) error {
+// with a display name or without (RFC 5322 §3.4), as the letter writer
+// checks it; it returns the value the letter writer is given
+// (notify.CheckMailbox: its address as notify.CheckAddress returns it).
+func checkHeaderAddress(key, s string) (string, error) {
 	if s == "" {
-		return nil
+		return "", nil
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return fmt.Errorf("%q is not an address: %w", s, err)
+	if _, err := mail.ParseAddress(s); err != nil {
+		return "", fmt.Errorf("%q is not an address: %w", s, err)
 	}
-	_, err = notify.CheckAddress(a.Address)
-	return err
+	return notify.CheckMailbox(key, s)
 }
 
 // checkBounceAddress checks notify.bounce_address: "" or a bare
-// LOCAL@DOMAIN whose local part has no "+", the delimiter of the token.
-func checkBounceAddress(s string) error {
+// LOCAL@DOMAIN whose local part has no "+", the delimiter of the token, as
+// the letter writer checks it; it returns the address as
+// notify.CheckAddress does.
+func checkBounceAddress(s string) (string, error) {
 	if s == "" {
-		return nil
+		return "", nil
 	}
-	if _, err := notify.CheckAddress(s); err != nil {
-		return err
+	addr, err := notify.CheckAddress(s)
+	if err != nil {
+		return "", err
 	}
-	if strings.Contains(s[:strings.LastIndexByte(s, '@')], "+") {
-		return fmt.Errorf("%q: the local part must not hold \"+\", which starts the token", s)
+	if strings.Contains(addr[:strings.LastIndexByte(addr, '@')], "+") {
+		return "", fmt.Errorf("%q: the local part must not hold \"+\", which starts the token", s)
 	}
-	return nil
+	if err := notify.CheckBounceAddress(addr); err != nil {
+		return "", err
+	}
+	return addr, nil
 }

@@ -146,6 +146,37 @@ to = "dns-team@example.org"
 			wantErr: `notify.override[1].zone: a.example. is already notify.override[0]`},
 		{name: "bad override address", toml: "[[notify.override]]\nzone = \"a.example\"\nto = \"x\"\n", wantErr: `notify.override[0].to: notify: address "x": not local@domain`},
 		{name: "unknown notify key", toml: "[notify]\nsmtp_password = \"hunter2\"\n", wantErr: "unknown key notify.smtp_password"},
+		// The addresses are kept as the letter writer sends them (a final
+		// dot dropped, a Unicode domain in A-labels), and what it refuses
+		// is refused here, not at the first message.
+		{name: "addresses as they are sent", toml: `[notify]
+from = "DNS health <dns-health@Resolver.Example.NET>"
+reply_to = "noc@résolveur.example"
+bounce_address = "lamers-bounces@resolver.example.net."
+[[notify.override]]
+zone = "example.com."
+to = "dns-team@example.com."
+[digest]
+to = "noc@example.net."
+`, check: func(t *testing.T, c Config) {
+			got := []string{c.Notify.From, c.Notify.ReplyTo, c.Notify.BounceAddress, c.Digest.To}
+			want := []string{`"DNS health" <dns-health@resolver.example.net>`, "<noc@xn--rsolveur-b1a.example>",
+				"lamers-bounces@resolver.example.net", "noc@example.net"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("from, reply_to, bounce_address, digest.to (-want +got):\n%s", diff)
+			}
+			if os, err := c.Notify.overrides(); err != nil || os[0].To != "dns-team@example.com" {
+				t.Errorf("overrides %+v, %v", os, err)
+			}
+		}},
+		{name: "override local part over 64 octets", toml: "[[notify.override]]\nzone = \"a.example\"\nto = \"" + strings.Repeat("a", 65) + "@example.com\"\n",
+			wantErr: `notify.override[0].to: notify: address "aaaa`},
+		{name: "digest.to local part over 64 octets", toml: "[digest]\nto = \"" + strings.Repeat("a", 65) + "@example.com\"\n",
+			wantErr: `digest.to: notify: address "aaaa`},
+		{name: "from with a control character in its name", toml: "[notify]\nfrom = \"=?utf-8?q?a=0Db?= <dns@resolver.example.net>\"\n",
+			wantErr: `notify.from: notify: from "=?utf-8?q?a=0Db?= <dns@resolver.example.net>": the display name has a control character`},
+		{name: "bounce address too long for its unsubscribe address", toml: "[notify]\nbounce_address = \"" + strings.Repeat("a", 64) + "@" +
+			strings.Repeat(strings.Repeat("b", 60)+".", 2) + strings.Repeat("b", 30) + ".example.net\"\n", wantErr: `notify.bounce_address: notify: bounce_address "aaaa`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,7 +73,7 @@ func (c *digestCommand) run(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := buildDigest(ctx, db, c.since, a.cfg.Digest)
+	r, err := buildDigest(ctx, db, c.since, a.cfg.Digest, a.now())
 	if err != nil {
 		return err
 	}
@@ -89,9 +89,9 @@ func (c *digestCommand) run(ctx context.Context, a *app, args []string) error {
 }
 
 // buildDigest builds the digest of the period that ends now and starts at
-// since (a --since flag, or "": digestSince's default).
-func buildDigest(ctx context.Context, db *store.DB, since string, cfg DigestConfig) (*digest.Report, error) {
-	now := time.Now()
+// since (a --since flag, or "": digestSince's default). digest.Build reads
+// and records the period to the second.
+func buildDigest(ctx context.Context, db *store.DB, since string, cfg DigestConfig, now time.Time) (*digest.Report, error) {
 	from, err := digestSince(ctx, db, since, cfg, now)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,10 @@ notify.finding_interval, at most notify.max_per_run messages per run, the
 findings confirmed longest ago first.
 
 Without --send (or notify.send = true) it prints what it would send and
-changes nothing. With --send every message is recorded before it is handed
+sends nothing: it records no message, contact, mark, lease or SOA. It does
+read DNS, and probes again the verdicts older than notify.max_verdict_age:
+those rounds are recorded, as verify records its own, and may change a
+finding's status. With --send every message is recorded before it is handed
 to the relay and marked after: a message whose fate is unknown (a crash or a
 timeout in between) is never sent again unless --retry-unknown. One sending
 run at a time per database. --format json prints an array of messages: to,
@@ -48,7 +51,9 @@ result (dry-run, sent, deferred, rejected, unknown).
 Exit status 0 when the run completed (some messages may be deferred or
 rejected), 2 on a failure: --send without notify.from or
 notify.bounce_address, a relay setting that cannot work (mandatory TLS not
-offered), a template that fails, the database.`,
+offered, credentials or envelope sender refused, a sendmail_path that cannot
+be run, a sendmail that exits 64, 77 or 78), a template that fails, the
+database.`,
 	}
 }
 

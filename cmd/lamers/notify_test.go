@@ -256,6 +256,11 @@ func TestNotifyFailures(t *testing.T) {
 		{"mandatory TLS not offered", notifyCommand{format: "text", send: true}, func(a testApp) {
 			a.cfg.Notify.SMTPTLS = "mandatory"
 		}, "notify: relay: notify: smtp %s: STARTTLS not offered, and smtp_tls is mandatory: notify: the relay does not offer STARTTLS"},
+		// A sendmail_path that cannot be run ends the run before its first
+		// message, like a missing STARTTLS.
+		{"sendmail_path missing", notifyCommand{format: "text", send: true}, func(a testApp) {
+			a.cfg.Notify.Transport, a.cfg.Notify.SendmailPath = "sendmail", "/nonexistent/sbin/sendmail"
+		}, "notify: relay: notify: sendmail_path: stat /nonexistent/sbin/sendmail: no such file or directory"},
 		{"bad format", notifyCommand{format: "xml"}, nil, `notify: --format: "xml" is not one of text, json`},
 		{"negative limit", notifyCommand{format: "text", limit: -1}, nil, "notify: --limit: -1 is negative"},
 		{"bad zone", notifyCommand{format: "text", zone: "a..b"}, nil, `notify: --zone: canonical name "a..b": empty label`},
@@ -287,6 +292,27 @@ func TestNotifyExitStatus(t *testing.T) {
 	r := lamers(t, env, nil, "notify", "--send")
 	if r.code != 2 || !strings.Contains(r.stderr, "notify: sending needs notify.from") {
 		t.Errorf("notify --send without from: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// A wrong sendmail_path: exit 2 and one line. The DNS goes to
+	// loopback only (notifyHints).
+	conf := filepath.Join(t.TempDir(), "lamers.toml")
+	if err := os.WriteFile(conf, []byte(`[resolver]
+root_hints = "`+notifyHints(t)+`"
+timeouts = ["100ms"]
+
+[notify]
+from = "DNS health <dns-health@resolver.example.net>"
+bounce_address = "lamers-bounces@resolver.example.net"
+transport = "sendmail"
+sendmail_path = "/nonexistent/sbin/sendmail"
+check_deliverability = false
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env["LAMERS_CONFIG"] = conf
+	r = lamers(t, env, nil, "notify", "--send")
+	if want := "lamers: notify: relay: notify: sendmail_path: stat /nonexistent/sbin/sendmail: no such file or directory\n"; r.code != 2 || r.stderr != want {
+		t.Errorf("notify --send with a wrong sendmail_path: exit %d, stderr %q; want 2, %q", r.code, r.stderr, want)
 	}
 }
 

@@ -163,7 +163,7 @@ func (r *runner) digestStep(ctx context.Context, a *app) (schedule.Outcome, erro
 	if err != nil {
 		return nil, err
 	}
-	rep, err := buildDigest(ctx, r.db, "", a.cfg.Digest)
+	rep, err := buildDigest(ctx, r.db, "", a.cfg.Digest, a.now())
 	if err != nil {
 		return nil, err
 	}

@@ -67,8 +67,8 @@ type Report struct {
 	Messages     Messages
 	// Bounces are the bounces of the period that say a message failed, by
 	// class (hard, soft, policy); Returned the other mail that came back
-	// (delay, autoreply, complaint, unsubscribe, unknown). Only the
-	// classes with one message at least, in that order.
+	// (unknown, delay, autoreply, complaint, unsubscribe). Only the
+	// classes with one message at least, in that order (store.BounceClasses).
 	Bounces, Returned []ClassCount
 	// Worst are the server addresses lame or unresponsive for the most
 	// zones now, most zones first.
@@ -192,7 +192,11 @@ func Build(ctx context.Context, s Store, o Options) (*Report, error) {
 	if o.WorstLimit <= 0 {
 		o.WorstLimit = DefaultWorstLimit
 	}
-	r := &Report{Since: o.Since.UTC().Truncate(time.Second), Until: o.Until.UTC().Truncate(time.Second)}
+	// The period is read as it is recorded, to the second, so that one
+	// digest ends where the next one starts (at the stored Until): no
+	// event falls into both.
+	o.Since, o.Until = o.Since.UTC().Truncate(time.Second), o.Until.UTC().Truncate(time.Second)
+	r := &Report{Since: o.Since, Until: o.Until}
 	t, err := s.DigestTotals(ctx, o.Since, o.Until)
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)

@@ -31,29 +31,43 @@ type fakeStore struct {
 	bounces  []store.BounceCount
 	err      error // returned by every read
 
-	asked []string // "list 1 limit 20", "worst limit 10"
+	asked   []string // "list 1 limit 20", "worst limit 10"
+	periods map[string]bool
+}
+
+// period records the period of a read.
+func (f *fakeStore) period(since, until time.Time) {
+	if f.periods == nil {
+		f.periods = map[string]bool{}
+	}
+	f.periods[since.Format(time.RFC3339Nano)+" to "+until.Format(time.RFC3339Nano)] = true
 }
 
 func (f *fakeStore) DigestTotals(ctx context.Context, since, until time.Time) (store.DigestTotals, error) {
+	f.period(since, until)
 	return f.totals, f.err
 }
 
 func (f *fakeStore) DigestFindings(ctx context.Context, l store.DigestList, since, until time.Time, limit int) ([]store.DigestFinding, error) {
 	f.asked = append(f.asked, fmt.Sprintf("list %d limit %d", l, limit))
+	f.period(since, until)
 	fs := f.lists[l]
 	return fs[:min(limit, len(fs))], f.err
 }
 
 func (f *fakeStore) WorstServers(ctx context.Context, since, until time.Time, limit int) ([]store.WorstServer, int64, error) {
 	f.asked = append(f.asked, fmt.Sprintf("worst limit %d", limit))
+	f.period(since, until)
 	return f.worst[:min(limit, len(f.worst))], f.servers, f.err
 }
 
 func (f *fakeStore) DigestMessages(ctx context.Context, since, until time.Time) (store.DigestMessages, error) {
+	f.period(since, until)
 	return f.messages, f.err
 }
 
 func (f *fakeStore) BounceCounts(ctx context.Context, since, until time.Time) ([]store.BounceCount, error) {
+	f.period(since, until)
 	return f.bounces, f.err
 }
 
@@ -164,6 +178,21 @@ func TestBuild(t *testing.T) {
 	}
 	if z := r.NewLame.Findings[1].Zone; z != `we\.ird<b>.example.` {
 		t.Errorf("escaped zone: %q", z)
+	}
+}
+
+// The period is read as it is recorded, to the second: a digest built at
+// 03:00:00.7 ends at 03:00:00 for its reads too, where the next one
+// starts, so that no event of the 0.7 s is counted twice.
+func TestBuildReadsThePeriodRecorded(t *testing.T) {
+	s := fullStore()
+	r, err := Build(context.Background(), s, Options{Since: testSince.Add(1500 * time.Millisecond), Until: testUntil.Add(700 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"2026-11-08T03:00:01Z to 2026-11-22T03:00:00Z": true}
+	if diff := cmp.Diff(want, s.periods); diff != "" || !r.Until.Equal(testUntil) {
+		t.Errorf("periods read (-want +got), until %v:\n%s", r.Until, diff)
 	}
 }
 
