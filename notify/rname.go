@@ -27,6 +27,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/lamers-dev/lamers/internal/dnsname"
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 )
@@ -41,10 +42,10 @@ var ErrInvalidName = errors.New("notify: invalid name")
 
 // Limits of RFC 1035 §2.3.4 and RFC 5321 §4.5.3.1.
 const (
-	maxLabel = 63  // octets in a label
-	maxWire  = 255 // octets in a name on the wire, root label included
-	maxLocal = 64  // octets in a local part (§4.5.3.1.1)
-	maxPath  = 254 // octets in an address: a 256-octet path less "<" and ">" (§4.5.3.1.3)
+	maxLabel = dnsname.MaxLabel // octets in a label
+	maxWire  = dnsname.MaxName  // octets in a name on the wire, root label included
+	maxLocal = 64               // octets in a local part (§4.5.3.1.1)
+	maxPath  = 254              // octets in an address: a 256-octet path less "<" and ">" (§4.5.3.1.3)
 )
 
 // nameError is the error of the functions in this file: which kind of name,
@@ -176,64 +177,16 @@ func parseName(s string) (labels []string, reason string) {
 }
 
 // splitName decodes a name in presentation form (RFC 1035 §5.1: \X and
-// \DDD escapes) to its wire labels, the root label left out, and reports
+// \DDD escapes; internal/dnsname, the parser's and the resolver's decoder
+// too) to its wire labels, the root label left out, and reports
 // whether it ends in a final dot. It returns a reason when the name is
 // empty, has an empty label, a bad escape, a label longer than 63 octets
 // or more than 255 octets on the wire. Any byte is taken as it is: the
 // callers say which they allow.
 func splitName(s string) (labels []string, absolute bool, reason string) {
-	switch {
-	case s == "":
-		return nil, false, "empty name"
-	case s == ".":
-		return nil, true, ""
-	case len(s) > 4*maxWire: // every wire octet takes at most four bytes (\DDD)
-		return nil, false, fmt.Sprintf("name longer than %d octets", maxWire)
-	}
-	var label []byte
-	wire := 1 // the root label
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.':
-			if len(label) == 0 {
-				return nil, false, "empty label"
-			}
-			labels = append(labels, string(label))
-			wire += 1 + len(label)
-			label = label[:0]
-			continue
-		case c == '\\':
-			if i+1 == len(s) {
-				return nil, false, "bad escape: backslash at the end"
-			}
-			if isDigit(s[i+1]) {
-				if i+3 >= len(s) || !isDigit(s[i+2]) || !isDigit(s[i+3]) {
-					return nil, false, "bad escape: \\DDD needs three digits"
-				}
-				v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-				if v > 255 {
-					return nil, false, fmt.Sprintf("bad escape: \\%s is above 255", s[i+1:i+4])
-				}
-				c = byte(v)
-				i += 3
-			} else {
-				c = s[i+1]
-				i++
-			}
-		}
-		label = append(label, c)
-		if len(label) > maxLabel {
-			return nil, false, fmt.Sprintf("label longer than %d octets", maxLabel)
-		}
-	}
-	absolute = len(label) == 0
-	if !absolute { // a relative name: the final dot was left off
-		labels = append(labels, string(label))
-		wire += 1 + len(label)
-	}
-	if wire > maxWire {
-		return nil, false, fmt.Sprintf("name longer than %d octets (%d on the wire, more than %d)", maxWire, wire, maxWire)
+	labels, absolute, err := dnsname.Split(s)
+	if err != nil {
+		return nil, false, err.Error()
 	}
 	return labels, absolute, ""
 }

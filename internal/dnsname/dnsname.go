@@ -17,7 +17,10 @@
 // package but this leaf, uses it too.
 package dnsname
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Limits of RFC 1035 §2.3.4, in wire octets.
 const (
@@ -201,39 +204,70 @@ func AppendOctet(dst []byte, v byte) []byte {
 
 // Labels returns the labels of an absolute name in presentation form as
 // their wire octets (RFC 1035 §5.1: `\DDD` is the octet DDD, `\X` is X),
-// or an error for a name that is not absolute, has an empty label or a
-// broken escape. The root has no labels.
+// or an error for a name that is not absolute or that Split refuses. The
+// root has no labels.
 func Labels(name string) ([]string, error) {
-	if name == "" {
-		return nil, ErrEmptyName
+	labels, absolute, err := Split(name)
+	if err == nil && !absolute {
+		err = errNotAbsolute
 	}
-	if name[len(name)-1] != '.' {
-		return nil, errNotAbsolute
+	if err != nil {
+		return nil, err
 	}
-	if name == "." {
-		return nil, nil
+	return labels, nil
+}
+
+// Split returns the labels of a name in presentation form as their wire
+// octets, and whether the name is absolute (ends in an unescaped dot; the
+// root is). Its errors wrap those of Canonical, with the detail a person
+// needs to see what is wrong.
+func Split(name string) (labels []string, absolute bool, err error) {
+	switch {
+	case name == "":
+		return nil, false, ErrEmptyName
+	case name == ".":
+		return nil, true, nil
+	case len(name) > 4*MaxName: // a wire octet takes at most four bytes (\DDD)
+		return nil, false, ErrLongName
 	}
-	var labels []string
 	var label []byte
+	wire := 1 // the root label
 	for i := 0; i < len(name); {
 		if name[i] == '.' {
 			if len(label) == 0 {
-				return nil, ErrEmptyLabel
+				return nil, false, ErrEmptyLabel
 			}
-			labels, label = append(labels, string(label)), label[:0]
+			labels, wire, label = append(labels, string(label)), wire+1+len(label), label[:0]
 			i++
 			continue
 		}
 		v, n, err := unescape(name, i)
 		if err != nil {
-			return nil, err
+			return nil, false, escapeError(name[i:], err)
 		}
-		label, i = append(label, v), i+n
+		if label, i = append(label, v), i+n; len(label) > MaxLabel {
+			return nil, false, ErrLongLabel
+		}
 	}
-	if len(label) > 0 { // the last dot was an escaped one
-		return nil, errNotAbsolute
+	absolute = len(label) == 0
+	if !absolute { // a relative name: the final dot was left off
+		labels, wire = append(labels, string(label)), wire+1+len(label)
 	}
-	return labels, nil
+	if wire > MaxName {
+		return nil, false, fmt.Errorf("%w (%d on the wire, more than %d)", ErrLongName, wire, MaxName)
+	}
+	return labels, absolute, nil
+}
+
+// escapeError says what is wrong with the escape that rest starts with.
+func escapeError(rest string, err error) error {
+	switch {
+	case errors.Is(err, ErrDangling):
+		return fmt.Errorf("%w at the end of the name", err)
+	case len(rest) >= 4 && isDigit(rest[1]) && isDigit(rest[2]) && isDigit(rest[3]):
+		return fmt.Errorf(`%w: \%s is above 255`, err, rest[1:4])
+	}
+	return fmt.Errorf(`%w: \DDD needs three digits`, err)
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

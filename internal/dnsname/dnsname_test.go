@@ -135,3 +135,25 @@ func foldASCII(s string) string {
 	}
 	return string(b)
 }
+
+// Split takes relative names too, and says what is wrong with an escape.
+func TestSplit(t *testing.T) {
+	labels, absolute, err := Split(`j\.doe.example.com`) // an RNAME without its final dot
+	if err != nil || absolute || !slices.Equal(labels, []string{"j.doe", "example", "com"}) {
+		t.Errorf("Split(relative) = %q, %v, %v", labels, absolute, err)
+	}
+	for _, tc := range []struct {
+		in, words string
+		is        error
+	}{
+		{`abc\`, "backslash at the end of the name", ErrDangling},
+		{`a\12.example.`, `\DDD needs three digits`, ErrBadDecimal},
+		{`a\256b.example.`, `\256 is above 255`, ErrBadDecimal},
+		{strings.Repeat(strings.Repeat("a", 63)+".", 4), "(257 on the wire, more than 255)", ErrLongName},
+	} {
+		_, _, err := Split(tc.in)
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.words) {
+			t.Errorf("Split(%q) error %v, want %v saying %q", tc.in, err, tc.is, tc.words)
+		}
+	}
+}
