@@ -316,7 +316,7 @@ func TestMetrics(t *testing.T) {
 		Size: int64(len(raw)), Raw: raw, Format: "rfc3464", Class: store.BounceHard, Token: "abcdefghijklmnopqrst"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, claimed, err := db.ClaimStep(ctx, "verify", "h:1", c.Now(), time.Hour); err != nil || !claimed {
+	if _, claimed, err := db.ClaimStep(ctx, "verify", "h:1", c.Now(), time.Hour, nil); err != nil || !claimed {
 		t.Fatal(claimed, err)
 	}
 	if err := db.FinishStep(ctx, "verify", c.Now(), c.Now().Add(1500*time.Millisecond), ""); err != nil {
