@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -240,4 +241,30 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 		defer c.cancel()
 	}
 	return c.w.Write(p)
+}
+
+// A prune that a stop cuts short fails with the stop's error, so that the
+// scheduler abandons it (due again at the next start) rather than record
+// it as done for a day.
+func TestRunPruneStopped(t *testing.T) {
+	a := newTestApp(t, "")
+	db, err := a.openStore(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	r := &runner{a: a.app, db: db}
+	steps := r.steps(a.cfg, nil, false)
+	prune := steps[len(steps)-1]
+	if prune.Name != stepPrune {
+		t.Fatalf("the last step is %s, want %s", prune.Name, stepPrune)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := prune.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("prune stopped = %v, want context.Canceled", err)
+	}
+	if _, err := prune.Run(context.Background()); err != nil {
+		t.Errorf("prune = %v", err)
+	}
 }
