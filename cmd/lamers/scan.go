@@ -97,11 +97,7 @@ func (c *scanCommand) open(ctx context.Context, a *app) (*ingest.Scanner, *store
 	if err != nil {
 		return nil, nil, usagef("scan: --format: %v", err)
 	}
-	loc, err := a.cfg.location()
-	if err != nil {
-		return nil, nil, err
-	}
-	ignore, err := a.cfg.ignoreServers()
+	opts, err := a.cfg.ingestOptions(f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,7 +113,6 @@ func (c *scanCommand) open(ctx context.Context, a *app) (*ingest.Scanner, *store
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := ingest.Options{Format: f, Location: loc, IgnoreServers: ignore}
 	if !c.noProgress && isTerminal(a.stderr) {
 		opts.Progress = a.stderr
 	}
