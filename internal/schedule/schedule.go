@@ -11,11 +11,12 @@
 // its step in the database before it starts (store.DB.ClaimStep), so two
 // processes never run the same step at once: a step whose last run has not
 // ended is not claimed, however long that run takes, unless the process
-// that runs it is gone (HolderGone) — then it is due at once. A run that a stop ends before
-// it completes (its context cancelled and an error returned) is abandoned:
-// its claim is put back and the step stays due. Every run is logged in one
-// line: the step, its result (ok, failed, abandoned), its duration, what
-// the step reports of its work (Outcome) and its error.
+// that runs it is gone (HolderGone) — then it is due at once. A run that a
+// stop ends before it completes (its context cancelled and an error
+// returned) is abandoned: its claim is put back and the step stays due.
+// Every run is logged in one line: the step, its result (ok, failed,
+// abandoned), its duration, what the step reports of its work (Outcome)
+// and its error.
 //
 // The loop (Start) waits for the next due time on a timer; tests run it
 // inside testing/synctest, or call RunDue, which runs what is due once
