@@ -41,12 +41,41 @@ func (r StepRun) Due(every time.Duration, now time.Time) time.Time {
 	return r.StartedAt.Add(every)
 }
 
+// Running reports whether the run has no end: its process runs it now,
+// or died during it.
+func (r StepRun) Running() bool {
+	return !r.StartedAt.IsZero() && r.FinishedAt.IsZero()
+}
+
+// HolderGone reports whether the process that holds r, a run that has no
+// end (Running), is gone at now: it died during the run, which will then
+// never end. A HolderGone must be quick (ClaimStep calls it inside its
+// transaction) and, when it cannot tell, answer false.
+type HolderGone func(r StepRun, now time.Time) bool
+
+// Claimable returns when the step can be claimed, run every every, with r
+// its last run: a run that has not ended (Running) whose holder gone
+// reports gone, at once (waiting an interval for the process that died
+// could stop the step for as long); one that has not ended and whose
+// holder still runs it, never (ok false: look again later); else Due. A
+// nil gone reports no holder gone.
+func (r StepRun) Claimable(every time.Duration, now time.Time, gone HolderGone) (at time.Time, ok bool) {
+	if r.Running() {
+		if gone != nil && gone(r, now) {
+			return now, true
+		}
+		return time.Time{}, false
+	}
+	return r.Due(every, now), true
+}
+
 // ClaimStep starts a run of the step name for holder at now, in one
-// transaction, when the step is due (StepRun.Due with every): claimed is
-// false, and nothing is written, when it is not — another process ran it
-// lately, or runs it now. prev is the row as it was (zero StartedAt: the
-// step never ran), what AbandonStep puts back.
-func (db *DB) ClaimStep(ctx context.Context, name, holder string, now time.Time, every time.Duration) (prev StepRun, claimed bool, err error) {
+// transaction, when the step can be claimed (StepRun.Claimable with every
+// and gone): claimed is false, and nothing is written, when it cannot —
+// another process ran it lately, or runs it now. prev is the row as it was
+// (zero StartedAt: the step never ran), what AbandonStep puts back.
+func (db *DB) ClaimStep(ctx context.Context, name, holder string, now time.Time, every time.Duration,
+	gone HolderGone) (prev StepRun, claimed bool, err error) {
 	if name == "" || now.IsZero() || every < 0 {
 		return prev, false, fmt.Errorf("store: claim step %q: no name or time, or a negative interval", name)
 	}
@@ -59,7 +88,7 @@ func (db *DB) ClaimStep(ctx context.Context, name, holder string, now time.Time,
 			return err
 		}
 		prev = r
-		if r.Due(every, now).After(now) {
+		if at, ok := r.Claimable(every, now, gone); !ok || at.After(now) {
 			return nil
 		}
 		claimed = true

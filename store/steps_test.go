@@ -17,9 +17,11 @@ func TestStepSchedule(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
 	const every = time.Hour
+	dead := map[string]bool{}
+	gone := func(r StepRun, _ time.Time) bool { return dead[r.Holder] }
 	claim := func(holder string, now time.Time) (StepRun, bool) {
 		t.Helper()
-		prev, ok, err := db.ClaimStep(ctx, "verify", holder, now, every)
+		prev, ok, err := db.ClaimStep(ctx, "verify", holder, now, every, gone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +88,7 @@ func TestStepSchedule(t *testing.T) {
 	if _, ok := claim("resolver1:300", at(3, 0)); !ok {
 		t.Fatal("not claimed again after the abandon")
 	}
+	dead["resolver1:300"] = true
 	if _, ok := claim("resolver1:400", at(4, 0)); !ok {
 		t.Fatal("a step whose process died was not due an interval after its start")
 	}
@@ -100,7 +103,7 @@ func TestStepSchedule(t *testing.T) {
 	}
 
 	// The first claim ever, abandoned: no row is left.
-	prev, ok, err := db.ClaimStep(ctx, "notify", "resolver1:400", at(5, 0), 24*time.Hour)
+	prev, ok, err := db.ClaimStep(ctx, "notify", "resolver1:400", at(5, 0), 24*time.Hour, gone)
 	if err != nil || !ok {
 		t.Fatalf("ClaimStep notify = %v, %v", ok, err)
 	}
@@ -109,6 +112,73 @@ func TestStepSchedule(t *testing.T) {
 	}
 	if rs := runs(); len(rs) != 1 || rs[0].Name != "verify" {
 		t.Errorf("runs = %+v, want verify's only", rs)
+	}
+}
+
+// A run that has not ended is not claimed again while its process runs
+// it, however long it takes (a verify outlasting verify_every, a scan due
+// at every pass of `run --once`); once its process is gone (killed during
+// the step: SIGKILL, the OOM killer) the step is claimed at once, not an
+// interval after that run's start.
+func TestClaimStepRunning(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	dead := map[string]bool{}
+	var asked []string
+	gone := func(r StepRun, _ time.Time) bool {
+		asked = append(asked, r.Holder)
+		return dead[r.Holder]
+	}
+	for _, c := range []struct {
+		name   string
+		holder string
+		now    time.Time
+		every  time.Duration
+		want   bool
+	}{
+		{"never ran", "resolver1:100", at(1, 0), time.Hour, true},
+		{"running, not yet due", "resolver1:200", at(1, 30), time.Hour, false},
+		{"running past its interval", "resolver1:200", at(2, 30), time.Hour, false},
+		{"running, due at every pass (run --once's scan)", "resolver1:200", at(2, 31), 0, false},
+		{"running, a day later", "resolver1:200", at(23, 0), time.Hour, false},
+	} {
+		if _, ok, err := db.ClaimStep(ctx, "verify", c.holder, c.now, c.every, gone); err != nil || ok != c.want {
+			t.Errorf("%s: ClaimStep by %s at %v = %v, %v; want %v", c.name, c.holder, c.now, ok, err, c.want)
+		}
+	}
+	if d := cmp.Diff([]string{"resolver1:100", "resolver1:100", "resolver1:100", "resolver1:100"}, asked); d != "" {
+		t.Errorf("holders asked about (-want +got):\n%s", d)
+	}
+	// resolver1:100 was killed during the step: claimed at once.
+	dead["resolver1:100"] = true
+	prev, ok, err := db.ClaimStep(ctx, "verify", "resolver1:200", at(23, 1), 24*time.Hour, gone)
+	if err != nil || !ok {
+		t.Fatalf("the claim of a process that is gone: ClaimStep = %v, %v; want claimed", ok, err)
+	}
+	if want := (StepRun{Name: "verify", StartedAt: at(1, 0), Holder: "resolver1:100"}); prev != want {
+		t.Errorf("prev = %+v, want %+v", prev, want)
+	}
+	// Its end no longer applies; the new run's does.
+	if err := db.FinishStep(ctx, "verify", at(1, 0), at(23, 2), ""); !errors.Is(err, ErrStepLost) {
+		t.Errorf("FinishStep of the dead process = %v, want ErrStepLost", err)
+	}
+	if err := db.FinishStep(ctx, "verify", at(23, 1), at(23, 2), ""); err != nil {
+		t.Fatal(err)
+	}
+	// A finished run is due by its start, and nobody is asked about it.
+	asked = nil
+	if _, ok, err := db.ClaimStep(ctx, "verify", "resolver1:300", at(23, 30), 24*time.Hour, gone); err != nil || ok {
+		t.Errorf("a finished run claimed before its interval: %v, %v", ok, err)
+	}
+	if len(asked) != 0 {
+		t.Errorf("asked whether %q is gone about a finished run", asked)
+	}
+	// Without a HolderGone, no holder is gone.
+	if _, ok, err := db.ClaimStep(ctx, "notify", "resolver1:300", at(1, 0), time.Hour, nil); err != nil || !ok {
+		t.Fatalf("ClaimStep notify = %v, %v", ok, err)
+	}
+	if _, ok, err := db.ClaimStep(ctx, "notify", "resolver1:400", at(9, 0), time.Hour, nil); err != nil || ok {
+		t.Errorf("a running step claimed without a HolderGone: %v, %v", ok, err)
 	}
 }
 
@@ -137,7 +207,7 @@ func TestClaimStepArguments(t *testing.T) {
 		now   time.Time
 		every time.Duration
 	}{{"", at(1, 0), time.Hour}, {"verify", time.Time{}, time.Hour}, {"verify", at(1, 0), -time.Hour}} {
-		if _, _, err := db.ClaimStep(context.Background(), c.name, "h:1", c.now, c.every); err == nil {
+		if _, _, err := db.ClaimStep(context.Background(), c.name, "h:1", c.now, c.every, nil); err == nil {
 			t.Errorf("ClaimStep(%q, %v, %v) succeeded", c.name, c.now, c.every)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/lamers-dev/lamers/parser"
+	"github.com/lamers-dev/lamers/parser/ingest"
 )
 
 // defaultConfigPath is read when it exists and no other file is named.
@@ -111,6 +112,21 @@ type ScanConfig struct {
 	// forwarders, about which BIND and Unbound log lines that do not say
 	// so.
 	IgnoreServers []string `toml:"ignore_servers"`
+}
+
+// ingestOptions returns what scan, tail and run read logs of format f
+// with: the time zone of timestamps without one, and the servers whose
+// evidence is dropped (ignore_servers).
+func (c *Config) ingestOptions(f parser.Format) (ingest.Options, error) {
+	loc, err := c.location()
+	if err != nil {
+		return ingest.Options{}, err
+	}
+	ignore, err := c.ignoreServers()
+	if err != nil {
+		return ingest.Options{}, err
+	}
+	return ingest.Options{Format: f, Location: loc, IgnoreServers: ignore}, nil
 }
 
 // ignoreServers returns Scan.IgnoreServers as prefixes (an address is its

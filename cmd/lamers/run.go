@@ -48,10 +48,11 @@ taking writes. /metrics is in the Prometheus text format.
 
 SIGTERM or SIGINT abandons the step in flight at a safe point (a message
 being handed to the relay is finished; a second signal cancels it),
-commits what was read and exits 0. SIGHUP rereads the configuration and
-[[sources]]: a configuration with an error is not taken, the old one keeps
-running and the log says why; db, log_level and run.listen take effect at
-the next start.
+commits what was read and exits 0, also while the daemon starts. SIGHUP
+rereads the configuration and [[sources]] (one that comes while the daemon
+starts, once it has started): a configuration with an error is not taken,
+the old one keeps running and the log says why; db, log_level and
+run.listen take effect at the next start.
 
 --once runs one pass of everything that is due and exits, for cron: the
 scan of every source's rotated files and live file from their checkpoints
@@ -78,8 +79,20 @@ func (c *runCommand) run(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	var hup <-chan os.Signal
+	if !c.once {
+		// From here on a SIGHUP no longer ends the process: one that
+		// comes while the daemon starts is taken once it has started.
+		ch, stopHangups := notifyHangup()
+		defer stopHangups()
+		hup = ch
+	}
 	db, err := a.openStore(ctx)
 	if err != nil {
+		if !c.once && ctx.Err() != nil {
+			a.log.Info("run: stopped while starting")
+			return nil
+		}
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
@@ -87,7 +100,7 @@ func (c *runCommand) run(ctx context.Context, a *app, args []string) error {
 	if c.once {
 		return r.once(ctx, sources)
 	}
-	return r.daemon(ctx, sources)
+	return r.daemon(ctx, sources, hup)
 }
 
 // runTailInterval is how often the daemon's tailer reads each file to its
@@ -142,14 +155,18 @@ func (r *runner) once(ctx context.Context, sources []ingest.Source) error {
 }
 
 // daemon is `run`: the tailer, the scheduler and the monitor until the
-// graceful stop; SIGHUP rereads the configuration.
-func (r *runner) daemon(ctx context.Context, sources []ingest.Source) error {
-	if err := r.start(ctx, sources); err != nil {
+// graceful stop; a signal on hup rereads the configuration. A stop while
+// they start is a stop like any other, not an error.
+func (r *runner) daemon(ctx context.Context, sources []ingest.Source, hup <-chan os.Signal) error {
+	err := r.start(ctx, sources)
+	if ctx.Err() != nil {
+		r.a.log.Info("run: stopped while starting")
+		return r.stop(ctx)
+	}
+	if err != nil {
 		r.stop(ctx)
 		return err
 	}
-	hup, stopHangups := notifyHangup()
-	defer stopHangups()
 	r.a.log.Info("run: started", logKeySources, len(sources), logKeyListen, r.addr(),
 		logKeyVerifyEvery, time.Duration(r.cfg.Run.VerifyEvery), logKeyNotifyEvery, time.Duration(r.cfg.Run.NotifyEvery),
 		logKeyDigestEvery, time.Duration(r.cfg.Digest.Interval), logKeySend, r.cfg.Notify.Send)
@@ -161,7 +178,9 @@ func (r *runner) daemon(ctx context.Context, sources []ingest.Source) error {
 		case <-ctx.Done():
 			return r.stop(ctx)
 		case <-hup:
-			r.reload(ctx)
+			if ctx.Err() == nil {
+				r.reload(ctx)
+			}
 		}
 	}
 }

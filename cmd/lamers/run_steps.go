@@ -8,6 +8,7 @@ import (
 
 	"github.com/lamers-dev/lamers/internal/schedule"
 	"github.com/lamers-dev/lamers/notify"
+	"github.com/lamers-dev/lamers/parser"
 	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/resolver/verify"
 )
@@ -71,11 +72,7 @@ func (r *runner) appWith(cfg Config) *app {
 // scanStep ingests what the sources' rotated files and live files hold
 // past their checkpoints (`run --once`).
 func (r *runner) scanStep(ctx context.Context, a *app, sources []ingest.Source) (schedule.Outcome, error) {
-	loc, err := a.cfg.location()
-	if err != nil {
-		return nil, err
-	}
-	ignore, err := a.cfg.ignoreServers()
+	opts, err := a.cfg.ingestOptions(parser.Auto)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +81,8 @@ func (r *runner) scanStep(ctx context.Context, a *app, sources []ingest.Source) 
 		errs []error
 	)
 	for _, s := range sources {
-		sc := ingest.NewScanner(r.db, ingest.Options{Format: s.Format, Location: loc, IgnoreServers: ignore})
+		opts.Format = s.Format
+		sc := ingest.NewScanner(r.db, opts)
 		if err := sc.ScanSource(ctx, s.Path, &st); err != nil {
 			errs = append(errs, err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,9 +52,13 @@ func (c *scanCommand) run(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stderr, "lamers: scan stopped early (%s): committed batches are kept; run it again to continue\n", err)
 		return nil
 	}
-	if pruned, err := prune(ctx, db, a.cfg.RetentionDays, time.Now()); err != nil {
+	pruned, err := prune(ctx, db, a.cfg.RetentionDays, time.Now())
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil // stopped while pruning: the scan is complete, the next one prunes
+	case err != nil:
 		return err
-	} else if pruned > 0 {
+	case pruned > 0:
 		a.log.Info("pruned daily counts", logKeyRows, pruned, logKeyRetentionDays, a.cfg.RetentionDays)
 	}
 	if failed > 0 {
@@ -94,11 +97,7 @@ func (c *scanCommand) open(ctx context.Context, a *app) (*ingest.Scanner, *store
 	if err != nil {
 		return nil, nil, usagef("scan: --format: %v", err)
 	}
-	loc, err := a.cfg.location()
-	if err != nil {
-		return nil, nil, err
-	}
-	ignore, err := a.cfg.ignoreServers()
+	opts, err := a.cfg.ingestOptions(f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,7 +113,6 @@ func (c *scanCommand) open(ctx context.Context, a *app) (*ingest.Scanner, *store
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := ingest.Options{Format: f, Location: loc, IgnoreServers: ignore}
 	if !c.noProgress && isTerminal(a.stderr) {
 		opts.Progress = a.stderr
 	}
@@ -177,12 +175,10 @@ func printScanSummary(w io.Writer, st *ingest.Stats) {
 	fmt.Fprintf(w, "findings: %d new, %d updated\n", st.NewFindings, st.UpdatedFindings)
 }
 
-// prune drops per-day counts older than the retention period.
+// prune drops per-day counts older than the retention period. A stop
+// (ctx cancelled) is an error like any other: the caller decides what it
+// means.
 func prune(ctx context.Context, db *store.DB, days int, now time.Time) (int64, error) {
 	before := now.UTC().AddDate(0, 0, -days).Truncate(24 * time.Hour)
-	n, err := db.Prune(ctx, before)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return 0, err
-	}
-	return n, nil
+	return db.Prune(ctx, before)
 }

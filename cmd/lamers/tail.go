@@ -129,20 +129,15 @@ func configSources(cfg Config) ([]ingest.Source, error) {
 // options are the tailer's options from the configuration and flags.
 func (c *tailCommand) options(a *app) (ingest.TailOptions, error) {
 	opts := ingest.DefaultTailOptions()
-	loc, err := a.cfg.location()
+	in, err := a.cfg.ingestOptions(parser.Auto)
 	if err != nil {
 		return opts, err
 	}
-	ignore, err := a.cfg.ignoreServers()
-	if err != nil {
-		return opts, err
-	}
-	opts.Location = loc
+	opts.Location, opts.IgnoreServers = in.Location, in.IgnoreServers
 	opts.FromStart = c.fromStart || a.cfg.Tail.FromStart
 	opts.Poll = c.poll || a.cfg.Tail.Poll
 	opts.RotatedIdle = time.Duration(a.cfg.Tail.RotatedIdle)
 	opts.Logger = a.log
-	opts.IgnoreServers = ignore
 	return opts, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lamers-dev/lamers/parser/ingest"
 )
 
 // source is what the sampler knows of one followed path.
@@ -73,9 +75,10 @@ func (mon *Monitor) checkSource(ctx context.Context, s *source) {
 	mon.m.tailBehind.WithLabelValues(s.path).Set(float64(behind))
 }
 
-// look opens path and compares it with its furthest checkpoint: problem
-// says why it cannot be followed; behind is the bytes after the checkpoint
-// when complete lines wait there, else 0.
+// look opens path and compares it with the furthest checkpoint of the
+// content it holds (its inode's, of its fingerprint): problem says why it
+// cannot be followed; behind is the bytes after the checkpoint, or all of
+// them when the content has none, when complete lines wait there, else 0.
 func (mon *Monitor) look(ctx context.Context, path string) (problem string, pos position, behind int64, err error) {
 	f, err := os.Open(path)
 	switch {
@@ -94,13 +97,22 @@ func (mon *Monitor) look(ctx context.Context, path string) (problem string, pos 
 		return "unreadable: not a regular file", pos, 0, nil
 	}
 	pos.dev, pos.ino = uint64(st.Dev), st.Ino
-	cps, err := mon.st.CheckpointsByInode(ctx, pos.dev, pos.ino)
+	fp, ok, err := ingest.Fingerprint(io.NewSectionReader(f, 0, fi.Size()), false)
 	if err != nil {
-		return "", pos, 0, err
+		return "unreadable: " + errText(err), pos, 0, nil
 	}
-	for _, cp := range cps {
-		if cp.Offset >= pos.offset {
-			pos.checkpoint, pos.offset = cp.ID, cp.Offset
+	if ok {
+		cps, err := mon.st.CheckpointsByInode(ctx, pos.dev, pos.ino)
+		if err != nil {
+			return "", pos, 0, err
+		}
+		for _, cp := range cps {
+			// The checkpoint of what the file holds now: not of content it
+			// held before (copytruncate, an inode reused), which may be
+			// further, nor of content longer than the file is.
+			if bytes.Equal(cp.Fingerprint, fp) && cp.Offset <= fi.Size() && cp.Offset >= pos.offset {
+				pos.checkpoint, pos.offset = cp.ID, cp.Offset
+			}
 		}
 	}
 	if fi.Size() <= pos.offset {

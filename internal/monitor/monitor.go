@@ -30,12 +30,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
 )
 
@@ -251,7 +251,7 @@ func (mon *Monitor) TailCommitted(path string, lines, recognised, unrecognised i
 }
 
 // sourceOf returns the followed path that path is, or is a rotated file of
-// (same directory, name starting with the source's); else path itself.
+// (ingest.IsGeneration); else path itself.
 func (mon *Monitor) sourceOf(path string) string {
 	path = filepath.Clean(path)
 	mon.mu.Lock()
@@ -261,10 +261,8 @@ func (mon *Monitor) sourceOf(path string) string {
 			return s.path
 		}
 	}
-	dir, base := filepath.Split(path)
 	for _, s := range mon.sources {
-		sdir, sbase := filepath.Split(s.path)
-		if sdir == dir && strings.HasPrefix(base, sbase) {
+		if ingest.IsGeneration(s.path, path) {
 			return s.path
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/lamers-dev/lamers/parser/ingest"
 	"github.com/lamers-dev/lamers/store"
 	"github.com/lamers-dev/lamers/store/storetest"
 )
@@ -65,7 +66,7 @@ func commitAt(t testing.TB, db *store.DB, path string, base store.Checkpoint, of
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	if base.ID == 0 {
-		base.Fingerprint = []byte("fingerprint of " + path)
+		base.Fingerprint = fingerprintOf(t, path)
 	}
 	r, err := db.Commit(context.Background(), store.Batch{Base: base,
 		Next: store.Checkpoint{Offset: offset, Dev: uint64(st.Dev), Inode: st.Ino, Path: path, TailHash: []byte("tail")}})
@@ -73,6 +74,22 @@ func commitAt(t testing.TB, db *store.DB, path string, base store.Checkpoint, of
 		t.Fatal(err)
 	}
 	return r.Checkpoint
+}
+
+// fingerprintOf returns the fingerprint of the content of the file at
+// path, as the tailer computes it.
+func fingerprintOf(t testing.TB, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fp, ok, err := ingest.Fingerprint(f, false)
+	if err != nil || !ok {
+		t.Fatalf("fingerprint of %s: %v, %v", path, ok, err)
+	}
+	return fp
 }
 
 func appendTo(t testing.TB, path, s string) {
@@ -190,6 +207,51 @@ func TestHealthSources(t *testing.T) {
 	if n := testutil.CollectAndCount(mon.m.tailLag); n != 1 {
 		t.Errorf("%s has %d series for 1 source", nameTailLag, n)
 	}
+	wantHealth(t, mon, 200, "ok")
+}
+
+// After copytruncate (or an inode reused) the file holds new content whose
+// lines wait: the checkpoint of the content it held before, further than
+// the file is long or not, is not its checkpoint. The lines wait from the
+// start of the file, and the source is stuck once StuckAfter has passed.
+func TestHealthCopytruncate(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	named := filepath.Join(t.TempDir(), "named.log")
+	// Yesterday's content, read to its end: three lines.
+	appendTo(t, named, bindLine+bindLine+bindLine)
+	commitAt(t, db, named, store.Checkpoint{}, int64(3*len(bindLine)))
+	// logrotate's copytruncate: the same inode, emptied, and named writes
+	// on. A BIND 9.18 line of the lab's log (testdata/lab/bind9.log).
+	const next = "22-Nov-2026 02:01:50.288 lame-servers: info: lame server resolving 'www.otherauth.lab' (in 'otherauth.lab'?): 127.53.0.1#53\n"
+	if err := os.Truncate(named, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := newClock()
+	mon := New(db, testOptions(c, named))
+	for _, w := range []struct {
+		name   string
+		write  string
+		behind int64
+	}{
+		{"shorter than yesterday's checkpoint", next, int64(len(next))},
+		{"longer than yesterday's checkpoint", next + next + next, int64(4 * len(next))},
+	} {
+		appendTo(t, named, w.write)
+		mon.Sample(ctx)
+		if got := testutil.ToFloat64(mon.m.tailBehind.WithLabelValues(named)); got != float64(w.behind) {
+			t.Errorf("%s: behind %v, want %d bytes", w.name, got, w.behind)
+		}
+	}
+	c.add(2 * time.Minute)
+	mon.Sample(ctx)
+	wantHealth(t, mon, 503, "unhealthy: source "+named+": stuck: lines have waited 2m0s after the checkpoint")
+	if got := testutil.ToFloat64(mon.m.tailLag.WithLabelValues(named)); got != 120 {
+		t.Errorf("lag %v, want 120 s", got)
+	}
+	// The tailer reads the new content: caught up.
+	commitAt(t, db, named, store.Checkpoint{}, int64(4*len(next)))
+	mon.Sample(ctx)
 	wantHealth(t, mon, 200, "ok")
 }
 
@@ -316,7 +378,7 @@ func TestMetrics(t *testing.T) {
 		Size: int64(len(raw)), Raw: raw, Format: "rfc3464", Class: store.BounceHard, Token: "abcdefghijklmnopqrst"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, claimed, err := db.ClaimStep(ctx, "verify", "h:1", c.Now(), time.Hour); err != nil || !claimed {
+	if _, claimed, err := db.ClaimStep(ctx, "verify", "h:1", c.Now(), time.Hour, nil); err != nil || !claimed {
 		t.Fatal(claimed, err)
 	}
 	if err := db.FinishStep(ctx, "verify", c.Now(), c.Now().Add(1500*time.Millisecond), ""); err != nil {

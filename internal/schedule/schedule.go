@@ -9,11 +9,14 @@
 // whether that run succeeded or failed: a failed step is logged and tried
 // again at its next schedule, and never stops the other steps. A run claims
 // its step in the database before it starts (store.DB.ClaimStep), so two
-// processes never run the same step at once; a run that a stop ends before
-// it completes (its context cancelled and an error returned) is abandoned:
-// its claim is put back and the step stays due. Every run is logged in one
-// line: the step, its result (ok, failed, abandoned), its duration, what
-// the step reports of its work (Outcome) and its error.
+// processes never run the same step at once: a step whose last run has not
+// ended is not claimed, however long that run takes, unless the process
+// that runs it is gone (HolderGone) — then it is due at once. A run that a
+// stop ends before it completes (its context cancelled and an error
+// returned) is abandoned: its claim is put back and the step stays due.
+// Every run is logged in one line: the step, its result (ok, failed,
+// abandoned), its duration, what the step reports of its work (Outcome)
+// and its error.
 //
 // The loop (Start) waits for the next due time on a timer; tests run it
 // inside testing/synctest, or call RunDue, which runs what is due once
@@ -33,11 +36,13 @@ import (
 )
 
 // Store is what the scheduler needs from the database. ClaimStep must
-// decide and claim in one transaction (claimed false: not due, nothing
-// written); FinishStep and AbandonStep must leave a row claimed by another
-// run alone and say so with store.ErrStepLost.
+// decide (store.StepRun.Claimable) and claim in one transaction (claimed
+// false: not claimable, nothing written); FinishStep and AbandonStep must
+// leave a row claimed by another run alone and say so with
+// store.ErrStepLost.
 type Store interface {
-	ClaimStep(ctx context.Context, name, holder string, now time.Time, every time.Duration) (prev store.StepRun, claimed bool, err error)
+	ClaimStep(ctx context.Context, name, holder string, now time.Time, every time.Duration,
+		gone store.HolderGone) (prev store.StepRun, claimed bool, err error)
 	FinishStep(ctx context.Context, name string, started, finished time.Time, errText string) error
 	AbandonStep(ctx context.Context, prev store.StepRun, started time.Time) error
 	StepRuns(ctx context.Context) ([]store.StepRun, error)
@@ -103,12 +108,18 @@ const (
 	logKeyDuration = "duration"
 	logKeyErr      = "err"
 	logKeyNext     = "next"
+	logKeyHolder   = "holder"
+	logKeySince    = "since"
 )
 
 // Options configures a Scheduler.
 type Options struct {
-	// Holder names this process in the steps table: "host:pid".
+	// Holder names this process in the steps table: "host:pid". One
+	// Scheduler runs per holder.
 	Holder string
+	// Gone tells whether the process holding a run that has not ended is
+	// gone (nil: HolderGone(Holder, ProcessExists)).
+	Gone store.HolderGone
 	// Log receives one line per run (nil: discarded).
 	Log *slog.Logger
 	// OnResult, when set, is called after every run, from the goroutine
@@ -118,7 +129,8 @@ type Options struct {
 	// waits on real timers: tests of the loop run it in testing/synctest.
 	Clock func() time.Time
 	// Retry is how long the loop waits after the database failed to say
-	// or claim what is due (0: one minute).
+	// or claim what is due, and how often it looks whether a step that
+	// another process runs has ended (0: one minute).
 	Retry time.Duration
 }
 
@@ -144,6 +156,9 @@ func New(st Store, steps []Step, opts Options) *Scheduler {
 	}
 	if opts.Retry <= 0 {
 		opts.Retry = time.Minute
+	}
+	if opts.Gone == nil {
+		opts.Gone = HolderGone(opts.Holder, ProcessExists)
 	}
 	s := &Scheduler{st: st, opts: opts, log: opts.Log, steps: slices.Clone(steps), backoff: map[string]time.Time{},
 		wake: make(chan struct{}, 1)}
@@ -287,7 +302,10 @@ func (s *Scheduler) pass(ctx context.Context) (next time.Time, ran bool) {
 		s.mu.Lock()
 		after := s.backoff[st.Name]
 		s.mu.Unlock()
-		due := last[st.Name].Due(st.Every, now)
+		due, ok := last[st.Name].Claimable(st.Every, now, s.opts.Gone)
+		if !ok {
+			continue // another process runs it: look again at next
+		}
 		if after.After(due) {
 			due = after
 		}
@@ -318,7 +336,7 @@ func minTime(a, b time.Time) time.Time {
 func (s *Scheduler) runOne(ctx context.Context, st Step) (r Result, ran bool) {
 	start := s.opts.Clock()
 	r = Result{Step: st.Name, Started: start}
-	prev, claimed, err := s.st.ClaimStep(ctx, st.Name, s.opts.Holder, start, st.Every)
+	prev, claimed, err := s.st.ClaimStep(ctx, st.Name, s.opts.Holder, start, st.Every, s.opts.Gone)
 	if err != nil {
 		if ctx.Err() != nil {
 			return r, false
@@ -331,6 +349,10 @@ func (s *Scheduler) runOne(ctx context.Context, st Step) (r Result, ran bool) {
 		return r, true
 	}
 	if !claimed {
+		if prev.Running() {
+			s.log.Info("schedule: step runs in another process", logKeyStep, st.Name, logKeyHolder, prev.Holder,
+				logKeySince, prev.StartedAt.Round(time.Second))
+		}
 		return r, false
 	}
 	s.mu.Lock()

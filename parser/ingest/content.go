@@ -253,11 +253,16 @@ func (c *content) fingerprint() (fp []byte, ok bool, err error) {
 		return nil, false, err
 	}
 	defer rc.Close()
-	return fingerprintOf(rc, c.final)
+	return Fingerprint(rc, c.final)
 }
 
-// fingerprintOf is content.fingerprint over the content's first bytes r.
-func fingerprintOf(r io.Reader, final bool) (fp []byte, ok bool, err error) {
+// Fingerprint returns the identity of the content whose first bytes r
+// reads, as its checkpoints hold it (store.Checkpoint.Fingerprint): the
+// hash of its first line including the newline, or of its first 4096
+// bytes when the line is longer. ok is false when r holds no complete
+// first line yet; final says the content will not grow (a compressed
+// file), so that a first line without its newline counts.
+func Fingerprint(r io.Reader, final bool) (fp []byte, ok bool, err error) {
 	buf := make([]byte, fingerprintMax)
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

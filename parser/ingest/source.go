@@ -25,14 +25,27 @@ func Generations(path string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		n := e.Name()
-		if n == base || !strings.HasPrefix(n, base) || !e.Type().IsRegular() {
-			continue
+		if n := e.Name(); generationName(base, n) && e.Type().IsRegular() {
+			out = append(out, filepath.Join(dir, n))
 		}
-		out = append(out, filepath.Join(dir, n))
 	}
 	slices.Sort(out)
 	return out
+}
+
+// IsGeneration reports whether path names a rotated generation of the live
+// log file live, by Generations' rule: in the same directory, a name that
+// starts with live's and is longer. The file need not exist.
+func IsGeneration(live, path string) bool {
+	dir, base := filepath.Split(filepath.Clean(live))
+	pdir, name := filepath.Split(filepath.Clean(path))
+	return pdir == dir && generationName(base, name)
+}
+
+// generationName reports whether the file name is a rotated generation's
+// of the live file named base.
+func generationName(base, name string) bool {
+	return name != base && strings.HasPrefix(name, base)
 }
 
 // ScanSource ingests what a followed source holds that no scan or tail has

@@ -28,6 +28,31 @@ func TestGenerations(t *testing.T) {
 	}
 }
 
+// IsGeneration names what Generations lists, whether the file exists or
+// not: names of logrotate (lame.log.1, .1.gz, dateext) and of BIND's own
+// "versions" rolling (lame.log.0).
+func TestIsGeneration(t *testing.T) {
+	const live = "/var/log/named/lame.log"
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{"/var/log/named/lame.log.0", true},
+		{"/var/log/named/lame.log.1.gz", true},
+		{"/var/log/named/lame.log-20261122", true},
+		{"/var/log/named/./lame.log.1", true},
+		{"/var/log/named/lame.log", false},
+		{"/var/log/named/lame.lo", false},
+		{"/var/log/named/other.log", false},
+		{"/var/log/named/old/lame.log.1", false},
+		{"/var/log/lame.log.1", false},
+	} {
+		if got := IsGeneration(live, c.path); got != c.want {
+			t.Errorf("IsGeneration(%q, %q) = %v, want %v", live, c.path, got, c.want)
+		}
+	}
+}
+
 // ScanSource reads a source's generations and live file once: run again it
 // reads nothing and opens no compressed generation already read; lines
 // appended, and a rotation, add exactly the new lines; a missing live file

@@ -161,6 +161,17 @@ func NewTailer(sink TailSink, sources []Source, opts TailOptions) *Tailer {
 
 func (t *Tailer) now() time.Time { return t.opts.Now() }
 
+// logFailure logs a failure of work under ctx at level, or at DEBUG when
+// ctx is done: a stop (SIGTERM while the tailer starts or reloads) cut the
+// work short, which is no failure, and the final commit of Close, on its
+// own context, keeps what was read.
+func (t *Tailer) logFailure(ctx context.Context, level slog.Level, msg string, args ...any) {
+	if ctx.Err() != nil {
+		level = slog.LevelDebug
+	}
+	t.log.Log(context.WithoutCancel(ctx), level, msg, args...)
+}
+
 func checkSources(sources []Source) error {
 	seen := make(map[string]bool)
 	for _, s := range sources {
@@ -277,7 +288,7 @@ func (t *Tailer) Reload(ctx context.Context, sources []Source) error {
 		}
 		f := t.newFollower(src, !t.opts.FromStart)
 		if err := f.startup(ctx); err != nil {
-			t.log.Error("tail: start source", logKeyPath, src.Path, logKeyErr, err)
+			t.logFailure(ctx, slog.LevelError, "tail: start source", logKeyPath, src.Path, logKeyErr, err)
 		}
 		next = append(next, f)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"slices"
 	"syscall"
@@ -64,7 +65,7 @@ func (f *follower) commitStream(ctx context.Context, s *stream) error {
 		}
 	case !f.failing:
 		f.failing, f.backoff = true, minBackoff
-		f.t.log.Error("tail: commit failed; retrying with a back-off of up to a minute, logged again when it works",
+		f.t.logFailure(ctx, slog.LevelError, "tail: commit failed; retrying with a back-off of up to a minute, logged again when it works",
 			logKeyPath, f.src.Path, logKeyErr, err)
 	default:
 		f.backoff = min(2*f.backoff, maxBackoff)
@@ -243,7 +244,7 @@ func gzipISize(p string) (uint32, bool) {
 func (f *follower) drain(ctx context.Context, path string) {
 	var st Stats
 	if err := f.scanner.ScanFile(ctx, path, &st); err != nil {
-		f.t.log.Warn("tail: read rotated file", logKeyPath, path, logKeyErr, err)
+		f.t.logFailure(ctx, slog.LevelWarn, "tail: read rotated file", logKeyPath, path, logKeyErr, err)
 		return
 	}
 	if st.Lines > 0 {
@@ -310,7 +311,7 @@ func (f *follower) open(ctx context.Context) {
 		return
 	}
 	if err := s.identify(ctx); err != nil {
-		f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
+		f.t.logFailure(ctx, slog.LevelError, "tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 	}
 	if s.fp == nil {
 		s.startAtEnd = false // nothing to skip: an empty file is read from its start
@@ -408,7 +409,7 @@ func (f *follower) readStream(ctx context.Context, s *stream) (replaced bool) {
 			return true
 		}
 		if err != nil {
-			f.t.log.Error("tail: read", logKeyPath, s.src.Path, logKeyErr, err)
+			f.t.logFailure(ctx, slog.LevelError, "tail: read", logKeyPath, s.src.Path, logKeyErr, err)
 			return false
 		}
 		if !s.full() {
@@ -462,7 +463,7 @@ func (f *follower) onLine(ctx context.Context, l *tail.Line) {
 	if s.fp == nil {
 		// The first line of a new file: identify it (resume or start).
 		if err := s.identify(ctx); err != nil {
-			f.t.log.Error("tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
+			f.t.logFailure(ctx, slog.LevelError, "tail: resume", logKeyPath, f.src.Path, logKeyErr, err)
 		}
 	}
 	ok, err := s.consume(l.Text, l.SeekInfo.Offset)

@@ -116,7 +116,7 @@ func (s *stream) resetParser(state []byte) error {
 
 // fileFingerprint reads the fingerprint of what the descriptor holds now.
 func (s *stream) fileFingerprint() ([]byte, bool, error) {
-	return fingerprintOf(io.NewSectionReader(s.f, 0, fingerprintMax), false)
+	return Fingerprint(io.NewSectionReader(s.f, 0, fingerprintMax), false)
 }
 
 // hashBefore returns the hash of the up to tailHashLen bytes before off as
